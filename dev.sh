@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# logitloom's one entry point for people and CI.
+#
+#   ./dev.sh demo     set up whatever is missing, then generate Java with the default model
+#   ./dev.sh test     set up whatever is missing, then build everything and run every test
+#   ./dev.sh setup    only the set-up (idempotent, seconds when done)
+#   ./dev.sh cargo …  cargo with the project's libtorch environment
+#   ./dev.sh env      print the environment as shell exports (eval "$(./dev.sh env)")
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+TORCH_VERSION="2.11.0"
+# transformers is only for the parity golden files and side-by-side benchmarks.
+TRANSFORMERS_VERSION="5.24.0"
+
+say() { printf '\033[1m[dev]\033[0m %s\n' "$*" >&2; }
+
+setup_python() {
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<PY 2>/dev/null
+import torch, transformers, numpy
+assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__
+PY
+  then return; fi
+  say "creating $VENV with torch==$TORCH_VERSION (about a minute, 4.6 GB)"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION" "transformers==$TRANSFORMERS_VERSION" numpy
+}
+
+setup_rust() {
+  if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown >&2
+  fi
+}
+
+export_env() {
+  export VIRTUAL_ENV="$VENV"
+  export PATH="$VENV/bin:$PATH"
+  export LIBTORCH_USE_PYTORCH=1
+  local torch_lib
+  torch_lib="$("$VENV/bin/python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib"
+  export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
+setup() { setup_python; setup_rust; export_env; }
+
+# WASM builds of the plugin modules; the native ones come with the workspace build.
+build_wasm_plugins() {
+  cargo build --release --target wasm32-unknown-unknown $(wasm_packages) >&2
+}
+wasm_packages() {
+  local p
+  for p in logitloom-std-module logitloom-java-grammar-module logitloom-test-plugins; do
+    if cargo metadata --no-deps --format-version 1 2>/dev/null | grep -q "\"name\":\"$p\""; then printf -- '-p %s ' "$p"; fi
+  done
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  setup) setup ;;
+  env) setup >&2; printf 'export VIRTUAL_ENV=%q PATH=%q LIBTORCH_USE_PYTORCH=1 LD_LIBRARY_PATH=%q\n' "$VIRTUAL_ENV" "$PATH" "$LD_LIBRARY_PATH" ;;
+  cargo) export_env; exec cargo "$@" ;;
+  demo)
+    setup
+    cargo build --release -p logitloom-cli >&2
+    build_wasm_plugins
+    exec "$ROOT/target/release/logitloom" generate --prompt-file "$ROOT/configs/prompts/bst.java" --max-new-tokens 256 --chain "$ROOT/configs/conservative.toml" "$@"
+    ;;
+  test)
+    setup
+    build_wasm_plugins
+    cargo build --workspace --all-targets >&2
+    exec cargo test --workspace "$@"
+    ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
+esac

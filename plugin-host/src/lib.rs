@@ -1,0 +1,1 @@
+//! Plugin hosting: see the crate docs once written.
