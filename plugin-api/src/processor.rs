@@ -76,6 +76,11 @@ pub struct Setup<'a> {
     /// Length of the logits row (the model's output width).
     pub vocab_size: usize,
     pub eos_token_id: u32,
+    /// A per-sequence seed the host derives from the user's `--seed` and the
+    /// sequence's index in the batch. Stochastic stages draw from it (unless
+    /// their own parameters fix a seed), so a run is reproducible and the
+    /// sequences of a batch differ.
+    pub seed: u64,
     /// Present when [`ProcessorInfo::needs_token_bytes`] is set.
     pub token_bytes: Option<TokenBytes<'a>>,
 }
