@@ -1,1 +1,48 @@
-//! Standard processors.
+//! # The standard logit processors and samplers of logitloom
+//!
+//! Every processor here implements [`LogitProcessor`] and is listed by
+//! [`library`]; the plugin host wraps the same list as a native library,
+//! a WASM module and a built-in registry.
+//!
+//! ## Design choices
+//!
+//! * **Same bits everywhere.** The same source is compiled natively and to
+//!   `wasm32-unknown-unknown`, and both must choose the same tokens for the
+//!   same seed. So: `exp`/`log` only from `libm` (platform maths libraries
+//!   round differently), sums in a fixed (token id) order, orderings that are
+//!   strict total orders (ties broken by token id) so an unstable selection
+//!   cannot leak its platform-dependent moves, no hash-map iteration, no
+//!   threads, no clocks, and our own PRNG ([`rng`]).
+//! * **Cheap at a 50k vocabulary.** A typical chain (repetition penalty,
+//!   top-k, top-p, multinomial) must stay well under 100 µs per token, so
+//!   nothing sorts the vocabulary: top-k keeps a k-element heap, top-p sorts
+//!   only growing chunks of the best tokens, penalties touch only tokens
+//!   seen in the history, and every stage skips tokens an earlier stage
+//!   already removed (`-inf`). Scratch buffers live in the processor and are
+//!   reused across steps.
+//! * **Reference semantics.** Each processor follows a named reference
+//!   implementation (Hugging Face `transformers`, OpenAI, llama.cpp) and
+//!   says so in its doc comment, including how ties are broken.
+
+pub mod dist;
+pub mod rng;
+
+mod samplers;
+mod temperature;
+mod top_k;
+
+pub use samplers::{Greedy, Multinomial};
+pub use temperature::Temperature;
+pub use top_k::TopK;
+
+use logitloom_plugin_api::ProcessorEntry;
+
+/// Every standard processor, in the order `plugins list` shows them.
+pub fn library() -> Vec<ProcessorEntry> {
+    vec![
+        ProcessorEntry::of::<Temperature>(),
+        ProcessorEntry::of::<TopK>(),
+        ProcessorEntry::of::<Greedy>(),
+        ProcessorEntry::of::<Multinomial>(),
+    ]
+}

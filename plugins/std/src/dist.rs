@@ -1,0 +1,189 @@
+//! Shared arithmetic over a logits row: the live entries, softmax sums,
+//! entropy and "the k largest".
+//!
+//! Every function here treats `-inf` as "removed by an earlier stage" and
+//! skips it, so a row that a grammar or top-k already cut down to a few
+//! tokens costs one cheap comparison per dead entry and nothing more.
+//! Sums run in index order and accumulate in `f64`, and `exp`/`log` come
+//! from `libm`, so the result is the same bits natively and in WASM.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Whether an earlier stage left this token in play.
+#[inline]
+pub fn is_live(logit: f32) -> bool {
+    logit != f32::NEG_INFINITY
+}
+
+/// The largest live logit, or `None` when every entry is `-inf`.
+pub fn max_live(logits: &[f32]) -> Option<f32> {
+    let mut best = f32::NEG_INFINITY;
+    for &l in logits {
+        if l > best {
+            best = l;
+        }
+    }
+    is_live(best).then_some(best)
+}
+
+/// `(max, Σ exp(l - max))` over the live entries; the log-partition is
+/// `max + ln(sum)`.
+pub fn softmax_sum(logits: &[f32]) -> Option<(f32, f64)> {
+    let max = max_live(logits)?;
+    let mut sum = 0.0f64;
+    for &l in logits {
+        if is_live(l) {
+            sum += libm::expf(l - max) as f64;
+        }
+    }
+    Some((max, sum))
+}
+
+/// `ln Σ exp(l)` over the live entries.
+pub fn log_sum_exp(logits: &[f32]) -> Option<f64> {
+    let (max, sum) = softmax_sum(logits)?;
+    Some(max as f64 + libm::log(sum))
+}
+
+/// Shannon entropy in nats of `softmax(logits)`, skipping `-inf` (they have
+/// probability exactly zero and contribute exactly zero). `None` when no
+/// entry is live.
+///
+/// With `m` the max and `e_i = exp(l_i - m)`, `Z = Σ e_i`:
+/// `H = -Σ (e_i/Z) ln(e_i/Z) = ln Z - Σ e_i (l_i - m) / Z`, one pass.
+pub fn entropy(logits: &[f32]) -> Option<f64> {
+    let max = max_live(logits)?;
+    let (mut z, mut weighted) = (0.0f64, 0.0f64);
+    for &l in logits {
+        if is_live(l) {
+            let shifted = l - max;
+            let e = libm::expf(shifted) as f64;
+            z += e;
+            weighted += e * shifted as f64;
+        }
+    }
+    // Rounding can leave a one-token distribution a hair below zero.
+    Some((libm::log(z) - weighted / z).max(0.0))
+}
+
+/// An `f32` ordered by `total_cmp`, so it can live in a `BinaryHeap`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Key(f32);
+impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Finds the k-th largest live logit with a bounded min-heap.
+///
+/// One pass; an entry below the current k-th best costs one comparison,
+/// which is almost every entry of a 50k vocabulary, so this beats
+/// `select_nth_unstable` (which moves every element) by a wide margin. The
+/// heap is kept between steps so it allocates once.
+#[derive(Debug, Default)]
+pub struct KthLargest {
+    heap: BinaryHeap<Reverse<Key>>,
+}
+
+impl KthLargest {
+    /// The k-th largest live value (`k >= 1`), or `None` when fewer than
+    /// `k` entries are live (then every live entry is among the top k).
+    pub fn find(&mut self, logits: &[f32], k: usize) -> Option<f32> {
+        debug_assert!(k >= 1);
+        self.heap.clear();
+        let mut floor = f32::NEG_INFINITY;
+        for &l in logits {
+            if !is_live(l) || l.is_nan() {
+                continue;
+            }
+            if self.heap.len() < k {
+                self.heap.push(Reverse(Key(l)));
+                if self.heap.len() == k {
+                    floor = self.heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
+                }
+            } else if l > floor {
+                self.heap.pop();
+                self.heap.push(Reverse(Key(l)));
+                floor = self.heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
+            }
+        }
+        (self.heap.len() == k).then_some(floor)
+    }
+}
+
+/// Sets every entry below `threshold` to `-inf`.
+pub fn mask_below(logits: &mut [f32], threshold: f32) {
+    for l in logits.iter_mut() {
+        if *l < threshold {
+            *l = f32::NEG_INFINITY;
+        }
+    }
+}
+
+/// Orders `(logit, token)` pairs best first: higher logit, then lower id.
+/// A strict total order, so any selection or sort under it gives the same
+/// result whatever the algorithm's internal (platform-dependent) moves.
+#[inline]
+pub fn best_first(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// The `n` best live `(logit, token)` pairs, best first (ties: lower id).
+pub fn top_n(logits: &[f32], n: usize, scratch: &mut Vec<(f32, u32)>) -> Vec<(f32, u32)> {
+    scratch.clear();
+    if n == 0 {
+        return Vec::new();
+    }
+    scratch.extend(logits.iter().enumerate().filter(|(_, l)| is_live(**l) && !l.is_nan()).map(|(i, &l)| (l, i as u32)));
+    if scratch.len() > n {
+        scratch.select_nth_unstable_by(n - 1, best_first);
+        scratch.truncate(n);
+    }
+    scratch.sort_unstable_by(best_first);
+    scratch.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEG: f32 = f32::NEG_INFINITY;
+
+    #[test]
+    fn entropy_of_three_tokens() {
+        // Uniform over 3 tokens: H = ln 3 = 1.0986122886681098.
+        assert!((entropy(&[0.5, 0.5, 0.5]).unwrap() - 3f64.ln()).abs() < 1e-6);
+        // logits ln(1/2), ln(1/4), ln(1/4): H = 0.5 ln2 + 2 * 0.25 ln4 = 1.5 ln 2 = 1.0397207708399179.
+        let l = [(0.5f32).ln(), (0.25f32).ln(), (0.25f32).ln()];
+        assert!((entropy(&l).unwrap() - 1.0397207708399179).abs() < 1e-6);
+        // A removed token changes nothing and never yields NaN: two live equal tokens, H = ln 2.
+        assert!((entropy(&[1.0, NEG, 1.0]).unwrap() - 2f64.ln()).abs() < 1e-6);
+        assert_eq!(entropy(&[NEG, 3.0, NEG]).unwrap(), 0.0);
+        assert_eq!(entropy(&[NEG, NEG]), None);
+    }
+
+    #[test]
+    fn kth_largest_skips_removed_tokens() {
+        let mut k = KthLargest::default();
+        let l = [1.0, 5.0, NEG, 3.0, 4.0, 2.0];
+        assert_eq!(k.find(&l, 1), Some(5.0));
+        assert_eq!(k.find(&l, 3), Some(3.0));
+        assert_eq!(k.find(&l, 5), Some(1.0));
+        assert_eq!(k.find(&l, 6), None);
+    }
+
+    #[test]
+    fn top_n_breaks_ties_by_lower_id() {
+        let mut s = Vec::new();
+        assert_eq!(top_n(&[2.0, 3.0, 3.0, NEG, 1.0], 2, &mut s), vec![(3.0, 1), (3.0, 2)]);
+        assert_eq!(top_n(&[2.0, NEG], 5, &mut s), vec![(2.0, 0)]);
+    }
+}
