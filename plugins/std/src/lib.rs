@@ -27,13 +27,26 @@
 pub mod dist;
 pub mod rng;
 
+mod dry;
+mod entropy_logger;
+mod history;
+mod min_p;
+mod no_repeat_ngram;
+mod penalties;
 mod samplers;
 mod temperature;
 mod top_k;
+mod top_p;
 
+pub use dry::Dry;
+pub use entropy_logger::EntropyLogger;
+pub use min_p::MinP;
+pub use no_repeat_ngram::NoRepeatNgram;
+pub use penalties::{FrequencyPresencePenalty, RepetitionPenalty};
 pub use samplers::{Greedy, Multinomial};
 pub use temperature::Temperature;
 pub use top_k::TopK;
+pub use top_p::TopP;
 
 use logitloom_plugin_api::ProcessorEntry;
 
@@ -42,6 +55,13 @@ pub fn library() -> Vec<ProcessorEntry> {
     vec![
         ProcessorEntry::of::<Temperature>(),
         ProcessorEntry::of::<TopK>(),
+        ProcessorEntry::of::<TopP>(),
+        ProcessorEntry::of::<MinP>(),
+        ProcessorEntry::of::<RepetitionPenalty>(),
+        ProcessorEntry::of::<FrequencyPresencePenalty>(),
+        ProcessorEntry::of::<NoRepeatNgram>(),
+        ProcessorEntry::of::<Dry>(),
+        ProcessorEntry::of::<EntropyLogger>(),
         ProcessorEntry::of::<Greedy>(),
         ProcessorEntry::of::<Multinomial>(),
     ]

@@ -1,0 +1,123 @@
+//! `entropy_logger`: records, per generated token, how uncertain the model
+//! and the chain were. It never changes the logits.
+//!
+//! In `process` it measures the entropy (nats) of the model's distribution
+//! (`softmax` of the raw logits, before any stage) and of the distribution
+//! the stages before it left (`-inf` tokens have probability zero and are
+//! skipped, so a heavily masked row still gives an exact, finite value), and
+//! the `top_n` most likely alternatives. In `accept` it adds what was chosen
+//! and emits one observation:
+//!
+//! ```json
+//! {"pos": 57, "step": 3, "token": 198, "text": "\n", "logprob": -0.12,
+//!  "raw_logprob": -0.31, "entropy_before": 2.1, "entropy_after": 0.9,
+//!  "top": [{"token": 198, "text": "\n", "prob": 0.88}, ...]}
+//! ```
+//!
+//! `pos` is the token's index in the whole sequence (prompt included);
+//! `logprob` is under the post-chain distribution, `raw_logprob` under the
+//! model's. `plot-entropy` reads these back.
+
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use serde_json::json;
+
+use crate::dist::{entropy, log_sum_exp, top_n};
+
+pub struct EntropyLogger {
+    top_n: usize,
+    texts: Vec<u8>,
+    offsets: Vec<u32>,
+    pending: Option<Pending>,
+    /// The rows `process` saw, kept for the chosen token's log-probabilities.
+    after: Vec<f32>,
+    raw: Vec<f32>,
+    scratch: Vec<(f32, u32)>,
+}
+
+struct Pending {
+    entropy_before: Option<f64>,
+    entropy_after: Option<f64>,
+    lse_before: Option<f64>,
+    lse_after: Option<f64>,
+    top: serde_json::Value,
+}
+
+impl LogitProcessor for EntropyLogger {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "entropy_logger".into(),
+            kind: StageKind::Processor,
+            description: "Observe entropy before/after the chain, chosen token log-probs and top alternatives.".into(),
+            params: vec![ParamSpec::new("top_n", ParamKind::int_at_least(0), Some(ParamValue::Int(5)), "alternatives to record per token")],
+            needs_raw_logits: true,
+            needs_token_bytes: true,
+        }
+    }
+
+    fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        let bytes = setup.token_bytes.ok_or_else(|| PluginError::new("entropy_logger needs the token texts, but the host passed none"))?;
+        Ok(EntropyLogger {
+            top_n: usize::try_from(params.int("top_n")).unwrap_or(usize::MAX),
+            texts: bytes.data.to_vec(),
+            offsets: bytes.offsets.to_vec(),
+            pending: None,
+            after: Vec::new(),
+            raw: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        let raw = step.raw_logits.ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
+        let lse_after = log_sum_exp(logits);
+        let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.scratch)
+            .into_iter()
+            .map(|(l, token)| {
+                let prob = lse_after.map_or(0.0, |lse| libm::exp(l as f64 - lse));
+                json!({ "token": token, "text": self.text(token), "prob": prob })
+            })
+            .collect();
+        self.pending = Some(Pending {
+            entropy_before: entropy(raw),
+            entropy_after: entropy(logits),
+            lse_before: log_sum_exp(raw),
+            lse_after,
+            top: serde_json::Value::Array(top),
+        });
+        self.after.clear();
+        self.after.extend_from_slice(logits);
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+        Ok(())
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        let Some(p) = self.pending.take() else { return Ok(()) };
+        let logprob = |row: &[f32], lse: Option<f64>| -> Option<f64> {
+            let l = *row.get(token as usize)?;
+            // A token the chain removed has log-probability -inf, which JSON
+            // cannot hold: recorded as null.
+            let lp = l as f64 - lse?;
+            lp.is_finite().then_some(lp)
+        };
+        step.observe(json!({
+            "pos": step.tokens.len(),
+            "step": step.step,
+            "token": token,
+            "text": self.text(token),
+            "logprob": logprob(&self.after, p.lse_after),
+            "raw_logprob": logprob(&self.raw, p.lse_before),
+            "entropy_before": p.entropy_before,
+            "entropy_after": p.entropy_after,
+            "top": p.top,
+        }));
+        Ok(())
+    }
+}
+
+impl EntropyLogger {
+    fn text(&self, token: u32) -> String {
+        let table = logitloom_plugin_api::TokenBytes { data: &self.texts, offsets: &self.offsets };
+        String::from_utf8_lossy(table.get(token as usize)).into_owned()
+    }
+}
