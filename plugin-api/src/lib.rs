@@ -23,12 +23,16 @@
 //!   different major version, or a newer minor version than the host, is
 //!   refused with both versions named.
 
+mod export;
+#[doc(hidden)]
+pub mod ffi;
 mod params;
 mod processor;
 
 pub use params::{ParamError, ParamKind, ParamSpec, ParamValue, Params};
 pub use processor::{
-    create_validated, LogitProcessor, PluginError, ProcessorInfo, Setup, StageKind, Step,
+    create_validated, LogitProcessor, PluginError, ProcessorEntry, ProcessorInfo, Setup,
+    StageKind, Step,
     TokenBytes,
 };
 

@@ -195,3 +195,24 @@ pub fn create_validated<P: LogitProcessor>(
     let params = Params::validate(&P::info().params, given)?;
     P::create(&params, setup)
 }
+
+/// A processor type, erased: what a library exports and what the host's
+/// built-in registry holds.
+#[derive(Clone, Copy)]
+pub struct ProcessorEntry {
+    pub info: fn() -> ProcessorInfo,
+    /// Validates the parameters, then creates the per-sequence state.
+    pub create: fn(
+        &std::collections::BTreeMap<String, crate::params::ParamValue>,
+        &Setup<'_>,
+    ) -> Result<Box<dyn LogitProcessor>, PluginError>,
+}
+
+impl ProcessorEntry {
+    pub fn of<P: LogitProcessor>() -> Self {
+        ProcessorEntry {
+            info: P::info,
+            create: |given, setup| Ok(Box::new(create_validated::<P>(given, setup)?)),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The native ABI: an `abi_stable` root module of `extern "C"` functions.
+//!
+//! Only the types and functions here cross the boundary; everything is
+//! `#[repr(C)]` and layout-checked by `abi_stable` when the host loads the
+//! library. Every entry point catches panics (unwinding out of an
+//! `extern "C"` function aborts the process) and reports them as
+//! [`FfiStatus::Panic`].
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{ROption, RSlice, RSliceMut, RStr, RString, RVec};
+use abi_stable::StableAbi;
+
+use super::{describe_json, pack_version, panic_message, parse_params, ExportedLibrary};
+use crate::{LogitProcessor, PluginError, Setup, Step, TokenBytes};
+
+pub use abi_stable;
+
+/// How a call ended.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FfiStatus {
+    Ok,
+    /// The processor returned an error; `message` says why.
+    Error,
+    /// The processor panicked; `message` is the panic message.
+    Panic,
+}
+
+/// An opaque per-sequence processor owned by the plugin.
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, Debug)]
+pub struct ProcessorHandle(pub *mut c_void);
+
+// The handle is only a token for state the plugin owns; the host moves it
+// between threads with the chain instance but never uses it concurrently.
+unsafe impl Send for ProcessorHandle {}
+
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiTokenBytes<'a> {
+    pub data: RSlice<'a, u8>,
+    pub offsets: RSlice<'a, u32>,
+}
+
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiSetup<'a> {
+    pub vocab_size: usize,
+    pub eos_token_id: u32,
+    pub seed: u64,
+    pub token_bytes: ROption<FfiTokenBytes<'a>>,
+}
+
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiStep<'a> {
+    pub tokens: RSlice<'a, u32>,
+    pub prompt_len: usize,
+    pub step: usize,
+    pub vocab_size: usize,
+    pub eos_token_id: u32,
+    pub raw_logits: ROption<RSlice<'a, f32>>,
+}
+
+/// Result of `create`.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiCreated {
+    pub status: FfiStatus,
+    pub message: RString,
+    /// Valid only when `status` is `Ok`.
+    pub handle: ProcessorHandle,
+}
+
+/// Result of `process`, `sample` and `accept`.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiOutcome {
+    pub status: FfiStatus,
+    pub message: RString,
+    /// The chosen token (from `sample` only).
+    pub token: u32,
+    /// JSON records the processor observed during the call.
+    pub observations: RVec<RString>,
+}
+
+/// The root module of a native plugin library.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginModule {
+    /// `major << 16 | minor`, as [`pack_version`] writes it.
+    pub interface_version: u32,
+    /// JSON array of [`ProcessorInfo`](crate::ProcessorInfo).
+    pub describe: extern "C" fn() -> RString,
+    /// Creates processor number `index` (in describe order) from a JSON
+    /// object of parameters.
+    pub create: extern "C" fn(index: u32, params_json: RStr<'_>, setup: &FfiSetup<'_>) -> FfiCreated,
+    pub process:
+        unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, logits: RSliceMut<'_, f32>) -> FfiOutcome,
+    pub sample: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, logits: RSlice<'_, f32>) -> FfiOutcome,
+    pub accept: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome,
+    #[sabi(last_prefix_field)]
+    pub destroy: unsafe extern "C" fn(ProcessorHandle),
+}
+
+/// `abi_stable` compares this at load too; the host compares
+/// [`INTERFACE_VERSION`](crate::INTERFACE_VERSION) before that, with a
+/// clearer message, so the two must agree (a unit test checks it).
+const ROOT_MODULE_VERSION: &str = "1.0.0";
+
+impl RootModule for PluginModuleRef {
+    abi_stable::declare_root_module_statics! {PluginModuleRef}
+    const BASE_NAME: &'static str = "logitloom_plugin";
+    const NAME: &'static str = "logitloom plugin";
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(ROOT_MODULE_VERSION);
+}
+
+type BoxedProcessor = Box<dyn LogitProcessor>;
+
+/// The root module for library `L`; what the generated loader returns.
+pub fn module<L: ExportedLibrary>() -> PluginModuleRef {
+    use abi_stable::prefix_type::PrefixTypeTrait;
+    PluginModule {
+        interface_version: pack_version(L::INTERFACE_VERSION),
+        describe: describe::<L>,
+        create: create::<L>,
+        process,
+        sample,
+        accept,
+        destroy,
+    }
+    .leak_into_prefix()
+}
+
+/// The value of the exported `logitloom_interface_version` symbol.
+pub fn interface_version<L: ExportedLibrary>() -> u32 {
+    pack_version(L::INTERFACE_VERSION)
+}
+
+extern "C" fn describe<L: ExportedLibrary>() -> RString {
+    // Building ProcessorInfo runs plugin code; a panic there must not
+    // unwind into the host either. An empty list makes the host refuse the
+    // library with "exports no processors".
+    catch_unwind(|| describe_json(L::entries())).unwrap_or_else(|_| "[]".to_string()).into()
+}
+
+extern "C" fn create<L: ExportedLibrary>(index: u32, params_json: RStr<'_>, setup: &FfiSetup<'_>) -> FfiCreated {
+    let run = || -> Result<BoxedProcessor, PluginError> {
+        let entry = L::entries()
+            .get(index as usize)
+            .ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
+        let params = parse_params(params_json.as_str().as_bytes())?;
+        let token_bytes = match &setup.token_bytes {
+            ROption::RSome(tb) => Some(TokenBytes { data: tb.data.as_slice(), offsets: tb.offsets.as_slice() }),
+            ROption::RNone => None,
+        };
+        let setup =
+            Setup { vocab_size: setup.vocab_size, eos_token_id: setup.eos_token_id, seed: setup.seed, token_bytes };
+        (entry.create)(&params, &setup)
+    };
+    let null = ProcessorHandle(std::ptr::null_mut());
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(Ok(processor)) => FfiCreated {
+            status: FfiStatus::Ok,
+            message: RString::new(),
+            handle: ProcessorHandle(Box::into_raw(Box::new(processor)).cast()),
+        },
+        Ok(Err(e)) => FfiCreated { status: FfiStatus::Error, message: e.message.into(), handle: null },
+        Err(payload) => FfiCreated { status: FfiStatus::Panic, message: panic_message(&*payload).into(), handle: null },
+    }
+}
+
+/// Runs one call on the processor behind `handle`, turning its result,
+/// error or panic and its observations into an [`FfiOutcome`].
+///
+/// # Safety
+/// `handle` must come from a successful `create` of this library and not
+/// have been destroyed.
+unsafe fn call(
+    handle: ProcessorHandle,
+    step: &FfiStep<'_>,
+    body: impl FnOnce(&mut BoxedProcessor, &mut Step<'_>) -> Result<u32, PluginError>,
+) -> FfiOutcome {
+    let processor = unsafe { &mut *handle.0.cast::<BoxedProcessor>() };
+    let raw_logits = match &step.raw_logits {
+        ROption::RSome(r) => Some(r.as_slice()),
+        ROption::RNone => None,
+    };
+    let mut view = Step::new(
+        step.tokens.as_slice(),
+        step.prompt_len,
+        step.step,
+        step.vocab_size,
+        step.eos_token_id,
+        raw_logits,
+    );
+    let result = catch_unwind(AssertUnwindSafe(|| body(processor, &mut view)));
+    let observations: RVec<RString> = view.take_observations().into_iter().map(RString::from).collect();
+    let (status, message, token) = match result {
+        Ok(Ok(token)) => (FfiStatus::Ok, RString::new(), token),
+        Ok(Err(e)) => (FfiStatus::Error, RString::from(e.message), 0),
+        Err(payload) => (FfiStatus::Panic, RString::from(panic_message(&*payload)), 0),
+    };
+    FfiOutcome { status, message, token, observations }
+}
+
+unsafe extern "C" fn process(handle: ProcessorHandle, step: &FfiStep<'_>, mut logits: RSliceMut<'_, f32>) -> FfiOutcome {
+    unsafe { call(handle, step, |p, s| p.process(s, logits.as_mut_slice()).map(|()| 0)) }
+}
+
+unsafe extern "C" fn sample(handle: ProcessorHandle, step: &FfiStep<'_>, logits: RSlice<'_, f32>) -> FfiOutcome {
+    unsafe { call(handle, step, |p, s| p.sample(s, logits.as_slice())) }
+}
+
+unsafe extern "C" fn accept(handle: ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome {
+    unsafe { call(handle, step, |p, s| p.accept(s, token).map(|()| token)) }
+}
+
+unsafe extern "C" fn destroy(handle: ProcessorHandle) {
+    if handle.0.is_null() {
+        return;
+    }
+    // A panicking Drop must not unwind into the host; the state is gone
+    // either way.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle.0.cast::<BoxedProcessor>()) })));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abi_stable_version_matches_interface_version() {
+        let v = crate::INTERFACE_VERSION;
+        assert_eq!(ROOT_MODULE_VERSION, format!("{}.{}.0", v.major, v.minor));
+    }
+
+    #[test]
+    fn generated_loader_name_is_the_one_abi_stable_looks_up() {
+        assert_eq!(crate::__root_module_loader_name!(), abi_stable::library::ROOT_MODULE_LOADER_NAME);
+    }
+}

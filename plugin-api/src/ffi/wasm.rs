@@ -1,0 +1,202 @@
+//! The WASM ABI glue (see `docs/wasm-abi.md` for the contract).
+//!
+//! A module instance holds exactly one processor: the host instantiates a
+//! module once per (stage, sequence), so the processor lives in a global
+//! instead of behind a handle. Panics abort (the target has no unwinding)
+//! and so trap; a panic hook first stores the message where
+//! `logitloom_last_error` finds it, so the host can show it.
+
+use std::cell::RefCell;
+
+use super::{describe_json, panic_message, parse_params, ExportedLibrary};
+use crate::{LogitProcessor, PluginError, Setup, Step, TokenBytes};
+
+#[link(wasm_import_module = "logitloom")]
+extern "C" {
+    /// Hands one JSON observation record (UTF-8) to the host.
+    #[link_name = "observe"]
+    fn host_observe(ptr: *const u8, len: u32);
+}
+
+struct Instance {
+    processor: Box<dyn LogitProcessor>,
+    eos_token_id: u32,
+}
+
+thread_local! {
+    static INSTANCE: RefCell<Option<Instance>> = const { RefCell::new(None) };
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+const fn pack(ptr: *const u8, len: usize) -> u64 {
+    ((ptr as usize as u64) << 32) | len as u64
+}
+
+fn set_error(message: String) {
+    LAST_ERROR.with(|e| {
+        if let Ok(mut e) = e.try_borrow_mut() {
+            *e = message;
+        }
+    });
+}
+
+pub fn alloc(size: u32, align: u32) -> u32 {
+    let Ok(layout) = std::alloc::Layout::from_size_align(size.max(1) as usize, align.max(1) as usize) else {
+        return 0;
+    };
+    // The host allocates its buffers once per instance and never frees
+    // them: the instance is dropped at the end of the sequence.
+    unsafe { std::alloc::alloc(layout) as u32 }
+}
+
+pub fn describe<L: ExportedLibrary>() -> u64 {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = JSON.get_or_init(|| describe_json(L::entries()));
+    pack(json.as_ptr(), json.len())
+}
+
+pub fn last_error() -> u64 {
+    LAST_ERROR.with(|e| match e.try_borrow() {
+        Ok(e) => pack(e.as_ptr(), e.len()),
+        Err(_) => 0,
+    })
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            set_error(format!("panicked{location}: {}", panic_message(info.payload())));
+        }))
+    });
+}
+
+unsafe fn slice<'a, T>(ptr: *const T, len: u32) -> &'a [T] {
+    if len == 0 {
+        &[]
+    } else {
+        unsafe { std::slice::from_raw_parts(ptr, len as usize) }
+    }
+}
+
+/// 0 on success, 1 with `logitloom_last_error` set otherwise.
+fn status(result: Result<(), PluginError>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            set_error(e.message);
+            1
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn create<L: ExportedLibrary>(
+    index: u32,
+    params_ptr: *const u8,
+    params_len: u32,
+    vocab_size: u32,
+    eos_token_id: u32,
+    seed: u64,
+    token_bytes_data: *const u8,
+    token_bytes_data_len: u32,
+    token_bytes_offsets: *const u32,
+    token_bytes_offsets_len: u32,
+) -> i32 {
+    install_panic_hook();
+    let params = unsafe { slice(params_ptr, params_len) };
+    let token_bytes = (token_bytes_offsets_len > 0).then(|| TokenBytes {
+        data: unsafe { slice(token_bytes_data, token_bytes_data_len) },
+        offsets: unsafe { slice(token_bytes_offsets, token_bytes_offsets_len) },
+    });
+    let result = (|| {
+        let entry = L::entries()
+            .get(index as usize)
+            .ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
+        let params = parse_params(params)?;
+        let setup = Setup { vocab_size: vocab_size as usize, eos_token_id, seed, token_bytes };
+        let processor = (entry.create)(&params, &setup)?;
+        INSTANCE.with(|i| *i.borrow_mut() = Some(Instance { processor, eos_token_id }));
+        Ok(())
+    })();
+    status(result)
+}
+
+/// Runs `body` on the instance's processor with a [`Step`] view of the
+/// host's buffers, then forwards the step's observations to the host.
+unsafe fn with_step<R>(
+    tokens: *const u32,
+    tokens_len: u32,
+    prompt_len: u32,
+    step: u32,
+    vocab_size: u32,
+    raw_logits: *const f32,
+    body: impl FnOnce(&mut dyn LogitProcessor, &mut Step<'_>) -> Result<R, PluginError>,
+) -> Result<R, PluginError> {
+    INSTANCE.with(|i| {
+        let mut guard = i.borrow_mut();
+        let instance = guard.as_mut().ok_or_else(|| PluginError::new("called before logitloom_create"))?;
+        let raw = (!raw_logits.is_null()).then(|| unsafe { slice(raw_logits, vocab_size) });
+        let mut view = Step::new(
+            unsafe { slice(tokens, tokens_len) },
+            prompt_len as usize,
+            step as usize,
+            vocab_size as usize,
+            instance.eos_token_id,
+            raw,
+        );
+        let result = body(instance.processor.as_mut(), &mut view);
+        for record in view.take_observations() {
+            unsafe { host_observe(record.as_ptr(), record.len() as u32) };
+        }
+        result
+    })
+}
+
+pub unsafe fn process(
+    logits: *mut f32,
+    vocab_size: u32,
+    tokens: *const u32,
+    tokens_len: u32,
+    prompt_len: u32,
+    step: u32,
+    raw_logits: *const f32,
+) -> i32 {
+    let logits = unsafe { std::slice::from_raw_parts_mut(logits, vocab_size as usize) };
+    status(unsafe {
+        with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.process(s, logits))
+    })
+}
+
+pub unsafe fn sample(
+    logits: *const f32,
+    vocab_size: u32,
+    tokens: *const u32,
+    tokens_len: u32,
+    prompt_len: u32,
+    step: u32,
+    raw_logits: *const f32,
+) -> i64 {
+    let logits = unsafe { slice(logits, vocab_size) };
+    match unsafe { with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.sample(s, logits)) } {
+        Ok(token) => token as i64,
+        Err(e) => {
+            set_error(e.message);
+            -1
+        }
+    }
+}
+
+pub unsafe fn accept(
+    tokens: *const u32,
+    tokens_len: u32,
+    prompt_len: u32,
+    step: u32,
+    vocab_size: u32,
+    token: u32,
+) -> i32 {
+    status(unsafe {
+        with_step(tokens, tokens_len, prompt_len, step, vocab_size, std::ptr::null(), |p, s| p.accept(s, token))
+    })
+}
