@@ -1,0 +1,209 @@
+//! The real generator: models from `logitloom-engine`, chains from
+//! `logitloom-plugin-host`.
+//!
+//! Every chain gets an `entropy_logger` stage (no alternatives recorded)
+//! just before its sampler unless it has one, so entropy is measured the
+//! same way whatever the chain. The logger reports the model's own entropy
+//! (`entropy_before`, before any stage) per token; that is the series the
+//! collapse metrics use.
+//!
+//! Models and loaded chains are cached for the whole run; a model or chain
+//! that fails to load is cached as its error, so each of its batches fails
+//! at once with the same reason.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use logitloom_engine::generate::{generate, ContextOverflow, Finish, GenerateOptions, SequenceSampler};
+use logitloom_engine::{parse_device, Model};
+use logitloom_plugin_host::{ChainInstance, ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec};
+
+use crate::record::Generated;
+use crate::runner::{BatchRequest, GenerateError, Generator};
+
+const ENTROPY_STAGE: &str = "entropy_logger";
+
+struct LoadedModel {
+    model: Model,
+    token_bytes: Arc<OwnedTokenBytes>,
+    eos: u32,
+}
+
+#[derive(Default)]
+pub struct EngineGenerator {
+    models: HashMap<(PathBuf, String), Result<Arc<LoadedModel>, String>>,
+    chains: HashMap<(PathBuf, String), Result<Arc<LoadedChain>, String>>,
+}
+
+impl EngineGenerator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn model(&mut self, request: &BatchRequest<'_>) -> Result<Arc<LoadedModel>, String> {
+        let key = (request.model.dir.clone(), request.device.to_string());
+        self.models
+            .entry(key)
+            .or_insert_with(|| {
+                let device = parse_device(request.device).map_err(|e| e.to_string())?;
+                let model = Model::load(&request.model.dir, device, tch::Kind::Float)
+                    .map_err(|e| format!("cannot load model {}: {e}", request.model.dir.display()))?;
+                let eos = model.tokenizer.eos_token_id().ok_or_else(|| {
+                    format!("the tokenizer of {} has no <|endoftext|> token", request.model.dir.display())
+                })?;
+                let token_bytes = Arc::new(OwnedTokenBytes::from_tokens(model.tokenizer.all_token_bytes()));
+                Ok(Arc::new(LoadedModel { model, token_bytes, eos }))
+            })
+            .clone()
+    }
+
+    fn chain(&mut self, request: &BatchRequest<'_>) -> Result<Arc<LoadedChain>, String> {
+        let key = (request.chain_base_dir.to_path_buf(), request.chain_config.to_string());
+        self.chains
+            .entry(key)
+            .or_insert_with(|| {
+                let origin = request.chain_origin.to_string();
+                let spec = ChainSpec::from_toml_str(request.chain_config, &origin, request.chain_base_dir).map_err(|e| e.to_string())?;
+                let spec = with_entropy_logger(&spec).map_err(|e| format!("{origin}: {e}"))?;
+                spec.load(&HostOptions::default()).map(Arc::new).map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
+/// The chain with an `entropy_logger` inserted before its sampler.
+fn with_entropy_logger(spec: &ChainSpec) -> Result<ChainSpec, logitloom_plugin_host::ChainError> {
+    let mut stages: Vec<StageSpec> = spec.stages().to_vec();
+    if stages.iter().any(|s| s.plugin == ENTROPY_STAGE) {
+        return Ok(spec.clone());
+    }
+    let sampler_at = stages.len().saturating_sub(1);
+    stages.insert(sampler_at, StageSpec::builtin(ENTROPY_STAGE, [("top_n", ParamValue::Int(0))]));
+    ChainSpec::from_stages(stages)
+}
+
+/// The engine's per-sequence sampler, borrowing the chain instance so its
+/// observations and timings can be read afterwards.
+struct ChainSampler<'a>(&'a mut ChainInstance);
+
+impl SequenceSampler for ChainSampler<'_> {
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, String> {
+        self.0.step(tokens, prompt_len, step, logits).map_err(|e| e.to_string())
+    }
+}
+
+impl Generator for EngineGenerator {
+    fn generate(&mut self, request: &BatchRequest<'_>) -> Result<Vec<Generated>, GenerateError> {
+        let loaded = self.model(request).map_err(GenerateError)?;
+        let chain = self.chain(request).map_err(GenerateError)?;
+        let model = &loaded.model;
+        let mut prompts = Vec::with_capacity(request.prompts.len());
+        for prompt in &request.prompts {
+            prompts.push(model.tokenizer.encode(prompt).map_err(|e| GenerateError(e.to_string()))?);
+        }
+        let vocab_size = model.config().vocab_size;
+        let mut instances = Vec::with_capacity(prompts.len());
+        for &seed in &request.seeds {
+            let setup = SequenceSetup { vocab_size, eos_token_id: loaded.eos, seed, token_bytes: Some(loaded.token_bytes.clone()) };
+            instances.push(chain.instantiate(&setup).map_err(|e| GenerateError(e.to_string()))?);
+        }
+        let options = GenerateOptions {
+            max_new_tokens: request.max_new_tokens,
+            eos_token_id: loaded.eos,
+            stop_at_eos: true,
+            overflow: ContextOverflow::Stop,
+        };
+        let (outputs, stats) = {
+            let mut samplers: Vec<Box<dyn SequenceSampler + '_>> =
+                instances.iter_mut().map(|i| Box::new(ChainSampler(i)) as Box<dyn SequenceSampler + '_>).collect();
+            generate(&model.gpt, &prompts, &mut samplers, &options, &mut |_, _| {}).map_err(|e| GenerateError(e.to_string()))?
+        };
+        let prefill = stats.prefill_time.as_secs_f64();
+        let decode = stats.decode_time.as_secs_f64();
+        Ok(outputs
+            .into_iter()
+            .zip(instances.iter_mut())
+            .map(|(output, instance)| {
+                let mut tokens = output.tokens;
+                if output.finish == Finish::Eos {
+                    tokens.pop();
+                }
+                let (text, token_ends) = text_and_ends(&tokens, |t| model.tokenizer.token_bytes(t));
+                let entropy = entropy_series(instance, tokens.len());
+                let stage_seconds: BTreeMap<String, f64> = instance
+                    .stage_times()
+                    .into_iter()
+                    .filter(|(label, _)| label != ENTROPY_STAGE)
+                    .map(|(label, time): (String, Duration)| (label, time.as_secs_f64()))
+                    .collect();
+                Generated {
+                    tokens,
+                    text,
+                    token_ends,
+                    entropy,
+                    finish: serde_json::to_value(output.finish).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    prefill_seconds: prefill,
+                    decode_seconds: decode,
+                    stage_seconds,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The model's entropy at each generated position, from the logger's
+/// observations (one per step, emitted on `accept`).
+fn entropy_series(instance: &mut ChainInstance, len: usize) -> Vec<f32> {
+    let mut series = vec![f32::NAN; len];
+    for obs in instance.take_observations() {
+        if obs.stage != ENTROPY_STAGE || obs.step >= len {
+            continue;
+        }
+        let value = obs.record.get("entropy_before").or_else(|| obs.record.get("entropy_after")).and_then(|v| v.as_f64());
+        if let Some(h) = value {
+            series[obs.step] = h as f32;
+        }
+    }
+    // A step without an observation (none expected) must not poison means.
+    if series.iter().any(|h| h.is_nan()) {
+        series.retain(|h| !h.is_nan());
+    }
+    series
+}
+
+/// The text of `tokens` and the byte offset in it where each token ends.
+/// Bytes that are not valid UTF-8 (a character split across tokens at the
+/// very end) become U+FFFD, which can change lengths; offsets are then
+/// recomputed on the decoded prefixes so they stay inside the text.
+fn text_and_ends<'a>(tokens: &[u32], bytes_of: impl Fn(u32) -> &'a [u8]) -> (String, Vec<usize>) {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::with_capacity(tokens.len());
+    for &t in tokens {
+        bytes.extend_from_slice(bytes_of(t));
+        ends.push(bytes.len());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, ends),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let ends = ends.iter().map(|&end| String::from_utf8_lossy(&bytes[..end]).len()).collect();
+            (String::from_utf8_lossy(&bytes).into_owned(), ends)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_ends_follow_bytes_and_survive_split_characters() {
+        let table: Vec<&[u8]> = vec![b"int", b" x", "é".as_bytes(), &[0xC3]];
+        let (text, ends) = text_and_ends(&[0, 1, 2], |t| table[t as usize]);
+        assert_eq!((text.as_str(), ends), ("int xé", vec![3, 5, 7]));
+        let (text, ends) = text_and_ends(&[0, 3], |t| table[t as usize]);
+        assert_eq!((text.as_str(), ends), ("int\u{FFFD}", vec![3, 6]));
+    }
+}
