@@ -1,29 +1,43 @@
 //! Entropy summaries and the entropy-spike onset.
 //!
-//! A sequence's entropy level drifts with what it is writing (a method
-//! signature is predictable, a fresh identifier is not), so a fixed absolute
-//! threshold would flag ordinary code. A spike is instead measured against
-//! the sequence's own running level: the mean entropy of the
-//! [`SpikeRule::window`] positions before it. The first few positions have no
-//! level to compare against and are skipped ([`SpikeRule::warmup`]).
+//! Spikes are found by `logitloom_plot::spikes` (shared with
+//! `plot-entropy`, so a spike in the report is a spike in the trace plot):
+//! a value counts when it exceeds the sequence's own running level — the
+//! mean of the preceding `window` values — by more than `k` standard
+//! deviations and at least `min_rise` nats. A fixed absolute threshold would
+//! flag ordinary code, whose entropy legitimately drifts between writing a
+//! signature and inventing a name.
 
+use logitloom_plot::spikes::{self, SpikeRule};
 use serde::{Deserialize, Serialize};
 
-/// When an entropy value counts as a spike.
+/// The suite's `[metrics.spikes]` table: the parameters of the relative
+/// [`SpikeRule`], with its defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SpikeRule {
-    /// Nats above the running level.
-    pub threshold: f64,
-    /// Positions in the running level.
+pub struct SpikeSettings {
+    /// Standard deviations above the running mean.
+    pub k: f64,
+    /// Nats above the running mean, at least.
+    pub min_rise: f64,
+    /// Values in the running level.
     pub window: usize,
     /// Positions before the first one that may spike.
     pub warmup: usize,
 }
 
-impl Default for SpikeRule {
+impl Default for SpikeSettings {
     fn default() -> Self {
-        SpikeRule { threshold: 2.0, window: 32, warmup: 8 }
+        match SpikeRule::default() {
+            SpikeRule::Relative { k, window, warmup, min_rise } => SpikeSettings { k, min_rise, window, warmup },
+            SpikeRule::Absolute { .. } => unreachable!("the default spike rule is relative"),
+        }
+    }
+}
+
+impl SpikeSettings {
+    pub fn rule(&self) -> SpikeRule {
+        SpikeRule::Relative { k: self.k, window: self.window, warmup: self.warmup, min_rise: self.min_rise }
     }
 }
 
@@ -37,14 +51,10 @@ pub fn mean_and_max(entropy: &[f32]) -> Option<(f64, f64)> {
     Some((sum / entropy.len() as f64, max))
 }
 
-/// First position whose entropy exceeds the running level by the threshold.
-pub fn first_spike(entropy: &[f32], rule: &SpikeRule) -> Option<usize> {
-    let warmup = rule.warmup.max(1);
-    (warmup..entropy.len()).find(|&i| {
-        let from = i.saturating_sub(rule.window.max(1));
-        let level = entropy[from..i].iter().map(|&h| h as f64).sum::<f64>() / (i - from) as f64;
-        entropy[i] as f64 > level + rule.threshold
-    })
+/// First position whose entropy spikes above the running level.
+pub fn first_spike(entropy: &[f32], settings: &SpikeSettings) -> Option<usize> {
+    let values: Vec<f64> = entropy.iter().map(|&h| h as f64).collect();
+    spikes::find(&values, &settings.rule()).first().map(|s| s.index)
 }
 
 #[cfg(test)]
@@ -58,15 +68,16 @@ mod tests {
     }
 
     #[test]
-    fn spike_is_relative_to_running_level() {
-        let rule = SpikeRule { threshold: 2.0, window: 4, warmup: 2 };
-        // Level before index 4 = mean(3,3,3,3) = 3: 4.9 is no spike.
-        // Level before index 6 = mean(3,3,4.9,3) = 3.475: 5.6 is a spike.
-        let h = [3.0, 3.0, 3.0, 3.0, 4.9, 3.0, 5.6, 0.1];
-        assert_eq!(first_spike(&h, &rule), Some(6));
+    fn first_spike_is_relative_to_running_level() {
+        let settings = SpikeSettings { k: 2.0, min_rise: 1.0, window: 4, warmup: 2 };
+        // Before index 4: mean 3, sd 0 -> threshold 3 + max(0, 1) = 4; 3.9 is no spike.
+        // Before index 6: values 3, 3, 3.9, 3 -> mean 3.225, sd = sqrt(0.151875) = 0.3897;
+        // threshold 3.225 + max(0.779, 1) = 4.225; 4.5 spikes.
+        let h = [3.0, 3.0, 3.0, 3.0, 3.9, 3.0, 4.5, 0.1];
+        assert_eq!(first_spike(&h, &settings), Some(6));
         // A high but steady level never spikes.
-        assert_eq!(first_spike(&[6.0; 20], &rule), None);
+        assert_eq!(first_spike(&[6.0; 20], &settings), None);
         // Within the warm-up nothing counts.
-        assert_eq!(first_spike(&[0.0, 9.0, 0.0], &rule), None);
+        assert_eq!(first_spike(&[0.0, 9.0, 0.0], &settings), None);
     }
 }

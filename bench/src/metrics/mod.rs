@@ -8,7 +8,7 @@ pub mod ngrams;
 
 use serde::{Deserialize, Serialize};
 
-pub use entropy::SpikeRule;
+pub use entropy::SpikeSettings;
 pub use loops::{LoopRule, TailLoop};
 
 /// The rules that turn raw sequences into collapse judgements; a suite may
@@ -17,7 +17,7 @@ pub use loops::{LoopRule, TailLoop};
 #[serde(default, deny_unknown_fields)]
 pub struct MetricRules {
     pub loops: LoopRule,
-    pub spikes: SpikeRule,
+    pub spikes: SpikeSettings,
 }
 
 /// Everything measured on a continuation without compiling it.

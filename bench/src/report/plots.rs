@@ -1,71 +1,22 @@
-//! The report's figures, each written as PNG and SVG (the SVG text is also
-//! returned for inlining into report.html).
-//!
-//! PNG text needs a font file; plotters' default font backend would look
-//! for system fonts, which CI images lack, so DejaVu Sans Mono (Bitstream
-//! Vera licence, see `assets/DejaVu-LICENSE.txt`) is compiled in.
+//! The report's figures, drawn in the shared `logitloom-plot` style
+//! (embedded font, colour-blind-safe palette) and each written as PNG and
+//! SVG; the SVG text is also returned for inlining into report.html.
 
 use std::path::Path;
-use std::sync::Once;
 
+use logitloom_plot::style::{self, colour, Figure, FONT};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::BenchError;
 
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSansMono.ttf");
-const SIZE: (u32, u32) = (960, 540);
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        for style in [FontStyle::Normal, FontStyle::Bold] {
-            // The bytes are a valid TrueType font compiled into the binary.
-            plotters::style::register_font("sans-serif", style, FONT).unwrap_or_else(|_| panic!("embedded font is invalid"));
-        }
-    });
-}
-
-/// A figure drawable on any backend.
-pub trait Figure {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
-}
-
 /// Writes `stem.png` and `stem.svg` into `dir`; returns the SVG text.
 pub fn save(figure: &impl Figure, dir: &Path, stem: &str) -> Result<String, BenchError> {
-    register_font();
-    let fail = |message: String| BenchError::Plot { what: stem.to_string(), message };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        figure.draw(&root).map_err(fail)?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
+    let fail = |e: logitloom_plot::PlotError| BenchError::Plot { what: stem.to_string(), message: e.to_string() };
+    style::save(figure, &dir.join(format!("{stem}.png"))).map_err(fail)?;
     let svg_path = dir.join(format!("{stem}.svg"));
-    std::fs::write(&svg_path, &svg).map_err(|source| BenchError::Write { path: svg_path, source })?;
-    let png_path = dir.join(format!("{stem}.png"));
-    let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
-    figure.draw(&root).map_err(fail)?;
-    root.present().map_err(|e| fail(e.to_string()))?;
-    Ok(svg)
-}
-
-fn colour(i: usize) -> RGBColor {
-    // Colour-blind-safe (Okabe-Ito), then plotters' palette beyond eight.
-    const OKABE_ITO: [RGBColor; 8] = [
-        RGBColor(0, 114, 178),
-        RGBColor(230, 159, 0),
-        RGBColor(0, 158, 115),
-        RGBColor(204, 121, 167),
-        RGBColor(86, 180, 233),
-        RGBColor(213, 94, 0),
-        RGBColor(0, 0, 0),
-        RGBColor(240, 228, 66),
-    ];
-    OKABE_ITO.get(i).copied().unwrap_or_else(|| {
-        let (r, g, b) = Palette99::pick(i).rgb();
-        RGBColor(r, g, b)
-    })
+    style::save(figure, &svg_path).map_err(fail)?;
+    std::fs::read_to_string(&svg_path).map_err(|source| BenchError::Read { path: svg_path, source })
 }
 
 /// One chain's mean entropy curve and where its generations' first syntax
@@ -89,7 +40,7 @@ impl Figure for EntropyFigure {
         let max_x = self.curves.iter().map(|c| c.mean.len()).max().unwrap_or(0).max(2) as f64;
         let max_y = self.curves.iter().flat_map(|c| c.mean.iter().copied()).fold(0.5, f64::max) * 1.1;
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
+            .caption(&self.title, (FONT, 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
@@ -151,7 +102,7 @@ impl Figure for RatesFigure {
         root.fill(&WHITE).map_err(e)?;
         let n = self.chains.len();
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
+            .caption(&self.title, (FONT, 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(label_area(&self.chains))
@@ -207,7 +158,7 @@ impl Figure for OnsetFigure {
         root.fill(&WHITE).map_err(e)?;
         let n = self.chains.len();
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
+            .caption(&self.title, (FONT, 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(label_area(&self.chains))
