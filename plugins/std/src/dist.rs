@@ -16,15 +16,66 @@ pub fn is_live(logit: f32) -> bool {
     logit != f32::NEG_INFINITY
 }
 
+/// Width of the blocks the scans below test at once. A block whose maximum
+/// is `-inf` (or below a running threshold) is skipped whole; the block
+/// maximum is written so LLVM turns it into SIMD `max` instructions.
+const BLOCK: usize = 16;
+
+/// Maximum of a block, ignoring NaN (`x > m` is false for NaN), in a form
+/// that vectorises (`f32::max` does not).
+#[inline]
+fn block_max(block: &[f32]) -> f32 {
+    block.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+}
+
+/// Calls `visit(index, logit)` for every live, non-NaN entry in index order,
+/// skipping blocks whose maximum is `<= floor()` (pass `-inf` for "all live").
+#[inline]
+pub fn for_each_above(logits: &[f32], mut floor: impl FnMut() -> f32, mut visit: impl FnMut(usize, f32)) {
+    let mut base = 0;
+    for block in logits.chunks(BLOCK) {
+        if block_max(block) > floor() {
+            for (j, &l) in block.iter().enumerate() {
+                if is_live(l) && !l.is_nan() {
+                    visit(base + j, l);
+                }
+            }
+        }
+        base += block.len();
+    }
+}
+
 /// The largest live logit, or `None` when every entry is `-inf`.
 pub fn max_live(logits: &[f32]) -> Option<f32> {
-    let mut best = f32::NEG_INFINITY;
-    for &l in logits {
-        if l > best {
-            best = l;
-        }
-    }
+    let best = logits.chunks(BLOCK).map(block_max).fold(f32::NEG_INFINITY, |m, x| if x > m { x } else { m });
     is_live(best).then_some(best)
+}
+
+/// Whether any entry is NaN or `+inf`, which no sampler can draw from.
+pub fn first_invalid(logits: &[f32]) -> Option<usize> {
+    let bad = logits.iter().fold(false, |acc, &x| acc | x.is_nan() | (x == f32::INFINITY));
+    if bad {
+        logits.iter().position(|x| x.is_nan() || *x == f32::INFINITY)
+    } else {
+        None
+    }
+}
+
+/// Gathers the live `(logit, token)` pairs in id order; returns their max.
+pub fn gather_live(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Option<f32> {
+    out.clear();
+    let mut max = f32::NEG_INFINITY;
+    for_each_above(
+        logits,
+        || f32::NEG_INFINITY,
+        |i, l| {
+            out.push((l, i as u32));
+            if l > max {
+                max = l;
+            }
+        },
+    );
+    is_live(max).then_some(max)
 }
 
 /// `(max, Σ exp(l - max))` over the live entries; the log-partition is
@@ -32,11 +83,7 @@ pub fn max_live(logits: &[f32]) -> Option<f32> {
 pub fn softmax_sum(logits: &[f32]) -> Option<(f32, f64)> {
     let max = max_live(logits)?;
     let mut sum = 0.0f64;
-    for &l in logits {
-        if is_live(l) {
-            sum += libm::expf(l - max) as f64;
-        }
-    }
+    for_each_above(logits, || f32::NEG_INFINITY, |_, l| sum += libm::expf(l - max) as f64);
     Some((max, sum))
 }
 
@@ -55,14 +102,12 @@ pub fn log_sum_exp(logits: &[f32]) -> Option<f64> {
 pub fn entropy(logits: &[f32]) -> Option<f64> {
     let max = max_live(logits)?;
     let (mut z, mut weighted) = (0.0f64, 0.0f64);
-    for &l in logits {
-        if is_live(l) {
-            let shifted = l - max;
-            let e = libm::expf(shifted) as f64;
-            z += e;
-            weighted += e * shifted as f64;
-        }
-    }
+    for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
+        let shifted = l - max;
+        let e = libm::expf(shifted) as f64;
+        z += e;
+        weighted += e * shifted as f64;
+    });
     // Rounding can leave a one-token distribution a hair below zero.
     Some((libm::log(z) - weighted / z).max(0.0))
 }
@@ -99,23 +144,27 @@ impl KthLargest {
     pub fn find(&mut self, logits: &[f32], k: usize) -> Option<f32> {
         debug_assert!(k >= 1);
         self.heap.clear();
-        let mut floor = f32::NEG_INFINITY;
-        for &l in logits {
-            if !is_live(l) || l.is_nan() {
-                continue;
-            }
-            if self.heap.len() < k {
-                self.heap.push(Reverse(Key(l)));
-                if self.heap.len() == k {
-                    floor = self.heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
+        // `floor` is the k-th best so far once k values are in; a block
+        // entirely at or below it cannot change the answer.
+        let floor = std::cell::Cell::new(f32::NEG_INFINITY);
+        let heap = &mut self.heap;
+        for_each_above(
+            logits,
+            || floor.get(),
+            |_, l| {
+                if heap.len() < k {
+                    heap.push(Reverse(Key(l)));
+                    if heap.len() == k {
+                        floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
+                    }
+                } else if l > floor.get() {
+                    heap.pop();
+                    heap.push(Reverse(Key(l)));
+                    floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
                 }
-            } else if l > floor {
-                self.heap.pop();
-                self.heap.push(Reverse(Key(l)));
-                floor = self.heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0);
-            }
-        }
-        (self.heap.len() == k).then_some(floor)
+            },
+        );
+        (self.heap.len() == k).then_some(floor.get())
     }
 }
 
@@ -137,17 +186,20 @@ pub fn best_first(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
 }
 
 /// The `n` best live `(logit, token)` pairs, best first (ties: lower id).
-pub fn top_n(logits: &[f32], n: usize, scratch: &mut Vec<(f32, u32)>) -> Vec<(f32, u32)> {
+pub fn top_n(logits: &[f32], n: usize, kth: &mut KthLargest, scratch: &mut Vec<(f32, u32)>) -> Vec<(f32, u32)> {
     scratch.clear();
     if n == 0 {
         return Vec::new();
     }
-    scratch.extend(logits.iter().enumerate().filter(|(_, l)| is_live(**l) && !l.is_nan()).map(|(i, &l)| (l, i as u32)));
-    if scratch.len() > n {
-        scratch.select_nth_unstable_by(n - 1, best_first);
-        scratch.truncate(n);
-    }
+    // The n-th best value bounds the candidates (ties may add a few).
+    let floor = kth.find(logits, n).unwrap_or(f32::NEG_INFINITY);
+    for_each_above(logits, || f32::NEG_INFINITY, |i, l| {
+        if l >= floor {
+            scratch.push((l, i as u32));
+        }
+    });
     scratch.sort_unstable_by(best_first);
+    scratch.truncate(n);
     scratch.clone()
 }
 
@@ -171,6 +223,26 @@ mod tests {
     }
 
     #[test]
+    fn kth_largest_agrees_with_sorting_across_blocks() {
+        // 1000 values in a scrambled order span many 16-wide blocks.
+        let row: Vec<f32> = (0..1000u32).map(|i| ((i * 7919) % 1000) as f32).collect();
+        let mut k = KthLargest::default();
+        for n in [1, 15, 16, 17, 40, 999, 1000] {
+            assert_eq!(k.find(&row, n), Some((1000 - n) as f32), "k = {n}");
+        }
+        let mut masked = row.clone();
+        for (i, l) in masked.iter_mut().enumerate() {
+            if i % 3 != 0 {
+                *l = NEG;
+            }
+        }
+        let mut live: Vec<f32> = masked.iter().copied().filter(|l| *l != NEG).collect();
+        live.sort_by(|a, b| b.total_cmp(a));
+        assert_eq!(k.find(&masked, 40), Some(live[39]));
+        assert_eq!(max_live(&masked), Some(live[0]));
+    }
+
+    #[test]
     fn kth_largest_skips_removed_tokens() {
         let mut k = KthLargest::default();
         let l = [1.0, 5.0, NEG, 3.0, 4.0, 2.0];
@@ -182,8 +254,9 @@ mod tests {
 
     #[test]
     fn top_n_breaks_ties_by_lower_id() {
-        let mut s = Vec::new();
-        assert_eq!(top_n(&[2.0, 3.0, 3.0, NEG, 1.0], 2, &mut s), vec![(3.0, 1), (3.0, 2)]);
-        assert_eq!(top_n(&[2.0, NEG], 5, &mut s), vec![(2.0, 0)]);
+        let (mut k, mut s) = (KthLargest::default(), Vec::new());
+        assert_eq!(top_n(&[2.0, 3.0, 3.0, NEG, 1.0], 2, &mut k, &mut s), vec![(3.0, 1), (3.0, 2)]);
+        assert_eq!(top_n(&[2.0, NEG], 5, &mut k, &mut s), vec![(2.0, 0)]);
+        assert_eq!(top_n(&[3.0, 3.0, 3.0], 2, &mut k, &mut s), vec![(3.0, 0), (3.0, 1)]);
     }
 }

@@ -21,7 +21,7 @@
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 use serde_json::json;
 
-use crate::dist::{entropy, log_sum_exp, top_n};
+use crate::dist::{entropy, log_sum_exp, top_n, KthLargest};
 
 pub struct EntropyLogger {
     top_n: usize,
@@ -32,6 +32,7 @@ pub struct EntropyLogger {
     after: Vec<f32>,
     raw: Vec<f32>,
     scratch: Vec<(f32, u32)>,
+    kth: KthLargest,
 }
 
 struct Pending {
@@ -64,13 +65,14 @@ impl LogitProcessor for EntropyLogger {
             after: Vec::new(),
             raw: Vec::new(),
             scratch: Vec::new(),
+            kth: KthLargest::default(),
         })
     }
 
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         let raw = step.raw_logits.ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
         let lse_after = log_sum_exp(logits);
-        let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.scratch)
+        let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.kth, &mut self.scratch)
             .into_iter()
             .map(|(l, token)| {
                 let prob = lse_after.map_or(0.0, |lse| libm::exp(l as f64 - lse));

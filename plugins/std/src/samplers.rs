@@ -2,19 +2,16 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::is_live;
+use crate::dist::{first_invalid, gather_live, max_live};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
 /// or plugin bug upstream), or nothing left alive.
-fn check_row(logits: &[f32]) -> Result<(), PluginError> {
-    if let Some(i) = logits.iter().position(|l| l.is_nan() || *l == f32::INFINITY) {
+fn check_row(logits: &[f32]) -> Result<f32, PluginError> {
+    if let Some(i) = first_invalid(logits) {
         return Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i])));
     }
-    if !logits.iter().any(|&l| is_live(l)) {
-        return Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample"));
-    }
-    Ok(())
+    max_live(logits).ok_or_else(|| PluginError::new("every token was removed (all logits are -inf); nothing to sample"))
 }
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the
@@ -38,14 +35,9 @@ impl LogitProcessor for Greedy {
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        check_row(logits)?;
-        let mut best = 0;
-        for (i, &l) in logits.iter().enumerate() {
-            if l > logits[best] {
-                best = i;
-            }
-        }
-        Ok(best as u32)
+        let max = check_row(logits)?;
+        let first = logits.iter().position(|&l| l == max).expect("the maximum is in the row");
+        Ok(first as u32)
     }
 }
 
@@ -57,7 +49,8 @@ impl LogitProcessor for Greedy {
 /// skipped outright, so after `top_k = 40` a draw costs 40 `exp`s.
 pub struct Multinomial {
     rng: Rng,
-    live: Vec<(u32, f64)>,
+    /// Live tokens of the current row: `(logit, id)`, then `(weight, id)`.
+    live: Vec<(f32, u32)>,
 }
 
 /// The `seed` value that means "use the per-sequence seed the host derives
@@ -91,27 +84,28 @@ impl LogitProcessor for Multinomial {
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
         check_row(logits)?;
-        let max = crate::dist::max_live(logits).expect("check_row found a live token");
-        self.live.clear();
+        let max = gather_live(logits, &mut self.live).expect("check_row found a live token");
+        // Logits become weights in place; summed in id order, so the bits of
+        // `total` are the same on every platform.
         let mut total = 0.0f64;
-        for (i, &l) in logits.iter().enumerate() {
-            if is_live(l) {
-                let w = libm::expf(l - max) as f64;
-                total += w;
-                self.live.push((i as u32, w));
-            }
+        for entry in self.live.iter_mut() {
+            entry.0 = libm::expf(entry.0 - max);
+            total += entry.0 as f64;
         }
         let u = self.rng.next_f64() * total;
         let mut acc = 0.0f64;
-        for &(token, w) in &self.live {
-            acc += w;
+        let mut last_positive = self.live[0].1;
+        for &(w, token) in &self.live {
+            acc += w as f64;
             if u < acc {
                 return Ok(token);
             }
+            if w > 0.0 {
+                last_positive = token;
+            }
         }
-        // Only reachable when rounding puts `u` at the very top; the last
-        // token with weight is the one the CDF ends on.
-        let last = self.live.iter().rev().find(|(_, w)| *w > 0.0).unwrap_or(&self.live[self.live.len() - 1]);
-        Ok(last.0)
+        // Only reachable when rounding puts `u` at the very top: the CDF
+        // ends on the last token with weight.
+        Ok(last_positive)
     }
 }

@@ -10,24 +10,28 @@
 //!
 //! ## Without sorting the vocabulary
 //!
-//! The normaliser needs one `exp` per live token; the cut needs only the
-//! best few. The live entries are gathered into a scratch buffer, then the
-//! best `chunk` of the not-yet-ranked part is moved to the front with
-//! `select_nth_unstable_by` (linear), sorted, and accumulated; if the mass is
-//! not reached the chunk grows fourfold. A peaked language-model distribution
-//! needs one round; after a top-k stage the buffer holds only `k` entries.
+//! One pass computes every live token's weight `exp(l - max)` and adds it
+//! both to the normaliser and to a histogram bucket by distance from the
+//! max (`BUCKETS_PER_NAT` buckets per nat). Walking the buckets from the
+//! top finds the one in which the cumulative mass crosses `p`; only the
+//! tokens of that bucket are gathered and sorted. Linear time, no
+//! selection, and after a top-k stage only `k` tokens are visited at all.
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{best_first, is_live, mask_below};
+use crate::dist::{best_first, for_each_above, mask_below, max_live, KthLargest};
 
-/// First chunk of ranked tokens; covers p = 0.95 of a typical code model.
-const FIRST_CHUNK: usize = 64;
+/// Bucket width 1/8 nat: a bucket holds tokens whose probabilities differ by
+/// under 13%, so the crossing bucket is small for any real distribution.
+const BUCKETS_PER_NAT: f32 = 8.0;
+/// Tokens more than 64 nats below the max (weight < 1.7e-28) share the last bucket.
+const BUCKETS: usize = 64 * 8 + 1;
 
 pub struct TopP {
     p: f64,
     min_keep: usize,
-    live: Vec<(f32, u32)>,
+    nucleus: Nucleus,
+    kth: KthLargest,
 }
 
 impl LogitProcessor for TopP {
@@ -54,7 +58,8 @@ impl LogitProcessor for TopP {
         Ok(TopP {
             p: params.float("p"),
             min_keep: usize::try_from(params.int("min_keep")).unwrap_or(usize::MAX),
-            live: Vec::new(),
+            nucleus: Nucleus::default(),
+            kth: KthLargest::default(),
         })
     }
 
@@ -62,50 +67,79 @@ impl LogitProcessor for TopP {
         if self.p >= 1.0 {
             return Ok(());
         }
-        if let Some(threshold) = nucleus_threshold(logits, self.p, self.min_keep, &mut self.live) {
-            mask_below(logits, threshold);
+        let Some(mut threshold) = self.nucleus.threshold(logits, self.p) else { return Ok(()) };
+        // Kept = nucleus ∪ the min_keep best: the lower of the two cut-offs.
+        if self.min_keep > 1 {
+            match self.kth.find(logits, self.min_keep) {
+                Some(kth) => threshold = threshold.min(kth),
+                None => return Ok(()),
+            }
         }
+        mask_below(logits, threshold);
         Ok(())
     }
 }
 
-/// The logit of the last token the nucleus keeps, or `None` when every live
-/// token is kept.
-pub(crate) fn nucleus_threshold(logits: &[f32], p: f64, min_keep: usize, live: &mut Vec<(f32, u32)>) -> Option<f32> {
-    live.clear();
-    let mut max = f32::NEG_INFINITY;
-    for (i, &l) in logits.iter().enumerate() {
-        if is_live(l) && !l.is_nan() {
-            live.push((l, i as u32));
-            max = max.max(l);
-        }
-    }
-    if live.len() <= min_keep {
-        return None;
-    }
-    // In id order (the buffer is still in id order here), so the normaliser
-    // has the same bits on every platform.
-    let total: f64 = live.iter().map(|&(l, _)| libm::expf(l - max) as f64).sum();
-    let target = p * total;
+/// Scratch for [`Nucleus::threshold`], reused across steps.
+#[derive(Debug)]
+struct Nucleus {
+    bucket_mass: Vec<f64>,
+    crossing: Vec<(f32, u32)>,
+}
 
-    let mut ranked = 0;
-    let mut chunk = FIRST_CHUNK;
-    let mut mass = 0.0f64;
-    while ranked < live.len() {
-        let rest = &mut live[ranked..];
-        let take = chunk.min(rest.len());
-        if take < rest.len() {
-            rest.select_nth_unstable_by(take - 1, best_first);
+impl Default for Nucleus {
+    fn default() -> Self {
+        Nucleus { bucket_mass: vec![0.0; BUCKETS], crossing: Vec::new() }
+    }
+}
+
+#[inline]
+fn bucket(max: f32, l: f32) -> usize {
+    // Monotone in `l` (subtraction, scaling and truncation all are), so a
+    // lower bucket never holds a smaller logit than a higher one.
+    (((max - l) * BUCKETS_PER_NAT) as usize).min(BUCKETS - 1)
+}
+
+impl Nucleus {
+    /// The logit of the token at which the mass first reaches `p`, or `None`
+    /// when nothing is live.
+    fn threshold(&mut self, logits: &[f32], p: f64) -> Option<f32> {
+        let max = max_live(logits)?;
+        self.bucket_mass.iter_mut().for_each(|m| *m = 0.0);
+        let mut total = 0.0f64;
+        for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
+            let w = libm::expf(l - max) as f64;
+            total += w;
+            self.bucket_mass[bucket(max, l)] += w;
+        });
+        let target = p * total;
+
+        let mut above = 0.0f64;
+        let mut crossing_bucket = BUCKETS - 1;
+        for (b, &m) in self.bucket_mass.iter().enumerate() {
+            if above + m >= target {
+                crossing_bucket = b;
+                break;
+            }
+            above += m;
         }
-        rest[..take].sort_unstable_by(best_first);
-        for (j, &(l, _)) in rest[..take].iter().enumerate() {
+
+        self.crossing.clear();
+        let crossing = &mut self.crossing;
+        for_each_above(logits, || f32::NEG_INFINITY, |i, l| {
+            if bucket(max, l) == crossing_bucket {
+                crossing.push((l, i as u32));
+            }
+        });
+        crossing.sort_unstable_by(best_first);
+        let mut mass = above;
+        for &(l, _) in crossing.iter() {
             mass += libm::expf(l - max) as f64;
-            if mass >= target && ranked + j + 1 >= min_keep {
+            if mass >= target {
                 return Some(l);
             }
         }
-        ranked += take;
-        chunk = chunk.saturating_mul(4);
+        // Rounding left the target a hair out of reach: keep the whole bucket.
+        crossing.last().map(|&(l, _)| l)
     }
-    None
 }
