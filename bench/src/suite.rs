@@ -129,11 +129,11 @@ pub struct Job {
 impl Suite {
     pub fn from_file(path: &Path) -> Result<Suite, BenchError> {
         let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read { path: path.to_path_buf(), source })?;
-        Suite::from_str(&text, path)
+        Suite::parse(&text, path)
     }
 
     /// Parses suite text as if read from `path` (which anchors relative paths).
-    pub fn from_str(text: &str, path: &Path) -> Result<Suite, BenchError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Suite, BenchError> {
         let invalid = |message: String| BenchError::Suite { path: path.to_path_buf(), message };
         let file: SuiteFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -333,7 +333,7 @@ file = "chains/c.toml"
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "p.java", "class P {");
         let base = "models = [\"m\"]\nprompts = [\"p.java\"]\nmax_new_tokens = 4\n";
-        let err = |extra: &str| Suite::from_str(&format!("{base}{extra}"), &dir.path().join("s.toml")).unwrap_err().to_string();
+        let err = |extra: &str| Suite::parse(&format!("{base}{extra}"), &dir.path().join("s.toml")).unwrap_err().to_string();
         assert!(err("seeds = [1]\n").contains("missing field `chains`"));
         assert!(err("seeds = [1, 1]\n[[chains]]\nname = \"a\"\n").contains("repeats a seed"));
         assert!(err("seeds = [1]\n[[chains]]\nname = \"a\"\n[[chains]]\nname = \"a\"\n").contains("two chains are named `a`"));
@@ -349,10 +349,10 @@ file = "chains/c.toml"
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "p.java", "class P {");
         let text = |k: u32| format!("models = [\"m\"]\nprompts = [\"p.java\"]\nseeds = [1, 2]\nmax_new_tokens = 4\n[[chains]]\nname = \"a\"\n[[chains.stage]]\nplugin = \"top_k\"\nk = {k}\n");
-        let s40 = Suite::from_str(&text(40), &dir.path().join("s.toml")).unwrap();
-        let s41 = Suite::from_str(&text(41), &dir.path().join("s.toml")).unwrap();
+        let s40 = Suite::parse(&text(40), &dir.path().join("s.toml")).unwrap();
+        let s41 = Suite::parse(&text(41), &dir.path().join("s.toml")).unwrap();
         let jobs = s40.jobs();
-        assert_eq!(s40.job_fingerprint(&jobs[0]), Suite::from_str(&text(40), &dir.path().join("s.toml")).unwrap().job_fingerprint(&jobs[0]));
+        assert_eq!(s40.job_fingerprint(&jobs[0]), Suite::parse(&text(40), &dir.path().join("s.toml")).unwrap().job_fingerprint(&jobs[0]));
         assert_ne!(s40.job_fingerprint(&jobs[0]), s41.job_fingerprint(&jobs[0]));
         assert_ne!(s40.job_fingerprint(&jobs[0]), s40.job_fingerprint(&jobs[1]));
     }
