@@ -16,52 +16,73 @@ pub fn is_live(logit: f32) -> bool {
     logit != f32::NEG_INFINITY
 }
 
-/// Width of the blocks the scans below test at once. A block whose maximum
-/// is `-inf` (or below a running threshold) is skipped whole; the block
-/// maximum is written so LLVM turns it into SIMD `max` instructions.
+/// Width of the blocks the scans below test at once: a block with no entry
+/// above the floor (`-inf` for "removed") is skipped whole.
 const BLOCK: usize = 16;
 
-/// Maximum of a block, ignoring NaN (`x > m` is false for NaN), in a form
-/// that vectorises (`f32::max` does not).
+/// Whether any entry of a block exceeds `floor` (NaN never does). A fixed
+/// width and an or-reduction of comparisons let LLVM emit a few SIMD
+/// compares; a running float `max` would not vectorise without fast-math.
 #[inline]
-fn block_max(block: &[f32]) -> f32 {
-    block.iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+fn any_above(block: &[f32; BLOCK], floor: f32) -> bool {
+    block.iter().fold(false, |any, &x| any | (x > floor))
+}
+
+/// Whether a block holds a NaN or `+inf`.
+#[inline]
+fn any_invalid(block: &[f32; BLOCK]) -> bool {
+    block.iter().fold(false, |any, &x| any | (x != x) | (x == f32::INFINITY))
 }
 
 /// Calls `visit(index, logit)` for every live, non-NaN entry in index order,
-/// skipping blocks whose maximum is `<= floor()` (pass `-inf` for "all live").
+/// skipping blocks with nothing above `floor()` (pass `-inf` for "all live").
 #[inline]
 pub fn for_each_above(logits: &[f32], mut floor: impl FnMut() -> f32, mut visit: impl FnMut(usize, f32)) {
+    let mut blocks = logits.chunks_exact(BLOCK);
     let mut base = 0;
-    for block in logits.chunks(BLOCK) {
-        if block_max(block) > floor() {
+    for block in &mut blocks {
+        let block: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
+        if any_above(block, floor()) {
             for (j, &l) in block.iter().enumerate() {
                 if is_live(l) && !l.is_nan() {
                     visit(base + j, l);
                 }
             }
         }
-        base += block.len();
+        base += BLOCK;
+    }
+    for (j, &l) in blocks.remainder().iter().enumerate() {
+        if is_live(l) && !l.is_nan() {
+            visit(base + j, l);
+        }
     }
 }
 
 /// The largest live logit, or `None` when every entry is `-inf`.
 pub fn max_live(logits: &[f32]) -> Option<f32> {
-    let best = logits.chunks(BLOCK).map(block_max).fold(f32::NEG_INFINITY, |m, x| if x > m { x } else { m });
-    is_live(best).then_some(best)
+    let best = std::cell::Cell::new(f32::NEG_INFINITY);
+    // Only blocks that could raise the running best are looked into.
+    for_each_above(logits, || best.get(), |_, l| {
+        if l > best.get() {
+            best.set(l);
+        }
+    });
+    is_live(best.get()).then_some(best.get())
 }
 
-/// Whether any entry is NaN or `+inf`, which no sampler can draw from.
+/// The first NaN or `+inf` entry, which no sampler can draw from.
 pub fn first_invalid(logits: &[f32]) -> Option<usize> {
-    let bad = logits.iter().fold(false, |acc, &x| acc | x.is_nan() | (x == f32::INFINITY));
-    if bad {
-        logits.iter().position(|x| x.is_nan() || *x == f32::INFINITY)
-    } else {
-        None
+    let mut blocks = logits.chunks_exact(BLOCK);
+    let clean = (&mut blocks).all(|b| !any_invalid(b.try_into().expect("chunks_exact yields BLOCK entries")));
+    if clean && blocks.remainder().iter().all(|x| !x.is_nan() && *x != f32::INFINITY) {
+        return None;
     }
+    logits.iter().position(|x| x.is_nan() || *x == f32::INFINITY)
 }
 
 /// Gathers the live `(logit, token)` pairs in id order; returns their max.
+/// After a top-k stage this is one fast pass and a handful of entries, so
+/// later work runs on the list instead of the row.
 pub fn gather_live(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Option<f32> {
     out.clear();
     let mut max = f32::NEG_INFINITY;
@@ -70,9 +91,7 @@ pub fn gather_live(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Option<f32> {
         || f32::NEG_INFINITY,
         |i, l| {
             out.push((l, i as u32));
-            if l > max {
-                max = l;
-            }
+            max = if l > max { l } else { max };
         },
     );
     is_live(max).then_some(max)
@@ -158,8 +177,10 @@ impl KthLargest {
                         floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
                     }
                 } else if l > floor.get() {
-                    heap.pop();
-                    heap.push(Reverse(Key(l)));
+                    // Replace the smallest in place: one sift instead of pop + push.
+                    if let Some(mut smallest) = heap.peek_mut() {
+                        *smallest = Reverse(Key(l));
+                    }
                     floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
                 }
             },
@@ -170,10 +191,9 @@ impl KthLargest {
 
 /// Sets every entry below `threshold` to `-inf`.
 pub fn mask_below(logits: &mut [f32], threshold: f32) {
+    // An unconditional store of a select vectorises; a conditional store does not.
     for l in logits.iter_mut() {
-        if *l < threshold {
-            *l = f32::NEG_INFINITY;
-        }
+        *l = if *l < threshold { f32::NEG_INFINITY } else { *l };
     }
 }
 

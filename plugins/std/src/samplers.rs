@@ -2,21 +2,24 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{first_invalid, gather_live, max_live};
+use crate::dist::{first_invalid, gather_live};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
 /// or plugin bug upstream), or nothing left alive.
-fn check_row(logits: &[f32]) -> Result<f32, PluginError> {
+/// Gathers the live tokens (`(logit, id)`, id order) and their max.
+fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, PluginError> {
     if let Some(i) = first_invalid(logits) {
         return Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i])));
     }
-    max_live(logits).ok_or_else(|| PluginError::new("every token was removed (all logits are -inf); nothing to sample"))
+    gather_live(logits, live).ok_or_else(|| PluginError::new("every token was removed (all logits are -inf); nothing to sample"))
 }
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the
 /// choice never depends on iteration order or platform.
-pub struct Greedy;
+pub struct Greedy {
+    live: Vec<(f32, u32)>,
+}
 
 impl LogitProcessor for Greedy {
     fn info() -> ProcessorInfo {
@@ -31,13 +34,14 @@ impl LogitProcessor for Greedy {
     }
 
     fn create(_params: &Params, _setup: &Setup<'_>) -> Result<Self, PluginError> {
-        Ok(Greedy)
+        Ok(Greedy { live: Vec::new() })
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        let max = check_row(logits)?;
-        let first = logits.iter().position(|&l| l == max).expect("the maximum is in the row");
-        Ok(first as u32)
+        let max = live_tokens(logits, &mut self.live)?;
+        // The list is in id order, so the first maximum has the lowest id.
+        let first = self.live.iter().find(|(l, _)| *l == max).expect("the maximum is in the list");
+        Ok(first.1)
     }
 }
 
@@ -83,8 +87,7 @@ impl LogitProcessor for Multinomial {
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        check_row(logits)?;
-        let max = gather_live(logits, &mut self.live).expect("check_row found a live token");
+        let max = live_tokens(logits, &mut self.live)?;
         // Logits become weights in place; summed in id order, so the bits of
         // `total` are the same on every platform.
         let mut total = 0.0f64;

@@ -19,7 +19,7 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{best_first, for_each_above, mask_below, max_live, KthLargest};
+use crate::dist::{best_first, gather_live, KthLargest};
 
 /// Bucket width 1/8 nat: a bucket holds tokens whose probabilities differ by
 /// under 13%, so the crossing bucket is small for any real distribution.
@@ -75,7 +75,12 @@ impl LogitProcessor for TopP {
                 None => return Ok(()),
             }
         }
-        mask_below(logits, threshold);
+        // Only live tokens can need removing, and the nucleus gathered them.
+        for &(l, i) in &self.nucleus.live {
+            if l < threshold {
+                logits[i as usize] = f32::NEG_INFINITY;
+            }
+        }
         Ok(())
     }
 }
@@ -83,13 +88,15 @@ impl LogitProcessor for TopP {
 /// Scratch for [`Nucleus::threshold`], reused across steps.
 #[derive(Debug)]
 struct Nucleus {
+    /// The live `(logit, id)` pairs of the current row, in id order.
+    live: Vec<(f32, u32)>,
     bucket_mass: Vec<f64>,
     crossing: Vec<(f32, u32)>,
 }
 
 impl Default for Nucleus {
     fn default() -> Self {
-        Nucleus { bucket_mass: vec![0.0; BUCKETS], crossing: Vec::new() }
+        Nucleus { live: Vec::new(), bucket_mass: vec![0.0; BUCKETS], crossing: Vec::new() }
     }
 }
 
@@ -104,14 +111,15 @@ impl Nucleus {
     /// The logit of the token at which the mass first reaches `p`, or `None`
     /// when nothing is live.
     fn threshold(&mut self, logits: &[f32], p: f64) -> Option<f32> {
-        let max = max_live(logits)?;
+        let max = gather_live(logits, &mut self.live)?;
         self.bucket_mass.iter_mut().for_each(|m| *m = 0.0);
+        // Summed in id order: the same bits on every platform.
         let mut total = 0.0f64;
-        for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
+        for &(l, _) in &self.live {
             let w = libm::expf(l - max) as f64;
             total += w;
             self.bucket_mass[bucket(max, l)] += w;
-        });
+        }
         let target = p * total;
 
         let mut above = 0.0f64;
@@ -125,21 +133,16 @@ impl Nucleus {
         }
 
         self.crossing.clear();
-        let crossing = &mut self.crossing;
-        for_each_above(logits, || f32::NEG_INFINITY, |i, l| {
-            if bucket(max, l) == crossing_bucket {
-                crossing.push((l, i as u32));
-            }
-        });
-        crossing.sort_unstable_by(best_first);
+        self.crossing.extend(self.live.iter().filter(|&&(l, _)| bucket(max, l) == crossing_bucket));
+        self.crossing.sort_unstable_by(best_first);
         let mut mass = above;
-        for &(l, _) in crossing.iter() {
+        for &(l, _) in &self.crossing {
             mass += libm::expf(l - max) as f64;
             if mass >= target {
                 return Some(l);
             }
         }
         // Rounding left the target a hair out of reach: keep the whole bucket.
-        crossing.last().map(|&(l, _)| l)
+        self.crossing.last().map(|&(l, _)| l)
     }
 }
