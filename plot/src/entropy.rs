@@ -167,15 +167,29 @@ impl Figure for EntropyFigure {
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, spike_colour.stroke_width(2)));
 
         let label_font = (FONT, 13).into_font().color(&RGBColor(40, 40, 40));
+        // Boxes already placed, in pixels; a label that would overlap one is
+        // lifted until it does not (neighbouring spikes are common).
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         for (i, s) in self.labelled() {
             let p = &self.sequences[i].points[s.index];
             let text = token_label(&p.text);
             let (width, _) = root.estimate_text_size(&text, &label_font).map_err(e)?;
             let half_width = width as i32 / 2 + 5;
+            let (px, py) = chart.backend_coord(&(p.pos as f64, p.after));
+            let mut lift = 0;
+            let overlaps = |lift: i32, placed: &[(i32, i32, i32, i32)]| {
+                let (l, r, t, b) = (px - half_width, px + half_width, py - 31 - lift, py - 11 - lift);
+                placed.iter().any(|&(pl, pr, pt, pb)| l < pr && pl < r && t < pb && pt < b)
+            };
+            while overlaps(lift, &placed) && lift < 200 {
+                lift += 22;
+            }
+            placed.push((px - half_width, px + half_width, py - 31 - lift, py - 11 - lift));
             let anchor = EmptyElement::at((p.pos as f64, p.after))
-                + Rectangle::new([(-half_width, -31), (half_width, -11)], WHITE.mix(0.85).filled())
-                + Rectangle::new([(-half_width, -31), (half_width, -11)], spike_colour.mix(0.6).stroke_width(1))
-                + Text::new(text, (-half_width + 5, -28), label_font.clone());
+                + PathElement::new(vec![(0, -6), (0, -11 - lift)], spike_colour.mix(0.6).stroke_width(1))
+                + Rectangle::new([(-half_width, -31 - lift), (half_width, -11 - lift)], WHITE.mix(0.9).filled())
+                + Rectangle::new([(-half_width, -31 - lift), (half_width, -11 - lift)], spike_colour.mix(0.6).stroke_width(1))
+                + Text::new(text, (-half_width + 5, -28 - lift), label_font.clone());
             chart.plotting_area().draw(&anchor).map_err(e)?;
         }
 

@@ -28,8 +28,10 @@ pub mod trace;
 /// Everything that can go wrong reading a trace or writing a figure.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: std::path::PathBuf, source: std::io::Error },
+    // The I/O error is part of the message, not a `source`, so chained
+    // printers (anyhow's `{:#}`) do not print it twice.
+    #[error("cannot read {path}: {error}")]
+    Read { path: std::path::PathBuf, error: std::io::Error },
     #[error("{path}:{line}: not a JSON trace record: {message}")]
     BadRecord { path: std::path::PathBuf, line: usize, message: String },
     #[error("{path}: no entropy records (add an `entropy_logger` stage to the chain and pass --trace)")]

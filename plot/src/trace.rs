@@ -50,7 +50,7 @@ struct Record {
 
 /// Reads `path`; fails when it has no entropy records at all.
 pub fn read(path: &Path) -> Result<Vec<Sequence>, PlotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlotError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|error| PlotError::Read { path: path.to_path_buf(), error })?;
     parse(&text, path)
 }
 
