@@ -1,0 +1,108 @@
+//! One sequence's parse state: feed the prompt, ask for masks, accept tokens.
+
+use std::sync::Arc;
+
+use llguidance::Matcher;
+use toktrie::SimpleVob;
+
+use crate::grammar::StartMode;
+use crate::vocab::Vocabulary;
+use crate::ConstraintError;
+
+/// The parse of one sequence, advanced token by token.
+pub struct JavaConstraint {
+    vocab: Arc<Vocabulary>,
+    matcher: Matcher,
+    mode: StartMode,
+    /// Every byte accepted so far, to say where an error is.
+    text: Vec<u8>,
+}
+
+impl JavaConstraint {
+    pub fn new(vocab: Arc<Vocabulary>, mode: StartMode) -> Result<JavaConstraint, ConstraintError> {
+        let matcher = vocab.fresh_matcher(mode)?;
+        Ok(JavaConstraint { vocab, matcher, mode, text: Vec::new() })
+    }
+
+    /// Consumes `tokens`, or says at which token (line and column) the text
+    /// stops being valid Java in this start mode. On error nothing after the
+    /// last valid token has been consumed.
+    pub fn feed(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
+        let valid = self.matcher.validate_tokens(tokens).map_err(|e| self.internal(e))?;
+        self.consume(&tokens[..valid])?;
+        if valid < tokens.len() {
+            return Err(self.rejection(tokens[valid]));
+        }
+        Ok(())
+    }
+
+    /// Consumes one token the caller believes is allowed.
+    pub fn accept(&mut self, token: u32) -> Result<(), ConstraintError> {
+        self.feed(std::slice::from_ref(&token))
+    }
+
+    fn consume(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
+        self.matcher.consume_tokens(tokens).map_err(|e| self.internal(e))?;
+        for &t in tokens {
+            if t != self.vocab.eos() {
+                self.text.extend_from_slice(self.vocab.token_bytes(t));
+            }
+        }
+        Ok(())
+    }
+
+    /// The tokens that keep the text valid (EOS only where it is complete).
+    pub fn mask(&mut self) -> Result<SimpleVob, ConstraintError> {
+        self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))
+    }
+
+    /// Whether the text so far is a complete unit of the start mode.
+    pub fn is_complete(&mut self) -> bool {
+        self.matcher.is_accepting().unwrap_or(false)
+    }
+
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    fn rejection(&self, token: u32) -> ConstraintError {
+        let (line, column) = line_and_column(&self.text);
+        let token_text = if token == self.vocab.eos() {
+            "end of text".to_string()
+        } else {
+            format!("{:?}", String::from_utf8_lossy(self.vocab.token_bytes(token)))
+        };
+        let tail_start = self.text.len().saturating_sub(40);
+        ConstraintError::Rejected {
+            mode: self.mode,
+            line,
+            column,
+            token: token_text,
+            after: String::from_utf8_lossy(&self.text[tail_start..]).into_owned(),
+        }
+    }
+
+    fn internal(&self, e: impl std::fmt::Display) -> ConstraintError {
+        ConstraintError::Parser(e.to_string())
+    }
+}
+
+/// 1-based line and column (in characters) of the position after `text`.
+fn line_and_column(text: &[u8]) -> (usize, usize) {
+    let line_start = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line = 1 + text.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + String::from_utf8_lossy(&text[line_start..]).chars().count();
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_and_column;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        assert_eq!(line_and_column(b""), (1, 1));
+        assert_eq!(line_and_column(b"ab\ncd"), (2, 3));
+        assert_eq!(line_and_column("x\n\u{e9}\u{e9}".as_bytes()), (2, 3));
+    }
+}

@@ -1,0 +1,100 @@
+//! The `java_grammar` logit processor: the plugin-API face of
+//! [`JavaConstraint`].
+
+use std::sync::Arc;
+
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup,
+    StageKind, Step,
+};
+
+use crate::constraint::JavaConstraint;
+use crate::grammar::{BodyKind, StartMode};
+use crate::vocab::Vocabulary;
+
+/// Masks every token that cannot continue a valid Java program.
+pub struct JavaGrammar {
+    constraint: JavaConstraint,
+    /// The prompt is parsed on the first call that sees it.
+    prompt_fed: bool,
+}
+
+impl LogitProcessor for JavaGrammar {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "java_grammar".into(),
+            kind: StageKind::Processor,
+            description: "Allows only tokens that continue valid Java 17 (with return statements that match \
+                          their method's type); EOS only where the text is complete."
+                .into(),
+            params: vec![
+                ParamSpec::new(
+                    "start",
+                    ParamKind::String { choices: Some(StartMode::NAMES.iter().map(|s| s.to_string()).collect()) },
+                    Some(ParamValue::String("file".into())),
+                    "where the prompt starts: a whole file, inside a class body, or inside a method body",
+                ),
+                ParamSpec::new(
+                    "method_return",
+                    ParamKind::String { choices: Some(BodyKind::NAMES.iter().map(|s| s.to_string()).collect()) },
+                    Some(ParamValue::String("infer".into())),
+                    "for start = \"method-body\": whether the method is void, returns a value, \
+                     or is decided by the first return statement",
+                ),
+            ],
+            needs_raw_logits: false,
+            needs_token_bytes: true,
+        }
+    }
+
+    fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        // Both values were validated against the declared choices.
+        let body = BodyKind::from_name(params.string("method_return")).expect("validated choice");
+        let mode = StartMode::from_names(params.string("start"), body).expect("validated choice");
+        let token_bytes = setup
+            .token_bytes
+            .ok_or_else(|| PluginError::new("java_grammar needs the token byte strings, but the host passed none"))?;
+        let tokens: Vec<Vec<u8>> = (0..token_bytes.len()).map(|i| token_bytes.get(i).to_vec()).collect();
+        let vocab = Vocabulary::shared(&tokens, setup.vocab_size, setup.eos_token_id).map_err(to_plugin_error)?;
+        let constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
+        Ok(JavaGrammar { constraint, prompt_fed: false })
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.feed_prompt(step)?;
+        let mask = self.constraint.mask().map_err(to_plugin_error)?;
+        let words = mask.as_slice();
+        for (chunk_index, chunk) in logits.chunks_mut(32).enumerate() {
+            let word = words.get(chunk_index).copied().unwrap_or(0);
+            if word == u32::MAX {
+                continue;
+            }
+            for (bit, logit) in chunk.iter_mut().enumerate() {
+                if word & (1 << bit) == 0 {
+                    *logit = f32::NEG_INFINITY;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        self.feed_prompt(step)?;
+        self.constraint.accept(token).map_err(|e| PluginError::new(format!("generated token rejected: {e}")))
+    }
+}
+
+impl JavaGrammar {
+    fn feed_prompt(&mut self, step: &Step<'_>) -> Result<(), PluginError> {
+        if self.prompt_fed {
+            return Ok(());
+        }
+        self.prompt_fed = true;
+        let prompt = &step.tokens[..step.prompt_len.min(step.tokens.len())];
+        self.constraint.feed(prompt).map_err(|e| PluginError::new(format!("prompt: {e}")))
+    }
+}
+
+fn to_plugin_error(e: crate::ConstraintError) -> PluginError {
+    PluginError::new(e.to_string())
+}

@@ -1,0 +1,48 @@
+//! Hand-written invalid programs are rejected at the token that breaks them,
+//! and prompts that are not Java get an error naming where.
+
+mod common;
+
+use common::{check, rejects_at};
+use logitloom_java_grammar::{BodyKind, StartMode};
+
+const FILE: StartMode = StartMode::File;
+const CLASS: StartMode = StartMode::ClassBody;
+const BODY: StartMode = StartMode::MethodBody(BodyKind::Infer);
+
+#[test]
+fn syntax_errors_are_rejected_where_they_start() {
+    rejects_at(FILE, "class A { void f() { int x = ; } }", 1, 30);
+    rejects_at(FILE, "class A {\n  int f() {\n    return 1 +;\n  }\n}", 3, 15);
+    // Not a statement expression; `a +` could still become `a ++`.
+    rejects_at(BODY, "a + b;", 1, 4);
+    rejects_at(BODY, "if x > 0 { }", 1, 4);
+    // A keyword as a name: `int int` could still grow into `int integer`.
+    rejects_at(BODY, "int int = 1;", 1, 8);
+    rejects_at(CLASS, "void f() { } }", 1, 14); // unbalanced brace in class-body mode
+    rejects_at(FILE, "class A { x.S.S.S.S }", 1, 21);
+    rejects_at(FILE, "import java.util.*\nclass A {}", 2, 1);
+    rejects_at(BODY, "String s = \"unterminated\n\";", 1, 25);
+    rejects_at(BODY, "char c = 'ab';", 1, 12);
+    // `09` is no integer, but could still become the float `09.5`.
+    rejects_at(BODY, "int x = 09;", 1, 11);
+    // Rules and groups mixed; `2:` could still become the method reference `2::m`.
+    rejects_at(BODY, "switch (x) { case 1 -> f(); case 2: g(); }", 1, 36);
+}
+
+#[test]
+fn end_of_text_only_where_complete() {
+    rejects_at(FILE, "class A {", 1, 10);
+    rejects_at(BODY, "while (true) {", 1, 15);
+    rejects_at(BODY, "/* open comment", 1, 16);
+    assert!(check(BODY, "x = 1; // trailing comment").is_ok());
+}
+
+#[test]
+fn error_message_names_mode_line_column_and_token() {
+    let e = check(CLASS, "int f() {\n  return;\n}").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not valid Java (class-body mode) at line 2, column 9: \";\" cannot follow \"int f() {\\n  return\""
+    );
+}
