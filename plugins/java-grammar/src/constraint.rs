@@ -24,6 +24,17 @@ impl JavaConstraint {
         Ok(JavaConstraint { vocab, matcher, mode, text: Vec::new() })
     }
 
+    /// An independent copy of this state, e.g. to try a token without
+    /// committing to it.
+    pub fn fork(&self) -> JavaConstraint {
+        JavaConstraint {
+            vocab: Arc::clone(&self.vocab),
+            matcher: self.matcher.deep_clone(),
+            mode: self.mode,
+            text: self.text.clone(),
+        }
+    }
+
     /// Consumes `tokens`, or says at which token (line and column) the text
     /// stops being valid Java in this start mode. On error nothing after the
     /// last valid token has been consumed.
