@@ -1,1 +1,45 @@
-//! Engine.
+//! # logitloom engine
+//!
+//! GPT-2 on libtorch (through `tch`) with a preallocated, batched KV cache
+//! and a generation loop that hands every step's logits to a per-sequence
+//! sampler — in practice a chain of logit processors from
+//! `logitloom-plugin-host`.
+//!
+//! ## Design choices
+//!
+//! * **The model is exactly Hugging Face's GPT-2.** Tensor names, the
+//!   transposed Conv1D weights, GELU(tanh), tied embeddings and the
+//!   `config.json` keys all follow `transformers`, so a downloaded `gpt2`
+//!   snapshot loads unchanged and our checkpoints load in `transformers`.
+//!   Parity is checked against golden files made by
+//!   `engine/scripts/make_golden.py`.
+//! * **One struct per layer, each with `new` and `forward`** (candle's
+//!   habit), and the KV cache is a separate struct passed by `&mut`, so the
+//!   same weights serve training (no cache), scoring and generation.
+//! * **The cache is allocated once** to the context length for the whole
+//!   batch. Each sequence keeps its own length; a decode step writes every
+//!   sequence's new key/value at its own position with one scatter and masks
+//!   attention per row. Nothing grows or is concatenated per step, and the
+//!   cache can be truncated back to any earlier position.
+//! * **Logits leave the device as `f32`** whatever the model dtype, because
+//!   processors and samplers must see the same numbers on every device.
+
+pub mod chain;
+pub mod config;
+pub mod device;
+pub mod generate;
+pub mod hf;
+pub mod kv_cache;
+pub mod layers;
+pub mod model;
+pub mod score;
+pub mod tokenizer;
+
+mod error;
+
+pub use config::Gpt2Config;
+pub use device::{parse_device, parse_dtype};
+pub use error::EngineError;
+pub use kv_cache::KvCache;
+pub use model::{Gpt2, Model};
+pub use tokenizer::Tokenizer;

@@ -1,0 +1,79 @@
+//! Generation through a logit-processor chain: the glue between the
+//! model loop ([`crate::generate`]) and `logitloom-plugin-host`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use logitloom_plugin_host::{ChainInstance, LoadedChain, Observation, OwnedTokenBytes, SequenceSetup};
+
+use crate::generate::{generate, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler};
+use crate::{EngineError, Model};
+
+/// Lets a chain instance pick one sequence's tokens.
+pub struct ChainSampler<'a> {
+    pub instance: &'a mut ChainInstance,
+}
+
+impl SequenceSampler for ChainSampler<'_> {
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, String> {
+        self.instance.step(tokens, prompt_len, step, logits).map_err(|e| e.to_string())
+    }
+}
+
+/// One sequence's result with what its chain observed.
+pub struct ChainSequenceOutput {
+    pub output: SequenceOutput,
+    pub seed: u64,
+    pub observations: Vec<Observation>,
+    /// Cumulative time per stage label.
+    pub stage_times: Vec<(String, Duration)>,
+}
+
+/// The byte strings of every id the model can emit (ids past the
+/// tokenizer's vocabulary, e.g. padding rows, get none).
+pub fn model_token_bytes(model: &Model) -> OwnedTokenBytes {
+    let mut tokens = model.tokenizer.all_token_bytes().to_vec();
+    tokens.resize(model.config().vocab_size, Vec::new());
+    OwnedTokenBytes::from_tokens(&tokens)
+}
+
+/// Generates every prompt with its own instance of `chain`, seeded with `seeds[i]`.
+pub fn generate_with_chain(
+    model: &Model,
+    chain: &LoadedChain,
+    prompts: &[Vec<u32>],
+    seeds: &[u64],
+    options: &GenerateOptions,
+    on_token: &mut dyn FnMut(usize, u32),
+) -> Result<(Vec<ChainSequenceOutput>, GenerationStats), EngineError> {
+    assert_eq!(prompts.len(), seeds.len(), "one seed per prompt");
+    let token_bytes = chain.needs_token_bytes().then(|| Arc::new(model_token_bytes(model)));
+    let mut instances = seeds
+        .iter()
+        .map(|&seed| {
+            chain.instantiate(&SequenceSetup {
+                vocab_size: model.config().vocab_size,
+                eos_token_id: options.eos_token_id,
+                seed,
+                token_bytes: token_bytes.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (outputs, stats) = {
+        let mut samplers: Vec<Box<dyn SequenceSampler + '_>> =
+            instances.iter_mut().map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>).collect();
+        generate(&model.gpt, prompts, &mut samplers, options, on_token)?
+    };
+    let results = outputs
+        .into_iter()
+        .zip(instances.iter_mut())
+        .zip(seeds)
+        .map(|((output, instance), &seed)| ChainSequenceOutput {
+            output,
+            seed,
+            observations: instance.take_observations(),
+            stage_times: instance.stage_times(),
+        })
+        .collect();
+    Ok((results, stats))
+}
