@@ -38,6 +38,8 @@ fn top_p_keeps_the_token_that_crosses_p() {
     assert_eq!(top_p(1.0, 1), vec![0, 1, 2, 3]);
     // min_keep overrides a small p.
     assert_eq!(top_p(0.45, 3), vec![0, 1, 3]);
+    // More to keep than there are tokens: all of them.
+    assert_eq!(top_p(0.45, 9), vec![0, 1, 2, 3]);
 }
 
 #[test]
