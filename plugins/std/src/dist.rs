@@ -97,28 +97,23 @@ pub fn gather_live(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Option<f32> {
     is_live(max).then_some(max)
 }
 
-/// `(max, Σ exp(l - max))` over the live entries; the log-partition is
-/// `max + ln(sum)`.
-pub fn softmax_sum(logits: &[f32]) -> Option<(f32, f64)> {
-    let max = max_live(logits)?;
-    let mut sum = 0.0f64;
-    for_each_above(logits, || f32::NEG_INFINITY, |_, l| sum += libm::expf(l - max) as f64);
-    Some((max, sum))
+/// What one pass of `exp`s over a row yields: the log-partition and the
+/// entropy of its softmax.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Softmax {
+    /// `ln Σ exp(l)` over the live entries; `l - log_z` is a log-probability.
+    pub log_z: f64,
+    /// Shannon entropy in nats.
+    pub entropy: f64,
 }
 
-/// `ln Σ exp(l)` over the live entries.
-pub fn log_sum_exp(logits: &[f32]) -> Option<f64> {
-    let (max, sum) = softmax_sum(logits)?;
-    Some(max as f64 + libm::log(sum))
-}
-
-/// Shannon entropy in nats of `softmax(logits)`, skipping `-inf` (they have
-/// probability exactly zero and contribute exactly zero). `None` when no
-/// entry is live.
+/// The softmax summary of a row, skipping `-inf` (probability exactly zero,
+/// contributing exactly zero), so a heavily masked row is exact and never
+/// NaN. `None` when no entry is live.
 ///
 /// With `m` the max and `e_i = exp(l_i - m)`, `Z = Σ e_i`:
 /// `H = -Σ (e_i/Z) ln(e_i/Z) = ln Z - Σ e_i (l_i - m) / Z`, one pass.
-pub fn entropy(logits: &[f32]) -> Option<f64> {
+pub fn softmax(logits: &[f32]) -> Option<Softmax> {
     let max = max_live(logits)?;
     let (mut z, mut weighted) = (0.0f64, 0.0f64);
     for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
@@ -127,8 +122,17 @@ pub fn entropy(logits: &[f32]) -> Option<f64> {
         z += e;
         weighted += e * shifted as f64;
     });
-    // Rounding can leave a one-token distribution a hair below zero.
-    Some((libm::log(z) - weighted / z).max(0.0))
+    let ln_z = libm::log(z);
+    Some(Softmax {
+        log_z: max as f64 + ln_z,
+        // Rounding can leave a one-token distribution a hair below zero.
+        entropy: (ln_z - weighted / z).max(0.0),
+    })
+}
+
+/// Shannon entropy in nats of `softmax(logits)`; see [`softmax`].
+pub fn entropy(logits: &[f32]) -> Option<f64> {
+    softmax(logits).map(|s| s.entropy)
 }
 
 /// An `f32` ordered by `total_cmp`, so it can live in a `BinaryHeap`.
@@ -240,6 +244,8 @@ mod tests {
         assert!((entropy(&[1.0, NEG, 1.0]).unwrap() - 2f64.ln()).abs() < 1e-6);
         assert_eq!(entropy(&[NEG, 3.0, NEG]).unwrap(), 0.0);
         assert_eq!(entropy(&[NEG, NEG]), None);
+        // log Z of [0, ln 3] is ln(1 + 3) = ln 4.
+        assert!((softmax(&[0.0, 3f32.ln()]).unwrap().log_z - 4f64.ln()).abs() < 1e-6);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 use serde_json::json;
 
-use crate::dist::{entropy, log_sum_exp, top_n, KthLargest};
+use crate::dist::{softmax, top_n, KthLargest};
 
 pub struct EntropyLogger {
     top_n: usize,
@@ -71,7 +71,9 @@ impl LogitProcessor for EntropyLogger {
 
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         let raw = step.raw_logits.ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
-        let lse_after = log_sum_exp(logits);
+        let before = softmax(raw);
+        let after = softmax(logits);
+        let lse_after = after.map(|s| s.log_z);
         let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.kth, &mut self.scratch)
             .into_iter()
             .map(|(l, token)| {
@@ -80,9 +82,9 @@ impl LogitProcessor for EntropyLogger {
             })
             .collect();
         self.pending = Some(Pending {
-            entropy_before: entropy(raw),
-            entropy_after: entropy(logits),
-            lse_before: log_sum_exp(raw),
+            entropy_before: before.map(|s| s.entropy),
+            entropy_after: after.map(|s| s.entropy),
+            lse_before: before.map(|s| s.log_z),
             lse_after,
             top: serde_json::Value::Array(top),
         });
