@@ -31,7 +31,7 @@ fn any_above(block: &[f32; BLOCK], floor: f32) -> bool {
 /// Whether a block holds a NaN or `+inf`.
 #[inline]
 fn any_invalid(block: &[f32; BLOCK]) -> bool {
-    block.iter().fold(false, |any, &x| any | (x != x) | (x == f32::INFINITY))
+    block.iter().fold(false, |any, &x| any | x.is_nan() | (x == f32::INFINITY))
 }
 
 /// Calls `visit(index, logit)` for every live, non-NaN entry in index order,
@@ -73,7 +73,7 @@ pub fn max_live(logits: &[f32]) -> Option<f32> {
 /// The first NaN or `+inf` entry, which no sampler can draw from.
 pub fn first_invalid(logits: &[f32]) -> Option<usize> {
     let mut blocks = logits.chunks_exact(BLOCK);
-    let clean = (&mut blocks).all(|b| !any_invalid(b.try_into().expect("chunks_exact yields BLOCK entries")));
+    let clean = blocks.all(|b| !any_invalid(b.try_into().expect("chunks_exact yields BLOCK entries")));
     if clean && blocks.remainder().iter().all(|x| !x.is_nan() && *x != f32::INFINITY) {
         return None;
     }
