@@ -36,6 +36,10 @@ pub struct EntropyLogger {
 }
 
 struct Pending {
+    /// Taken in `process`, where `tokens` certainly excludes the token
+    /// being chosen, whatever the host has appended by `accept`.
+    pos: usize,
+    step: usize,
     entropy_before: Option<f64>,
     entropy_after: Option<f64>,
     lse_before: Option<f64>,
@@ -82,6 +86,8 @@ impl LogitProcessor for EntropyLogger {
             })
             .collect();
         self.pending = Some(Pending {
+            pos: step.tokens.len(),
+            step: step.step,
             entropy_before: before.map(|s| s.entropy),
             entropy_after: after.map(|s| s.entropy),
             lse_before: before.map(|s| s.log_z),
@@ -105,8 +111,8 @@ impl LogitProcessor for EntropyLogger {
             lp.is_finite().then_some(lp)
         };
         step.observe(json!({
-            "pos": step.tokens.len(),
-            "step": step.step,
+            "pos": p.pos,
+            "step": p.step,
             "token": token,
             "text": self.text(token),
             "logprob": logprob(&self.after, p.lse_after),
