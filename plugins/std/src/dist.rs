@@ -70,14 +70,38 @@ pub fn max_live(logits: &[f32]) -> Option<f32> {
     is_live(best.get()).then_some(best.get())
 }
 
-/// The first NaN or `+inf` entry, which no sampler can draw from.
-pub fn first_invalid(logits: &[f32]) -> Option<usize> {
+/// A NaN or `+inf` logit (its token id), which no sampler can draw from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidLogit(pub usize);
+
+/// [`gather_live`] for samplers: the same pass also looks for NaN and
+/// `+inf`, so checking the row costs nothing extra.
+pub fn gather_live_checked(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Result<Option<f32>, InvalidLogit> {
+    out.clear();
+    let mut max = f32::NEG_INFINITY;
     let mut blocks = logits.chunks_exact(BLOCK);
-    let clean = blocks.all(|b| !any_invalid(b.try_into().expect("chunks_exact yields BLOCK entries")));
-    if clean && blocks.remainder().iter().all(|x| !x.is_nan() && *x != f32::INFINITY) {
-        return None;
+    let mut base = 0;
+    let mut visit = |start: usize, block: &[f32]| -> Result<(), InvalidLogit> {
+        for (j, &l) in block.iter().enumerate() {
+            if l.is_nan() || l == f32::INFINITY {
+                return Err(InvalidLogit(start + j));
+            }
+            if is_live(l) {
+                out.push((l, (start + j) as u32));
+                max = if l > max { l } else { max };
+            }
+        }
+        Ok(())
+    };
+    for block in &mut blocks {
+        let fixed: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
+        if any_above(fixed, f32::NEG_INFINITY) | any_invalid(fixed) {
+            visit(base, block)?;
+        }
+        base += BLOCK;
     }
-    logits.iter().position(|x| x.is_nan() || *x == f32::INFINITY)
+    visit(base, blocks.remainder())?;
+    Ok(is_live(max).then_some(max))
 }
 
 /// Gathers the live `(logit, token)` pairs in id order; returns their max.

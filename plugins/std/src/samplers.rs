@@ -2,17 +2,19 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{first_invalid, gather_live};
+use crate::dist::{gather_live_checked, InvalidLogit};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
 /// or plugin bug upstream), or nothing left alive.
-/// Gathers the live tokens (`(logit, id)`, id order) and their max.
+/// Gathers the live tokens (`(logit, id)`, id order) and their max;
+/// refuses rows no sampler can draw from.
 fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, PluginError> {
-    if let Some(i) = first_invalid(logits) {
-        return Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i])));
+    match gather_live_checked(logits, live) {
+        Err(InvalidLogit(i)) => Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i]))),
+        Ok(None) => Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample")),
+        Ok(Some(max)) => Ok(max),
     }
-    gather_live(logits, live).ok_or_else(|| PluginError::new("every token was removed (all logits are -inf); nothing to sample"))
 }
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the

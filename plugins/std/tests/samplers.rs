@@ -62,6 +62,13 @@ fn multinomial_refuses_impossible_rows() {
     let mut m = create::<Multinomial>(&[], &["a"; 2], 0).unwrap();
     assert!(sample(&mut m, &[NEG, NEG]).unwrap_err().contains("every token was removed"));
     assert!(sample(&mut m, &[f32::NAN, 0.0]).unwrap_err().contains("NaN"));
+    // A NaN among removed tokens, in a block the scan would otherwise skip.
+    let mut row = vec![NEG; 40];
+    row[0] = 1.0;
+    row[20] = f32::NAN;
+    assert!(sample(&mut m, &row).unwrap_err().contains("token 20"));
+    row[20] = f32::INFINITY;
+    assert!(sample(&mut m, &row).unwrap_err().contains("token 20 is inf"));
 }
 
 #[test]
