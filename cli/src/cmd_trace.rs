@@ -60,15 +60,15 @@ pub fn run(args: PlotEntropyArgs) -> anyhow::Result<()> {
 
     // The spikes as text too, for terminals and scripts.
     for (i, spike) in figure.spikes() {
-        let seq = &figure.sequences[i];
+        let seq = &figure.sequences()[i];
         let point = &seq.points[spike.index];
         println!("seq {}\tpos {}\tentropy {:.3}\ttoken {}", seq.seq, point.pos, point.after, token_label(&point.text));
     }
-    let tokens: usize = figure.sequences.iter().map(|s| s.points.len()).sum();
+    let tokens: usize = figure.sequences().iter().map(|s| s.points.len()).sum();
     eprintln!(
         "wrote {} ({} sequence(s), {tokens} tokens, {} spike(s))",
         args.output.display(),
-        figure.sequences.len(),
+        figure.sequences().len(),
         figure.spikes().count()
     );
     Ok(())

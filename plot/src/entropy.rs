@@ -17,13 +17,15 @@ use crate::trace::Sequence;
 /// Labels longer than this are cut (with an ellipsis) so they stay legible.
 const MAX_LABEL_CHARS: usize = 16;
 
+/// Built once from a trace; the spikes are found at construction, so the
+/// fields they depend on are private.
 pub struct EntropyFigure {
-    pub title: String,
-    pub sequences: Vec<Sequence>,
-    pub rule: SpikeRule,
+    title: String,
+    sequences: Vec<Sequence>,
+    rule: SpikeRule,
     /// How many of the biggest spikes get their token printed.
-    pub annotate: usize,
-    /// Spikes per sequence (parallel to `sequences`), found at construction.
+    annotate: usize,
+    /// Spikes per sequence (parallel to `sequences`).
     spikes: Vec<Vec<Spike>>,
 }
 
@@ -31,6 +33,10 @@ impl EntropyFigure {
     pub fn new(title: impl Into<String>, sequences: Vec<Sequence>, rule: SpikeRule, annotate: usize) -> Self {
         let spikes = sequences.iter().map(|s| spikes::find(&after(s), &rule)).collect();
         EntropyFigure { title: title.into(), sequences, rule, annotate, spikes }
+    }
+
+    pub fn sequences(&self) -> &[Sequence] {
+        &self.sequences
     }
 
     /// `(sequence index, spike)` of every spike, in sequence then position order.
