@@ -6,6 +6,7 @@ use llguidance::Matcher;
 use toktrie::SimpleVob;
 
 use crate::grammar::StartMode;
+use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
 use crate::ConstraintError;
 
@@ -16,12 +17,19 @@ pub struct JavaConstraint {
     mode: StartMode,
     /// Every byte accepted so far, to say where an error is.
     text: Vec<u8>,
+    /// Checks beyond the grammar, in the order they were added.
+    checks: Vec<Box<dyn SemanticCheck>>,
 }
 
 impl JavaConstraint {
     pub fn new(vocab: Arc<Vocabulary>, mode: StartMode) -> Result<JavaConstraint, ConstraintError> {
         let matcher = vocab.fresh_matcher(mode)?;
-        Ok(JavaConstraint { vocab, matcher, mode, text: Vec::new() })
+        Ok(JavaConstraint { vocab, matcher, mode, text: Vec::new(), checks: Vec::new() })
+    }
+
+    /// Adds a check that may veto tokens the grammar allows from now on.
+    pub fn add_check(&mut self, check: impl SemanticCheck + 'static) {
+        self.checks.push(Box::new(check));
     }
 
     /// An independent copy of this state, e.g. to try a token without
@@ -32,6 +40,7 @@ impl JavaConstraint {
             matcher: self.matcher.deep_clone(),
             mode: self.mode,
             text: self.text.clone(),
+            checks: self.checks.iter().map(|c| c.fork()).collect(),
         }
     }
 
@@ -56,7 +65,11 @@ impl JavaConstraint {
         self.matcher.consume_tokens(tokens).map_err(|e| self.internal(e))?;
         for &t in tokens {
             if t != self.vocab.eos() {
-                self.text.extend_from_slice(self.vocab.token_bytes(t));
+                let bytes = self.vocab.token_bytes(t);
+                self.text.extend_from_slice(bytes);
+                for check in &mut self.checks {
+                    check.observe(bytes);
+                }
             }
         }
         Ok(())
@@ -64,7 +77,17 @@ impl JavaConstraint {
 
     /// The tokens that keep the text valid (EOS only where it is complete).
     pub fn mask(&mut self) -> Result<SimpleVob, ConstraintError> {
-        self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))
+        let mut mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
+        for check in &self.checks {
+            let vetoed: Vec<u32> = mask
+                .iter()
+                .filter(|&t| t != self.vocab.eos() && !check.allows(self.vocab.token_bytes(t)))
+                .collect();
+            for t in vetoed {
+                mask.disallow_token(t);
+            }
+        }
+        Ok(mask)
     }
 
     /// Whether the text so far is a complete unit of the start mode.

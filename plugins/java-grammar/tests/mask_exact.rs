@@ -66,3 +66,42 @@ fn masks_match_the_oracle_in_bodies() {
     check_every_prefix(StartMode::MethodBody(BodyKind::Infer), "int y = switch (x) { case 1 -> { yield 2; } default -> 0; }; return y;");
     check_every_prefix(StartMode::MethodBody(BodyKind::Void), "if (x) return; char c = 'é';");
 }
+
+/// A toy check: once a `.S` member access was written, no token may start
+/// another one (the report's `.S.S.S` loop).
+struct NoRepeatedDotS {
+    seen: bool,
+}
+
+impl logitloom_java_grammar::semantic::SemanticCheck for NoRepeatedDotS {
+    fn name(&self) -> &str {
+        "no-repeated-dot-s"
+    }
+    fn observe(&mut self, token_bytes: &[u8]) {
+        self.seen |= token_bytes.windows(2).any(|w| w == b".S");
+    }
+    fn allows(&self, token_bytes: &[u8]) -> bool {
+        !(self.seen && token_bytes.starts_with(b".S"))
+    }
+    fn fork(&self) -> Box<dyn logitloom_java_grammar::semantic::SemanticCheck> {
+        Box::new(NoRepeatedDotS { seen: self.seen })
+    }
+}
+
+#[test]
+fn semantic_checks_only_remove_tokens() {
+    let (vocab, tokens, _) = vocab();
+    let id = |s: &str| tokens.iter().position(|t| t == s.as_bytes()).unwrap() as u32;
+    let mut plain = JavaConstraint::new(vocab.clone(), StartMode::MethodBody(BodyKind::Void)).unwrap();
+    let mut checked = JavaConstraint::new(vocab, StartMode::MethodBody(BodyKind::Void)).unwrap();
+    checked.add_check(NoRepeatedDotS { seen: false });
+    for c in [&mut plain, &mut checked] {
+        c.feed(&[id("x"), id(".S")]).unwrap();
+    }
+    let (without, with) = (plain.mask().unwrap(), checked.mask().unwrap());
+    assert!(without.is_allowed(id(".S")) && without.is_allowed(id(".S.S")));
+    assert!(!with.is_allowed(id(".S")) && !with.is_allowed(id(".S.S")));
+    // Everything else is untouched: exactly the two vetoed tokens differ.
+    let differing = (0..tokens.len() as u32).filter(|&t| without.is_allowed(t) != with.is_allowed(t)).count();
+    assert_eq!(differing, 2);
+}
