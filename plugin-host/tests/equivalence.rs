@@ -1,0 +1,194 @@
+//! The standard processors give bit-identical logits, identical tokens and
+//! identical observations whether they run built in, from the native
+//! std-module or from its WASM build, over hundreds of random steps.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use logitloom_plugin_host::{
+    ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec,
+};
+
+/// xorshift64*: deterministic inputs without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A row with the awkward cases: ties (values on a coarse grid), a few
+/// masked tokens, a wide range.
+fn random_row(rng: &mut Rng, vocab: usize) -> Vec<f32> {
+    (0..vocab)
+        .map(|_| match rng.below(20) {
+            0 => f32::NEG_INFINITY,
+            1..=4 => (rng.below(8) as f32) * 0.5,
+            _ => rng.unit() * 16.0 - 8.0,
+        })
+        .collect()
+}
+
+/// Token strings with newlines and colons sprinkled in, so DRY's sequence
+/// breakers matter.
+fn token_bytes(vocab: usize) -> Arc<OwnedTokenBytes> {
+    let tokens: Vec<Vec<u8>> = (0..vocab)
+        .map(|i| match i % 17 {
+            0 => b"\n".to_vec(),
+            5 => format!("a{i}:").into_bytes(),
+            _ => format!("t{i}").into_bytes(),
+        })
+        .collect();
+    Arc::new(OwnedTokenBytes::from_tokens(&tokens))
+}
+
+/// The three ways to host one stage followed by (for processors) greedy.
+fn chains(processor: &str, params: &[(&str, ParamValue)], opts: &HostOptions) -> Vec<(String, LoadedChain)> {
+    let is_sampler = matches!(processor, "greedy" | "multinomial");
+    let sources = [
+        ("builtin".to_string(), None),
+        ("native".to_string(), Some(native_plugin("logitloom-std-module"))),
+        ("wasm".to_string(), Some(wasm_plugin("logitloom-std-module"))),
+    ];
+    sources
+        .into_iter()
+        .map(|(label, file)| {
+            let make = |name: &str, params: &[(&str, ParamValue)]| match &file {
+                Some(path) => stage(path, name, params),
+                None => StageSpec {
+                    plugin: name.to_string(),
+                    processor: None,
+                    params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                },
+            };
+            let mut stages = vec![make(processor, params)];
+            if !is_sampler {
+                stages.push(make("greedy", &[]));
+            }
+            let chain = ChainSpec::from_stages(stages).unwrap().load(opts).unwrap_or_else(|e| panic!("{label}: {e}"));
+            (label, chain)
+        })
+        .collect()
+}
+
+/// Runs `sequences` sequences of `steps` steps through each host and
+/// asserts every logit bit, token and observation agrees.
+fn assert_equivalent(processor: &str, params: &[(&str, ParamValue)], vocab: usize, sequences: u64, steps: usize) {
+    let cache = tempfile::tempdir().unwrap();
+    let opts = options(&cache);
+    let chains = chains(processor, params, &opts);
+    let bytes = token_bytes(vocab);
+    for sequence in 0..sequences {
+        let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 1000 + sequence, token_bytes: Some(bytes.clone()) };
+        let mut instances: Vec<_> = chains.iter().map(|(_, c)| c.instantiate(&setup).unwrap()).collect();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ sequence.wrapping_mul(0x1234_5678_9abc_def1));
+        // Few distinct prompt tokens, so penalties and n-gram bans trigger.
+        let mut tokens: Vec<u32> = (0..12).map(|_| rng.below(24) as u32).collect();
+        for step in 0..steps {
+            let row = random_row(&mut rng, vocab);
+            let mut results = Vec::new();
+            for ((label, _), instance) in chains.iter().zip(instances.iter_mut()) {
+                let mut logits = row.clone();
+                let token = instance
+                    .step(&tokens, 12, step, &mut logits)
+                    .unwrap_or_else(|e| panic!("{processor} {label} sequence {sequence} step {step}: {e}"));
+                let bits: Vec<u32> = logits.iter().map(|x| x.to_bits()).collect();
+                results.push((label, token, bits, instance.take_observations()));
+            }
+            let (_, token0, bits0, obs0) = &results[0];
+            for (label, token, bits, obs) in &results[1..] {
+                let context = format!("{processor} via {label} vs builtin, sequence {sequence} step {step}");
+                assert_eq!(token, token0, "{context}: chosen token");
+                if let Some(i) = (0..vocab).find(|&i| bits[i] != bits0[i]) {
+                    panic!("{context}: logit {i} is {} vs {}", f32::from_bits(bits[i]), f32::from_bits(bits0[i]));
+                }
+                assert_eq!(obs, obs0, "{context}: observations");
+            }
+            // Mostly the chosen token, sometimes a recent one, so repeats occur.
+            let next = if rng.below(3) == 0 { tokens[tokens.len() - 2] } else { *token0 };
+            tokens.push(next);
+        }
+    }
+}
+
+const VOCAB_SMALL: usize = 2_000;
+
+fn f(x: f64) -> ParamValue {
+    ParamValue::Float(x)
+}
+fn i(x: i64) -> ParamValue {
+    ParamValue::Int(x)
+}
+
+#[test]
+fn temperature() {
+    assert_equivalent("temperature", &[("temperature", f(0.7))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn top_k() {
+    assert_equivalent("top_k", &[("k", i(40))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn top_p() {
+    assert_equivalent("top_p", &[("p", f(0.9))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn min_p() {
+    assert_equivalent("min_p", &[("p", f(0.05))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn repetition_penalty() {
+    assert_equivalent("repetition_penalty", &[("penalty", f(1.3)), ("window", i(16))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn frequency_presence_penalty() {
+    assert_equivalent("frequency_presence_penalty", &[("frequency", f(0.5)), ("presence", f(0.3))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn no_repeat_ngram() {
+    assert_equivalent("no_repeat_ngram", &[("n", i(2))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn dry() {
+    assert_equivalent("dry", &[("multiplier", f(0.8)), ("allowed_length", i(1))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn entropy_logger() {
+    assert_equivalent("entropy_logger", &[("top_n", i(5))], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn greedy() {
+    assert_equivalent("greedy", &[], VOCAB_SMALL, 20, 10);
+}
+
+#[test]
+fn multinomial() {
+    assert_equivalent("multinomial", &[], VOCAB_SMALL, 20, 10);
+    assert_equivalent("multinomial", &[("seed", i(42))], VOCAB_SMALL, 5, 10);
+}
+
+#[test]
+fn full_vocabulary_conservative_stages() {
+    assert_equivalent("top_p", &[("p", f(0.95))], 50_257, 2, 5);
+    assert_equivalent("repetition_penalty", &[("penalty", f(1.15))], 50_257, 2, 5);
+}
