@@ -90,6 +90,12 @@ impl JavaConstraint {
         Ok(mask)
     }
 
+    /// llguidance's counters for the last mask (items, lexer cost, trie
+    /// nodes walked), for profiling.
+    pub fn last_mask_stats(&self) -> String {
+        self.matcher.last_step_stats().map_or_else(|e| e.to_string(), |s| format!("{s:?}"))
+    }
+
     /// Whether the text so far is a complete unit of the start mode.
     pub fn is_complete(&mut self) -> bool {
         self.matcher.is_accepting().unwrap_or(false)
