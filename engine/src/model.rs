@@ -26,8 +26,8 @@ impl Gpt2 {
         let embd = config.n_embd as i64;
         Gpt2 {
             config: config.clone(),
-            wte: p.var("wte.weight", &[config.vocab_size as i64, embd], Init::Randn { mean: 0.0, stdev: 0.02 }),
-            wpe: p.var("wpe.weight", &[config.n_positions as i64, embd], Init::Randn { mean: 0.0, stdev: 0.02 }),
+            wte: (p / "wte").var("weight", &[config.vocab_size as i64, embd], Init::Randn { mean: 0.0, stdev: 0.02 }),
+            wpe: (p / "wpe").var("weight", &[config.n_positions as i64, embd], Init::Randn { mean: 0.0, stdev: 0.02 }),
             blocks: (0..config.n_layer).map(|i| Block::new(&(p / "h" / i), config)).collect(),
             ln_f: LayerNorm::new(&(p / "ln_f"), config.n_embd, config.layer_norm_epsilon),
         }
