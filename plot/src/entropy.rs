@@ -76,8 +76,9 @@ impl Figure for EntropyFigure {
         let x_min = points().map(|p| p.pos).min().unwrap_or(0) as f64;
         let x_max = (points().map(|p| p.pos).max().unwrap_or(1) as f64).max(x_min + 1.0);
         let y_top = points().map(|p| p.after.max(p.before.unwrap_or(0.0))).fold(1.0, f64::max);
-        // Headroom for the labels above the highest spikes.
-        let y_max = y_top * 1.18;
+        // Headroom for the labels above the highest spikes and for the
+        // legend, which would otherwise sit on a flat, high curve.
+        let y_max = y_top * 1.35;
         let pad = (x_max - x_min) * 0.01;
 
         let (title_area, body) = root.split_vertically(58);
