@@ -14,11 +14,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use logitloom_engine::generate::{generate, ContextOverflow, Finish, GenerateOptions, SequenceSampler};
+use logitloom_engine::chain::generate_with_chain;
+use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
 use logitloom_engine::{parse_device, Model};
-use logitloom_plugin_host::{ChainInstance, ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec};
+use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, Observation, ParamValue, StageSpec};
 
 use crate::record::Generated;
 use crate::runner::{BatchRequest, GenerateError, Generator};
@@ -27,7 +27,6 @@ const ENTROPY_STAGE: &str = "entropy_logger";
 
 struct LoadedModel {
     model: Model,
-    token_bytes: Arc<OwnedTokenBytes>,
     eos: u32,
 }
 
@@ -53,8 +52,7 @@ impl EngineGenerator {
                 let eos = model.tokenizer.eos_token_id().ok_or_else(|| {
                     format!("the tokenizer of {} has no <|endoftext|> token", request.model.dir.display())
                 })?;
-                let token_bytes = Arc::new(OwnedTokenBytes::from_tokens(model.tokenizer.all_token_bytes()));
-                Ok(Arc::new(LoadedModel { model, token_bytes, eos }))
+                Ok(Arc::new(LoadedModel { model, eos }))
             })
             .clone()
     }
@@ -84,16 +82,6 @@ fn with_entropy_logger(spec: &ChainSpec) -> Result<ChainSpec, logitloom_plugin_h
     ChainSpec::from_stages(stages)
 }
 
-/// The engine's per-sequence sampler, borrowing the chain instance so its
-/// observations and timings can be read afterwards.
-struct ChainSampler<'a>(&'a mut ChainInstance);
-
-impl SequenceSampler for ChainSampler<'_> {
-    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, String> {
-        self.0.step(tokens, prompt_len, step, logits).map_err(|e| e.to_string())
-    }
-}
-
 impl Generator for EngineGenerator {
     fn generate(&mut self, request: &BatchRequest<'_>) -> Result<Vec<Generated>, GenerateError> {
         let loaded = self.model(request).map_err(GenerateError)?;
@@ -103,47 +91,37 @@ impl Generator for EngineGenerator {
         for prompt in &request.prompts {
             prompts.push(model.tokenizer.encode(prompt).map_err(|e| GenerateError(e.to_string()))?);
         }
-        let vocab_size = model.config().vocab_size;
-        let mut instances = Vec::with_capacity(prompts.len());
-        for &seed in &request.seeds {
-            let setup = SequenceSetup { vocab_size, eos_token_id: loaded.eos, seed, token_bytes: Some(loaded.token_bytes.clone()) };
-            instances.push(chain.instantiate(&setup).map_err(|e| GenerateError(e.to_string()))?);
-        }
         let options = GenerateOptions {
             max_new_tokens: request.max_new_tokens,
             eos_token_id: loaded.eos,
             stop_at_eos: true,
             overflow: ContextOverflow::Stop,
         };
-        let (outputs, stats) = {
-            let mut samplers: Vec<Box<dyn SequenceSampler + '_>> =
-                instances.iter_mut().map(|i| Box::new(ChainSampler(i)) as Box<dyn SequenceSampler + '_>).collect();
-            generate(&model.gpt, &prompts, &mut samplers, &options, &mut |_, _| {}).map_err(|e| GenerateError(e.to_string()))?
-        };
+        let (outputs, stats) = generate_with_chain(model, &chain, &prompts, &request.seeds, &options, &mut |_, _| {})
+            .map_err(|e| GenerateError(e.to_string()))?;
         let prefill = stats.prefill_time.as_secs_f64();
         let decode = stats.decode_time.as_secs_f64();
         Ok(outputs
             .into_iter()
-            .zip(instances.iter_mut())
-            .map(|(output, instance)| {
-                let mut tokens = output.tokens;
-                if output.finish == Finish::Eos {
+            .map(|sequence| {
+                let mut tokens = sequence.output.tokens;
+                if sequence.output.finish == Finish::Eos {
                     tokens.pop();
                 }
                 let (text, token_ends) = text_and_ends(&tokens, |t| model.tokenizer.token_bytes(t));
-                let entropy = entropy_series(instance, tokens.len());
-                let stage_seconds: BTreeMap<String, f64> = instance
-                    .stage_times()
+                let entropy = entropy_series(&sequence.observations, tokens.len());
+                let stage_seconds: BTreeMap<String, f64> = sequence
+                    .stage_times
                     .into_iter()
                     .filter(|(label, _)| label != ENTROPY_STAGE)
-                    .map(|(label, time): (String, Duration)| (label, time.as_secs_f64()))
+                    .map(|(label, time)| (label, time.as_secs_f64()))
                     .collect();
                 Generated {
                     tokens,
                     text,
                     token_ends,
                     entropy,
-                    finish: serde_json::to_value(output.finish).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    finish: serde_json::to_value(sequence.output.finish).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
                     prefill_seconds: prefill,
                     decode_seconds: decode,
                     stage_seconds,
@@ -155,9 +133,9 @@ impl Generator for EngineGenerator {
 
 /// The model's entropy at each generated position, from the logger's
 /// observations (one per step, emitted on `accept`).
-fn entropy_series(instance: &mut ChainInstance, len: usize) -> Vec<f32> {
+fn entropy_series(observations: &[Observation], len: usize) -> Vec<f32> {
     let mut series = vec![f32::NAN; len];
-    for obs in instance.take_observations() {
+    for obs in observations {
         if obs.stage != ENTROPY_STAGE || obs.step >= len {
             continue;
         }

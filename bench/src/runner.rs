@@ -284,7 +284,10 @@ fn compile_pending(suite: &Suite, records: &mut [Record], out: &Path, show_progr
     spinner.set_message(format!("compiling {} generations with one javac run", sources.len()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
-    let outcomes = compile_batch(&refs, &out.join("javac"))?;
+    let work_dir = out.join("javac");
+    let outcomes = compile_batch(&refs, &work_dir)?;
+    // The sources are reproducible from results.jsonl; only the verdicts are kept.
+    let _ = std::fs::remove_dir_all(&work_dir);
     spinner.finish_and_clear();
     for (i, outcome) in targets.into_iter().zip(outcomes) {
         if let Outcome::Ok(m) = &mut records[i].outcome {

@@ -10,8 +10,9 @@
 //! 2. Otherwise the completion's last line is dropped when it is incomplete
 //!    (does not end in a newline): a statement cut in half is an artefact of
 //!    the budget, not of the decoding strategy. Not so when the generation
-//!    ended in a tail loop: then the last line is the model's degenerate
-//!    output (often `.S.S.S...` never reaching a newline) and is judged.
+//!    ended in a tail loop (then the last line is the model's degenerate
+//!    output, often `.S.S.S...` never reaching a newline), nor when the
+//!    completion is that one line (there would be nothing left to judge).
 //! 3. An open block comment is closed with `*/`; then every open `{` gets a
 //!    `}` on its own line, innermost first.
 //!
@@ -107,7 +108,7 @@ pub fn close_source(prompt: &str, completion: &str, ends_in_loop: bool) -> Close
     let keep = if completion.ends_with('\n') || ends_in_loop {
         completion.len()
     } else {
-        completion.rfind('\n').map_or(0, |i| i + 1)
+        completion.rfind('\n').map_or(completion.len(), |i| i + 1)
     };
     let mut text = format!("{prompt}{}", &completion[..keep]);
     if !text.is_empty() && !text.ends_with('\n') {
@@ -154,6 +155,14 @@ mod tests {
         let closed = close_source(PROMPT, c, true);
         assert_eq!(closed.dropped, 0);
         assert!(closed.text.ends_with(".S.S.S.S.S.S\n}\n}\n"));
+    }
+
+    #[test]
+    fn a_single_unfinished_line_is_kept() {
+        let c = "        return x +";
+        let closed = close_source(PROMPT, c, false);
+        assert_eq!(closed.dropped, 0);
+        assert_eq!(closed.text, format!("{PROMPT}{c}\n}}\n}}\n"));
     }
 
     #[test]
