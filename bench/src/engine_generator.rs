@@ -185,3 +185,33 @@ mod tests {
         assert_eq!((text.as_str(), ends), ("int\u{FFFD}", vec![3, 6]));
     }
 }
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    fn plugins(spec: &ChainSpec) -> Vec<&str> {
+        spec.stages().iter().map(|s| s.plugin.as_str()).collect()
+    }
+
+    #[test]
+    fn entropy_logger_goes_just_before_the_sampler_once() {
+        let text = "[[stage]]\nplugin = \"top_k\"\nk = 40\n[[stage]]\nplugin = \"multinomial\"\n";
+        let spec = ChainSpec::from_toml_str(text, "test", std::path::Path::new(".")).unwrap();
+        let with = with_entropy_logger(&spec).unwrap();
+        assert_eq!(plugins(&with), ["top_k", "entropy_logger", "multinomial"]);
+        assert_eq!(plugins(&with_entropy_logger(&with).unwrap()), ["top_k", "entropy_logger", "multinomial"]);
+    }
+
+    #[test]
+    fn entropy_series_reads_the_models_entropy_per_step() {
+        let obs = |stage: &str, step: usize, h: f64| Observation {
+            stage: stage.into(),
+            step,
+            record: serde_json::json!({ "entropy_before": h, "entropy_after": 0.0 }),
+        };
+        let observations = [obs(ENTROPY_STAGE, 1, 2.5), obs("other", 0, 9.0), obs(ENTROPY_STAGE, 0, 1.5), obs(ENTROPY_STAGE, 7, 4.0)];
+        // Step 7 lies past the two kept tokens (e.g. the EOS that was dropped).
+        assert_eq!(entropy_series(&observations, 2), [1.5, 2.5]);
+    }
+}
