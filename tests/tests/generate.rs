@@ -3,8 +3,12 @@
 use logitloom_e2e_tests::*;
 
 fn gen(extra: &[&str]) -> std::process::Output {
+    gen_on("cpu", extra)
+}
+
+fn gen_on(device: &str, extra: &[&str]) -> std::process::Output {
     let model = tiny_model();
-    let mut args = vec!["generate", "--model", model.to_str().unwrap(), "--device", "cpu", "--prompt", "public class Node {", "--max-new-tokens", "40"];
+    let mut args = vec!["generate", "--model", model.to_str().unwrap(), "--device", device, "--prompt", "public class Node {", "--max-new-tokens", "40"];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -90,9 +94,9 @@ fn prompt_longer_than_the_context_is_refused() {
 
 #[test]
 fn unknown_device_and_missing_cuda_are_refused() {
-    let o = gen(&["--device", "tpu"]);
+    let o = gen_on("tpu", &[]);
     assert_eq!(assert_clean_failure(&o), "error: unknown device `tpu` (expected auto, cpu, cuda or cuda:N)");
-    let probe = gen(&["--device", "cuda"]);
+    let probe = gen_on("cuda", &[]);
     if !probe.status.success() {
         assert_eq!(assert_clean_failure(&probe), "error: device `cuda` was requested but this libtorch sees no CUDA/ROCm device");
     }
