@@ -125,7 +125,8 @@ impl Model {
         if let Some(dir) = std::env::var_os("LOGITLOOM_MODEL") {
             return PathBuf::from(dir);
         }
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("models").join("default")
+        let engine_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        engine_dir.parent().unwrap_or(engine_dir).join("models").join("default")
     }
 
     /// Loads a Hugging Face-layout model directory onto `device` in `kind`.
