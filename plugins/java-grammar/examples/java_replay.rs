@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logitloom_engine::tokenizer::Tokenizer;
-use logitloom_java_grammar::{BodyKind, ConstraintError, JavaConstraint, StartMode, Vocabulary};
+use logitloom_java_grammar::{ConstraintError, JavaConstraint, StartMode, Vocabulary};
 
 #[derive(Parser)]
 struct Args {
@@ -225,6 +225,5 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
         micros[micros.len() - 1],
         micros.iter().sum::<f64>() / micros.len() as f64
     );
-    let _ = BodyKind::Infer;
     Ok(())
 }
