@@ -74,9 +74,9 @@ impl ParamKind {
                 format!("{lo}, {hi}")
             }
             ParamKind::Int { min, max } => format!(
-                "[{}, {}]",
-                min.map_or("-inf".to_string(), |m| m.to_string()),
-                max.map_or("inf".to_string(), |m| m.to_string())
+                "{}, {}",
+                min.map_or("(-inf".to_string(), |m| format!("[{m}")),
+                max.map_or("inf)".to_string(), |m| format!("{m}]"))
             ),
             ParamKind::String { choices: Some(c) } => format!("one of {}", c.join(", ")),
             _ => String::new(),

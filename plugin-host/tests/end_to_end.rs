@@ -36,15 +36,15 @@ fn native_wasm_and_handwritten_wasm_stages_share_one_chain() {
     assert_eq!(logits[10], expected_10);
 
     let observations = instance.take_observations();
-    let summary: Vec<(String, usize, String)> =
-        observations.iter().map(|o| (o.stage.clone(), o.step, o.record.to_string())).collect();
+    let summary: Vec<(&str, usize, &serde_json::Value)> =
+        observations.iter().map(|o| (o.stage.as_str(), o.step, &o.record)).collect();
     let eos_after_bias = logits_row(0)[EOS as usize] + 100.0;
     assert_eq!(
         summary,
         vec![
-            ("bias".to_string(), 0, format!("{{\"logit\":{eos_after_bias},\"token\":63}}")),
-            ("ban_eos".to_string(), 0, "{\"banned\":\"eos\"}".to_string()),
-            ("bias#2".to_string(), 0, format!("{{\"logit\":{expected_10},\"token\":10}}")),
+            ("bias", 0, &serde_json::json!({ "logit": eos_after_bias, "token": 63 })),
+            ("ban_eos", 0, &serde_json::json!({ "banned": "eos" })),
+            ("bias#2", 0, &serde_json::json!({ "logit": expected_10, "token": 10 })),
         ]
     );
     assert!(instance.take_observations().is_empty(), "observations are handed out once");

@@ -28,7 +28,7 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-const fn pack(ptr: *const u8, len: usize) -> u64 {
+fn pack(ptr: *const u8, len: usize) -> u64 {
     ((ptr as usize as u64) << 32) | len as u64
 }
 
