@@ -89,16 +89,14 @@ fn print_library(library: &PluginLibrary) {
 fn kind_text(kind: &ParamKind) -> String {
     match kind {
         ParamKind::Float { min, max, min_exclusive, max_exclusive } => format!(
-            "number in {}{}, {}{}",
-            if *min_exclusive { "(" } else { "[" },
-            min.map_or("-inf".into(), |m| m.to_string()),
-            max.map_or("inf".into(), |m| m.to_string()),
-            if *max_exclusive || max.is_none() { ")" } else { "]" }
+            "number in {}, {}",
+            min.map_or("(-inf".into(), |m| format!("{}{m}", if *min_exclusive { "(" } else { "[" })),
+            max.map_or("inf)".into(), |m| format!("{m}{}", if *max_exclusive { ")" } else { "]" })),
         ),
         ParamKind::Int { min, max } => format!(
-            "integer in [{}, {}]",
-            min.map_or("-inf".into(), |m| m.to_string()),
-            max.map_or("inf".into(), |m| m.to_string())
+            "integer in {}, {}",
+            min.map_or("(-inf".into(), |m| format!("[{m}")),
+            max.map_or("inf)".into(), |m| format!("{m}]"))
         ),
         ParamKind::Bool => "boolean".into(),
         ParamKind::String { choices: Some(c) } => format!("one of {}", c.join("|")),
