@@ -27,15 +27,21 @@
 //!   are built once per vocabulary and start mode and cloned per sequence
 //!   (`vocab.rs`).
 
+#[cfg(not(target_arch = "wasm32"))]
 mod constraint;
 mod grammar;
+#[cfg(not(target_arch = "wasm32"))]
 mod processor;
 pub mod semantic;
+#[cfg(not(target_arch = "wasm32"))]
 mod vocab;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use constraint::JavaConstraint;
 pub use grammar::{lark_source, BodyKind, StartMode};
+#[cfg(not(target_arch = "wasm32"))]
 pub use processor::JavaGrammar;
+#[cfg(not(target_arch = "wasm32"))]
 pub use vocab::Vocabulary;
 
 use logitloom_plugin_api::ProcessorEntry;
@@ -54,6 +60,16 @@ pub enum ConstraintError {
 }
 
 /// The processors this library exports.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn library() -> Vec<ProcessorEntry> {
     vec![ProcessorEntry::of::<JavaGrammar>()]
+}
+
+/// llguidance does not build for `wasm32-unknown-unknown` (its hash maps
+/// seed from an OS random source, and it reads the clock while masking), so
+/// the WASM module exports no processor: a chain that names `java_grammar`
+/// there is refused as naming an unknown processor. Use the native module.
+#[cfg(target_arch = "wasm32")]
+pub fn library() -> Vec<ProcessorEntry> {
+    Vec::new()
 }

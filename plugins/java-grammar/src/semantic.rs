@@ -14,6 +14,6 @@ pub trait SemanticCheck: Send {
     fn observe(&mut self, token_bytes: &[u8]);
     /// Whether a token the grammar allows may follow the text observed so far.
     fn allows(&self, token_bytes: &[u8]) -> bool;
-    /// An independent copy, for [`JavaConstraint::fork`](crate::JavaConstraint::fork).
+    /// An independent copy, for `JavaConstraint::fork`.
     fn fork(&self) -> Box<dyn SemanticCheck>;
 }
