@@ -40,6 +40,11 @@ pub struct TrainArgs {
     /// Continue from the run directory's `last` checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Stop (with a checkpoint, as on Ctrl-C) after this many steps in this
+    /// invocation: for time-boxed machines, and to replay a run that was
+    /// interrupted at a known step.
+    #[arg(long)]
+    pub stop_after_steps: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -97,6 +102,7 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     .context("cannot install the Ctrl-C handler")?;
     let mut options = TrainOptions::new(config, args.config, text);
     options.resume = args.resume;
+    options.stop_after_steps = args.stop_after_steps;
     options.show_progress = true;
     options.stop = stop;
     let summary = logitloom_trainer::train(&options)?;

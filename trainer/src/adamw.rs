@@ -137,3 +137,41 @@ impl AdamW {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(values: &[f32], shape: &[i64]) -> Tensor {
+        Tensor::from_slice(values).view(shape).set_requires_grad(true)
+    }
+
+    #[test]
+    fn first_step_moves_by_lr_and_decays_only_matrices() {
+        let matrix = param(&[1.0], &[1, 1]);
+        let bias = param(&[1.0], &[1]);
+        let variables: HashMap<String, Tensor> = [("w".to_string(), matrix.shallow_clone()), ("b".to_string(), bias.shallow_clone())].into();
+        let settings = AdamWSettings { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1 };
+        let mut adamw = AdamW::new(variables, settings);
+        (matrix.sum(Kind::Float) * 0.5 + bias.sum(Kind::Float) * 0.5).backward();
+        adamw.step(0.1);
+        // Bias-corrected first step: m_hat = g = 0.5, v_hat = g^2 = 0.25, update = lr * 0.5 / 0.5 = 0.1.
+        // The matrix is first decayed: 1 * (1 - 0.1 * 0.1) = 0.99.
+        assert!((matrix.double_value(&[0, 0]) - 0.89).abs() < 1e-6, "{}", matrix.double_value(&[0, 0]));
+        assert!((bias.double_value(&[0]) - 0.9).abs() < 1e-6, "{}", bias.double_value(&[0]));
+        assert_eq!(adamw.steps_taken, 1);
+    }
+
+    #[test]
+    fn clipping_scales_the_global_norm_to_the_limit() {
+        let a = param(&[0.0], &[1]);
+        let b = param(&[0.0], &[1]);
+        let variables: HashMap<String, Tensor> = [("a".to_string(), a.shallow_clone()), ("b".to_string(), b.shallow_clone())].into();
+        let mut adamw = AdamW::new(variables, AdamWSettings { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.0 });
+        (a.sum(Kind::Float) * 3.0 + b.sum(Kind::Float) * 4.0).backward();
+        let norm = adamw.clip_grad_norm(1.0);
+        assert!((norm - 5.0).abs() < 1e-6);
+        assert!((a.grad().double_value(&[0]) - 0.6).abs() < 1e-6);
+        assert!((b.grad().double_value(&[0]) - 0.8).abs() < 1e-6);
+    }
+}

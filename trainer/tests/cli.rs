@@ -37,7 +37,7 @@ fn bad_input_gives_one_line_and_a_failure_exit() {
     let data = dir.path().join("data");
     common::prepare_corpus(&data);
     let config = dir.path().join("bad.toml");
-    let text = format!("[data]\ndir = \"{}\"\n[model]\npreset = \"tiny\"\n[train]\nmax_steps = 10\nlr = 0.1\n[out]\ndir = \"{}\"\n", data.display(), dir.path().join("run").display());
+    let text = format!("[data]\ndir = \"{}\"\n[model]\npreset = \"tiny\"\n[train]\nmax_steps = 200\nlr = 0.1\n[out]\ndir = \"{}\"\n", data.display(), dir.path().join("run").display());
     std::fs::write(&config, &text).unwrap();
     let (code, lines) = run(&binary, &["train", "--config", config.to_str().unwrap()]);
     assert_eq!(code, 1);

@@ -28,6 +28,14 @@ fn loss_falls_well_below_its_start_on_the_java_corpus() {
     assert!(last_20 < 0.6 * losses[0], "train loss only fell from {} to {last_20}", losses[0]);
     let val = summary.best_val_loss.unwrap();
     assert!(val < 0.75 * losses[0], "validation loss {val}");
+    // plot-loss draws both formats from the run's log.
+    for name in ["loss.svg", "loss.png"] {
+        let image = dir.path().join(name);
+        let verdict = logitloom_trainer::plot::plot_loss(&summary.run_dir, &image, 0.25).unwrap();
+        assert!(!matches!(verdict, logitloom_trainer::plot::Verdict::TooFewEvaluations { .. }), "{verdict}");
+        let bytes = std::fs::read(&image).unwrap();
+        assert!(bytes.starts_with(b"<svg") || bytes.starts_with(b"\x89PNG"), "{name} is neither SVG nor PNG");
+    }
     // The checkpoint is a model directory the engine loads.
     let model = logitloom_engine::Model::load(&summary.run_dir.join("best"), tch::Device::Cpu, tch::Kind::Float).unwrap();
     assert_eq!(model.config().vocab_size, common::TEST_VOCAB);
