@@ -64,9 +64,12 @@ case "$cmd" in
   cargo) export_env; exec cargo "$@" ;;
   demo)
     setup
-    cargo build --release -p logitloom-cli >&2
-    build_wasm_plugins
-    exec "$ROOT/target/release/logitloom" generate --prompt-file "$ROOT/configs/prompts/bst.java" --max-new-tokens 256 --chain "$ROOT/configs/conservative.toml" "$@"
+    # The dev profile shares its build with `./dev.sh test`; the compute is
+    # libtorch's optimised kernels either way (see Cargo.toml's profiles).
+    cargo build -p logitloom-cli >&2
+    # Extra arguments go to `generate`; without any, use the conservative chain.
+    [ $# -gt 0 ] || set -- --chain "$ROOT/configs/conservative.toml"
+    exec "$ROOT/target/debug/logitloom" generate --prompt-file "$ROOT/configs/prompts/bst.java" --echo-prompt "$@"
     ;;
   test)
     setup
