@@ -4,11 +4,21 @@
 mod common;
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use logitloom_trainer::checkpoint::{self, TrainerState, LAST};
 use logitloom_trainer::prepare::TRAIN_FILE;
 use logitloom_trainer::tokens::{read_tokens, write_tokens};
 use logitloom_trainer::{train, TrainConfig, TrainOptions, TrainerError};
+
+/// libtorch's random generator (weight init, dropout) is process-wide and
+/// tests run on parallel threads, so tests that train take turns: otherwise
+/// one test's `manual_seed` interleaves with another's draws and "the same
+/// run twice" is not the same run.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn options(config: TrainConfig) -> TrainOptions {
     TrainOptions::new(config, "tiny.toml".into(), String::new())
@@ -16,6 +26,7 @@ fn options(config: TrainConfig) -> TrainOptions {
 
 #[test]
 fn loss_falls_well_below_its_start_on_the_java_corpus() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     common::prepare_corpus(&dir.path().join("data"));
     let config = common::tiny_config(&dir.path().join("data"), &dir.path().join("run"), 300);
@@ -43,6 +54,7 @@ fn loss_falls_well_below_its_start_on_the_java_corpus() {
 
 #[test]
 fn a_single_batch_is_overfit_to_near_zero() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let meta = common::prepare_corpus(&data);
@@ -60,6 +72,7 @@ fn a_single_batch_is_overfit_to_near_zero() {
 
 #[test]
 fn an_interrupted_and_resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     common::prepare_corpus(&data);
@@ -94,6 +107,7 @@ fn an_interrupted_and_resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
 
 #[test]
 fn resuming_with_another_model_shape_is_refused() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     common::prepare_corpus(&data);
@@ -117,6 +131,7 @@ fn resuming_with_another_model_shape_is_refused() {
 
 #[test]
 fn an_unwritable_run_directory_is_refused_before_training() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     common::prepare_corpus(&data);
@@ -131,6 +146,7 @@ fn an_unwritable_run_directory_is_refused_before_training() {
 
 #[test]
 fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let parent = dir.path();
     let state = |step| TrainerState { step, tokens_seen: 0, best_val_loss: None, last_val_loss: None, seed: 1, config_toml: String::new() };
