@@ -23,6 +23,10 @@ pub enum JavacError {
     Spawn(std::io::Error),
     #[error("cannot write javac sources under {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// javac itself failed (an internal exception): its per-file verdicts
+    /// cannot be trusted, so none are reported.
+    #[error("javac crashed: {0}")]
+    Crashed(String),
 }
 
 /// javac's verdict on one source.
@@ -69,6 +73,12 @@ pub fn compile_batch(sources: &[&str], work_dir: &Path) -> Result<Vec<CompileOut
         .output()
         .map_err(JavacError::Spawn)?;
     let diagnostics = String::from_utf8_lossy(&output.stderr);
+    // A crash leaves files without error lines that never compiled; counting
+    // them as compiling would inflate the compile rate.
+    if !output.status.success() && diagnostics.contains("An exception has occurred in the compiler") {
+        let first = diagnostics.lines().find(|l| l.contains("Exception")).unwrap_or("internal error");
+        return Err(JavacError::Crashed(first.to_string()));
+    }
     let mut outcomes = vec![CompileOutcome { compiles: true, first_error: None }; sources.len()];
     for (path, message) in parse_errors(&diagnostics) {
         let Some(&i) = file_of.get(Path::new(path)) else { continue };
