@@ -17,6 +17,11 @@ pub struct JavaGrammar {
     constraint: JavaConstraint,
     /// The prompt is parsed on the first call that sees it.
     prompt_fed: bool,
+    /// Tokens that open with `}` (after optional whitespace), whose
+    /// probability moves to EOS once the body is complete; empty when
+    /// `end_on_close` is off or in file mode.
+    closing_tokens: Vec<u32>,
+    eos: u32,
 }
 
 impl LogitProcessor for JavaGrammar {
@@ -41,6 +46,14 @@ impl LogitProcessor for JavaGrammar {
                     "for start = \"method-body\": whether the method is void, returns a value, \
                      or is decided by the first return statement",
                 ),
+                ParamSpec::new(
+                    "end_on_close",
+                    ParamKind::Bool,
+                    Some(ParamValue::Bool(true)),
+                    "in the body modes, once the body is complete, give EOS the probability of the `}` \
+                     that would close it (a model ends a body by closing it, and that brace is not part \
+                     of the text)",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: true,
@@ -57,12 +70,30 @@ impl LogitProcessor for JavaGrammar {
         let tokens: Vec<Vec<u8>> = (0..token_bytes.len()).map(|i| token_bytes.get(i).to_vec()).collect();
         let vocab = Vocabulary::shared(&tokens, setup.vocab_size, setup.eos_token_id).map_err(to_plugin_error)?;
         let constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
-        Ok(JavaGrammar { constraint, prompt_fed: false })
+        let closing_tokens = if params.bool("end_on_close") && mode != StartMode::File {
+            (0..tokens.len() as u32)
+                .filter(|&t| t != setup.eos_token_id && opens_with_closing_brace(&tokens[t as usize]))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(JavaGrammar { constraint, prompt_fed: false, closing_tokens, eos: setup.eos_token_id })
     }
 
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
         let mask = self.constraint.mask().map_err(to_plugin_error)?;
+        let eos = self.eos as usize;
+        // Where EOS is allowed the body is complete, so every `}` would close
+        // the body itself, which the mask forbids: its probability is the
+        // model's wish to end here.
+        let eos_logit = if !self.closing_tokens.is_empty() && eos < logits.len() && mask.is_allowed(self.eos) {
+            let mut terms: Vec<f32> = self.closing_tokens.iter().filter_map(|&t| logits.get(t as usize).copied()).collect();
+            terms.push(logits[eos]);
+            Some(log_sum_exp(&terms))
+        } else {
+            None
+        };
         let words = mask.as_slice();
         for (chunk_index, chunk) in logits.chunks_mut(32).enumerate() {
             let word = words.get(chunk_index).copied().unwrap_or(0);
@@ -74,6 +105,9 @@ impl LogitProcessor for JavaGrammar {
                     *logit = f32::NEG_INFINITY;
                 }
             }
+        }
+        if let Some(value) = eos_logit {
+            logits[eos] = value;
         }
         Ok(())
     }
@@ -93,6 +127,20 @@ impl JavaGrammar {
         let prompt = &step.tokens[..step.prompt_len.min(step.tokens.len())];
         self.constraint.feed(prompt).map_err(|e| PluginError::new(format!("prompt: {e}")))
     }
+}
+
+fn opens_with_closing_brace(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
+}
+
+/// log(Σ exp(x)), finite terms only; -inf when there are none.
+fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    let sum: f32 = values.iter().filter(|v| v.is_finite()).map(|&v| (v - max).exp()).sum();
+    max + sum.ln()
 }
 
 fn to_plugin_error(e: crate::ConstraintError) -> PluginError {

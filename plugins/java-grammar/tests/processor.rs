@@ -72,3 +72,43 @@ fn refuses_to_run_without_token_bytes_or_with_an_unknown_mode() {
     assert!(refusal("file", false).contains("needs the token byte strings"));
     assert!(refusal("expression", true).contains("`start`"));
 }
+
+#[test]
+fn a_complete_body_gives_eos_the_probability_of_its_closing_brace() {
+    let mut p = create("method-body", true).unwrap();
+    let prompt: Vec<u32> = b"int x = 1;".iter().map(|&b| u32::from(b)).collect();
+    let mut logits = vec![0.0f32; VOCAB];
+    logits[b'}' as usize] = 3.0;
+    logits[EOS as usize] = 1.0;
+    let mut step = Step::new(&prompt, prompt.len(), 0, VOCAB, EOS, None);
+    p.process(&mut step, &mut logits).unwrap();
+    assert_eq!(logits[b'}' as usize], f32::NEG_INFINITY, "the body's own closing brace stays masked");
+    let expected = (3.0f32.exp() + 1.0f32.exp()).ln();
+    assert!((logits[EOS as usize] - expected).abs() < 1e-5, "EOS {} vs {expected}", logits[EOS as usize]);
+
+    // Inside an open block `}` closes that block: it keeps its own logit and EOS gets nothing.
+    let mut p = create("method-body", true).unwrap();
+    let prompt: Vec<u32> = b"if (true) { int x = 1;".iter().map(|&b| u32::from(b)).collect();
+    let mut logits = vec![0.0f32; VOCAB];
+    logits[b'}' as usize] = 3.0;
+    let mut step = Step::new(&prompt, prompt.len(), 0, VOCAB, EOS, None);
+    p.process(&mut step, &mut logits).unwrap();
+    assert_eq!(logits[b'}' as usize], 3.0);
+    assert_eq!(logits[EOS as usize], f32::NEG_INFINITY);
+}
+
+#[test]
+fn end_on_close_can_be_switched_off() {
+    let (data, offsets) = TokenBytes::flatten(&byte_tokens());
+    let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+    let mut params = BTreeMap::new();
+    params.insert("start".to_string(), ParamValue::String("class-body".into()));
+    params.insert("end_on_close".to_string(), ParamValue::Bool(false));
+    let mut p = (library()[0].create)(&params, &setup).map_err(|e| e.message).unwrap();
+    let prompt: Vec<u32> = b"int x;".iter().map(|&b| u32::from(b)).collect();
+    let mut logits = vec![0.0f32; VOCAB];
+    logits[b'}' as usize] = 3.0;
+    let mut step = Step::new(&prompt, prompt.len(), 0, VOCAB, EOS, None);
+    p.process(&mut step, &mut logits).unwrap();
+    assert_eq!(logits[EOS as usize], 0.0, "EOS keeps its own logit");
+}
