@@ -55,6 +55,9 @@ TORCH_LIB="$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))'
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PYTHONUNBUFFERED=1
 exec > >(tee -a "$OUT/gpu.log") 2>&1
+# GPU_SESSION_PARTS picks parts (e.g. "3 4" to rerun the training parts).
+PARTS=" ${GPU_SESSION_PARTS:-1 2 3 4} "
+want() { [[ "$PARTS" == *" $1 "* ]]; }
 LL="$CARRY/logitloom"
 part() { printf '\n===== %s (%s) =====\n' "$*" "$(date +%T)"; }
 
@@ -62,6 +65,7 @@ part "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi"
 "$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
 
+if want 1; then
 part "1. CUDA smoke test: greedy, default model, cuda vs cpu"
 prompt='public class Stack {'
 for dev in "$DEV" cpu; do
@@ -72,10 +76,14 @@ cat "/tmp/greedy-$DEV.txt"; echo
 if cmp -s "/tmp/greedy-$DEV.txt" /tmp/greedy-cpu.txt; then echo "greedy text identical on $DEV and cpu"; else
   echo "greedy text differs:"; diff "/tmp/greedy-$DEV.txt" /tmp/greedy-cpu.txt; fi
 
+fi
+if want 2; then
 part "2. decode speed vs transformers"
 [ "$DRY" = 1 ] && echo "(dry run: skipped)" || timeout 240 "$PY" bench/scripts/decode_vs_hf.py --device "$DEV" $QUICK --exe "$CARRY/decode_bench" --json "$OUT/decode_gpu.json" \
   || echo "FAILED: decode benchmark"
 
+fi
+if want 3; then
 part "3. training throughput, GPT-2 124M, 16 x 1024, bf16"
 BENCH_DATA=/tmp/bench-data-50k
 "$PY" - "$BENCH_DATA" data/jdk-java <<'PY'
@@ -129,6 +137,8 @@ rate = statistics.median(rates)
 n_params = 124_439_808  # GPT-2 124M with a 50257 vocabulary, tied embeddings
 flops = 6 * n_params + 12 * 12 * 768 * 1024
 print(f"logitloom train: {rate:.0f} tokens/s (median of steps {skip + 1}+), MFU {100 * rate * flops / 989e12:.1f}% of 989 TFLOP/s")
+losses = [r["loss"] for r in map(json.loads, open(sys.argv[1])) if r["event"] == "train"]
+print(f"logitloom train: loss {losses[0]:.3f} at step 1, {losses[-1]:.3f} at step {len(losses)} (random tokens: ln 50257 = 10.825)")
 PY
   "$PY" - "$BENCH_BATCH" "$BENCH_BLOCK" <<'PY'
 import json, random, sys
@@ -145,6 +155,8 @@ else
   echo "FAILED: logitloom train on cuda"
 fi
 
+fi
+if want 4; then
 part "4. default-model candidate, ${TRAIN_SECONDS}s of training"
 DEFAULT_CONFIG=/tmp/default-gpu-base.toml
 sed -e "s/^device = .*/device = \"$DEV\"/" -e "s/^dtype = .*/dtype = \"$DTYPE\"/" configs/train/default-gpu.toml > "$DEFAULT_CONFIG"
@@ -172,5 +184,6 @@ PY
   "$PY" trainer/scripts/export_f16.py runs/default-gpu/best "$OUT/model" || echo "FAILED: export"
 else
   echo "FAILED: calibration run"; tail -5 /tmp/calibrate.log
+fi
 fi
 part "done"

@@ -38,7 +38,7 @@ pub mod tokenizer;
 mod error;
 
 pub use config::Gpt2Config;
-pub use device::{parse_device, parse_dtype};
+pub use device::{cuda_autocast_kind, parse_device, parse_dtype, set_cuda_autocast_kind};
 pub use error::EngineError;
 pub use kv_cache::KvCache;
 pub use model::{Gpt2, Model};

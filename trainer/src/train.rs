@@ -90,6 +90,12 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
 
     // Initial weights are a function of the seed alone.
     tch::manual_seed(derive_seed(&[config.train.seed, 0]) as i64);
+    let autocast = config.train.dtype == "bf16" && device.is_cuda();
+    if autocast {
+        // libtorch's CUDA autocast default is f16, which needs loss scaling;
+        // see logitloom_engine::set_cuda_autocast_kind.
+        logitloom_engine::set_cuda_autocast_kind(Kind::BFloat16);
+    }
     let vs = VarStore::new(device);
     let model = Gpt2::new(&vs.root(), &model_config);
     let settings = AdamWSettings { beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weight_decay: config.optim.weight_decay };
@@ -102,7 +108,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         optimizer,
         data,
         device,
-        autocast: config.train.dtype == "bf16" && device.is_cuda(),
+        autocast,
         tokenizer_json,
         run_dir: run_dir.clone(),
     };
