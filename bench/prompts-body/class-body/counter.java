@@ -1,0 +1,7 @@
+public class Counter {
+//@body
+    private int count;
+
+    public void increment() {
+        count++;
+    }

@@ -1,0 +1,4 @@
+public class Stats {
+    public static double mean(double[] values) {
+//@body
+        double sum = 0;
