@@ -104,6 +104,37 @@ pub fn gather_live_checked(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Result<
     Ok(is_live(max).then_some(max))
 }
 
+/// The largest live logit and its token (the lowest id among tied maxima),
+/// or `None` when every entry is `-inf`; fails on the first NaN or `+inf`.
+/// One pass that skips blocks with nothing above the running best, so
+/// greedy costs one SIMD compare per 16 entries on most of a row.
+pub fn argmax_checked(logits: &[f32]) -> Result<Option<(f32, u32)>, InvalidLogit> {
+    fn scan(start: usize, block: &[f32], best: &mut (f32, usize)) -> Result<(), InvalidLogit> {
+        for (j, &l) in block.iter().enumerate() {
+            if l.is_nan() || l == f32::INFINITY {
+                return Err(InvalidLogit(start + j));
+            }
+            // Strictly greater: an equal later entry never replaces an earlier one.
+            if l > best.0 {
+                *best = (l, start + j);
+            }
+        }
+        Ok(())
+    }
+    let mut best = (f32::NEG_INFINITY, 0usize);
+    let mut blocks = logits.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in &mut blocks {
+        let fixed: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
+        if any_above(fixed, best.0) | any_invalid(fixed) {
+            scan(base, block, &mut best)?;
+        }
+        base += BLOCK;
+    }
+    scan(base, blocks.remainder(), &mut best)?;
+    Ok(is_live(best.0).then_some((best.0, best.1 as u32)))
+}
+
 /// Gathers the live `(logit, token)` pairs in id order; returns their max.
 /// After a top-k stage this is one fast pass and a handful of entries, so
 /// later work runs on the list instead of the row.
@@ -256,6 +287,25 @@ mod tests {
     use super::*;
 
     const NEG: f32 = f32::NEG_INFINITY;
+
+    #[test]
+    fn argmax_takes_the_lowest_id_of_tied_maxima_across_blocks() {
+        let mut row = vec![NEG; 70];
+        row[3] = 1.0;
+        row[20] = 2.5;
+        row[40] = 2.5; // a tie in a later block
+        row[69] = 2.0; // in the remainder
+        assert_eq!(argmax_checked(&row), Ok(Some((2.5, 20))));
+        row[66] = 3.0;
+        assert_eq!(argmax_checked(&row), Ok(Some((3.0, 66))));
+        assert_eq!(argmax_checked(&[NEG; 40]), Ok(None));
+        // A NaN is found even in a block that cannot raise the best.
+        let mut bad = row.clone();
+        bad[50] = f32::NAN;
+        assert_eq!(argmax_checked(&bad), Err(InvalidLogit(50)));
+        bad[50] = f32::INFINITY;
+        assert_eq!(argmax_checked(&bad), Err(InvalidLogit(50)));
+    }
 
     #[test]
     fn entropy_of_three_tokens() {

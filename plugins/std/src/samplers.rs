@@ -2,7 +2,7 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{gather_live_checked, InvalidLogit};
+use crate::dist::{argmax_checked, gather_live_checked, InvalidLogit};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
@@ -19,9 +19,7 @@ fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, Plugin
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the
 /// choice never depends on iteration order or platform.
-pub struct Greedy {
-    live: Vec<(f32, u32)>,
-}
+pub struct Greedy;
 
 impl LogitProcessor for Greedy {
     fn info() -> ProcessorInfo {
@@ -36,14 +34,15 @@ impl LogitProcessor for Greedy {
     }
 
     fn create(_params: &Params, _setup: &Setup<'_>) -> Result<Self, PluginError> {
-        Ok(Greedy { live: Vec::new() })
+        Ok(Greedy)
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        let max = live_tokens(logits, &mut self.live)?;
-        // The list is in id order, so the first maximum has the lowest id.
-        let first = self.live.iter().find(|(l, _)| *l == max).expect("the maximum is in the list");
-        Ok(first.1)
+        match argmax_checked(logits) {
+            Err(InvalidLogit(i)) => Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i]))),
+            Ok(None) => Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample")),
+            Ok(Some((_, token))) => Ok(token),
+        }
     }
 }
 
