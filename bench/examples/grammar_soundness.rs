@@ -55,6 +55,11 @@ struct Finished {
     prompt: usize,
     seed: u64,
     source: String,
+    /// Generated tokens before EOS (0: the model ended at once).
+    tokens: usize,
+    /// The generation holds a `;` or a `{`: at least one statement,
+    /// declaration or block, not just closing braces.
+    has_code: bool,
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -142,7 +147,8 @@ fn main() -> Result<()> {
                 }
                 tokens.pop();
                 let generated = model.tokenizer.decode(&tokens);
-                finished.push(Finished { prompt: p, seed, source: prompts[p].wrap(&generated) });
+                let has_code = generated.contains(';') || generated.contains('{');
+                finished.push(Finished { prompt: p, seed, source: prompts[p].wrap(&generated), tokens: tokens.len(), has_code });
             }
             bar.inc(batch.len() as u64);
         }
@@ -199,12 +205,16 @@ fn main() -> Result<()> {
         }
     }
     println!();
-    println!("| mode | prompts | generations | ended in EOS | hit the token limit |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| mode | prompts | generations | ended in EOS | of them with code (`;` or `{{`) | median tokens before EOS | hit the token limit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (i, mode) in ["file", "class-body", "method-body"].iter().enumerate() {
         let n_prompts = prompts.iter().filter(|p| p.mode == *mode).count();
-        let eos_count = finished.iter().filter(|f| prompts[f.prompt].mode == *mode).count();
-        println!("| {mode} | {n_prompts} | {} | {eos_count} | {} |", n_prompts as u64 * seeds, unfinished[i]);
+        let ended: Vec<&Finished> = finished.iter().filter(|f| prompts[f.prompt].mode == *mode).collect();
+        let with_code = ended.iter().filter(|f| f.has_code).count();
+        let mut lengths: Vec<usize> = ended.iter().map(|f| f.tokens).collect();
+        lengths.sort_unstable();
+        let median = lengths.get(lengths.len() / 2).copied().unwrap_or(0);
+        println!("| {mode} | {n_prompts} | {} | {} | {with_code} | {median} | {} |", n_prompts as u64 * seeds, ended.len(), unfinished[i]);
     }
     let n = finished.len();
     println!();

@@ -14,3 +14,5 @@ public class BinarySearchTree {
     public void insert(int key) {
         root = insert(root, key);
     }
+
+    private Node insert(Node node, int key) {

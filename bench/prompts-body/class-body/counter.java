@@ -5,3 +5,5 @@ public class Counter {
     public void increment() {
         count++;
     }
+
+    public int get() {

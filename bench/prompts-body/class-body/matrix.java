@@ -9,3 +9,5 @@ public class Matrix {
         this.cols = cols;
         this.data = new double[rows][cols];
     }
+
+    public Matrix multiply(Matrix other) {

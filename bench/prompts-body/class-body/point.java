@@ -7,3 +7,5 @@ public class Point {
         this.x = x;
         this.y = y;
     }
+
+    public double distanceTo(Point other) {

@@ -12,3 +12,5 @@ public class LinkedQueue<T> {
     public boolean isEmpty() {
         return size == 0;
     }
+
+    public void enqueue(T value) {

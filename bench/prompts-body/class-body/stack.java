@@ -9,3 +9,5 @@ public class IntStack {
         }
         items[size++] = value;
     }
+
+    public int pop() {

@@ -53,7 +53,12 @@ fn masks_the_reported_return_after_a_prompt() {
 fn eos_only_where_complete() {
     let mut p = create("method-body", true).unwrap();
     let prompt: Vec<u32> = b"int x = 1;".iter().map(|&b| u32::from(b)).collect();
-    assert_eq!(masked(p.as_mut(), &prompt, prompt.len())[EOS as usize], 1.0);
+    // Allowed, and (end_on_close) also given the closing brace's probability: ln(e + e).
+    let eos = masked(p.as_mut(), &prompt, prompt.len())[EOS as usize];
+    assert!((eos - (1.0 + 2f32.ln())).abs() < 1e-6, "{eos}");
+    let prompt: Vec<u32> = b"int x = 1".iter().map(|&b| u32::from(b)).collect();
+    let mut p = create("method-body", true).unwrap();
+    assert_eq!(masked(p.as_mut(), &prompt, prompt.len())[EOS as usize], f32::NEG_INFINITY, "no `;` yet");
 }
 
 #[test]
