@@ -76,10 +76,10 @@ fn load_prompts(repo: &Path) -> Result<Vec<Prompt>> {
             let source = std::fs::read_to_string(&path)?;
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("prompt").to_string();
             let (head, text) = if mode == "file" {
-                (String::new(), source)
+                (String::new(), source.trim_end().to_string())
             } else {
                 let at = source.find(BODY_MARK).ok_or_else(|| format!("{}: no `//@body` line", path.display()))?;
-                (source[..at].to_string(), source[at + BODY_MARK.len()..].to_string())
+                (source[..at].to_string(), source[at + BODY_MARK.len()..].trim_end().to_string())
             };
             let signature = head.lines().last().unwrap_or("");
             let method_return = if signature.split_whitespace().any(|w| w == "void") { "void" } else { "value" };

@@ -261,7 +261,11 @@ fn read_prompt(path: PathBuf) -> PromptEntry {
     let id = path.file_stem().map_or_else(|| path.to_string_lossy().into_owned(), |s| s.to_string_lossy().into_owned());
     let text = match std::fs::read_to_string(&path) {
         Ok(t) if t.trim().is_empty() => Err(format!("prompt file {} is empty", path.display())),
-        Ok(t) => Ok(t),
+        // A file's final newline is not part of the prompt: byte-level BPE
+        // merges a newline with the next line's indentation ("\n        "),
+        // so a prompt ending in a bare "\n" leaves the model mid-token, and
+        // it answers by closing the open method at once.
+        Ok(t) => Ok(t.trim_end().to_string()),
         Err(e) => Err(format!("cannot read prompt file {}: {e}", path.display())),
     };
     PromptEntry { id, path, text }

@@ -48,7 +48,8 @@ pub struct GenerateArgs {
     /// The prompt text.
     #[arg(long, conflicts_with = "prompt_file")]
     pub prompt: Option<String>,
-    /// Read the prompt from a file.
+    /// Read the prompt from a file (trailing whitespace, such as the file's
+    /// final newline, is dropped: it would end the prompt mid-token).
     #[arg(long)]
     pub prompt_file: Option<PathBuf>,
     #[command(flatten)]
@@ -90,7 +91,11 @@ pub struct GenerateArgs {
 fn read_prompt(prompt: &Option<String>, file: &Option<PathBuf>) -> anyhow::Result<String> {
     match (prompt, file) {
         (Some(text), _) => Ok(text.clone()),
-        (None, Some(path)) => std::fs::read_to_string(path).with_context(|| format!("cannot read prompt file {}", path.display())),
+        // Trailing whitespace (a file's final newline) would end the prompt
+        // mid-token; see `read_prompt` in logitloom-bench's suite.rs.
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|t| t.trim_end().to_string())
+            .with_context(|| format!("cannot read prompt file {}", path.display())),
         (None, None) => bail!("give a prompt with --prompt TEXT or --prompt-file FILE"),
     }
 }

@@ -28,6 +28,13 @@ fn syntax_errors_are_rejected_where_they_start() {
     rejects_at(BODY, "int x = 09;", 1, 11);
     // Rules and groups mixed; `2:` could still become the method reference `2::m`.
     rejects_at(BODY, "switch (x) { case 1 -> f(); case 2: g(); }", 1, 36);
+    // Only names, fields and array elements can be assigned (JLS 15.26);
+    // `new T[0]` is a complete expression, so `=` is where it breaks.
+    rejects_at(BODY, "new T[0] = x;", 1, 10);
+    rejects_at(BODY, "f() = 1;", 1, 5);
+    for ok in ["a = 1;", "a.b[i].c = 1;", "this.x += 2;", "f()[0] = 1;", "super.x = 1;", "A.super.x = 1;", "y = x = 3;"] {
+        assert!(check(BODY, ok).is_ok(), "{ok}");
+    }
 }
 
 #[test]
