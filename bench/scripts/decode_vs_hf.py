@@ -30,7 +30,8 @@ MODELS = {
     "small-4x256": dict(n_layer=4, n_head=4, n_embd=256, vocab_size=50257, n_positions=1024),
     # The same body with this project's own vocabulary (the default model's 8,192 tokens):
     # with GPT-2's 50,257 the output projection alone streams 51 MB per token.
-    "small-4x256-v8192": dict(n_layer=4, n_head=4, n_embd=256, vocab_size=8192, n_positions=1024),
+    "small-4x256-v8192": dict(n_layer=4, n_head=4, n_embd=256, vocab_size=8192, n_positions=1024,
+                              bos_token_id=8191, eos_token_id=8191),
 }
 
 
