@@ -88,9 +88,8 @@ impl LogitProcessor for JavaGrammar {
         // the body itself, which the mask forbids: its probability is the
         // model's wish to end here.
         let eos_logit = if !self.closing_tokens.is_empty() && eos < logits.len() && mask.is_allowed(self.eos) {
-            let mut terms: Vec<f32> = self.closing_tokens.iter().filter_map(|&t| logits.get(t as usize).copied()).collect();
-            terms.push(logits[eos]);
-            Some(log_sum_exp(&terms))
+            let closing = self.closing_tokens.iter().filter_map(|&t| logits.get(t as usize).copied());
+            Some(log_sum_exp(closing.chain([logits[eos]])))
         } else {
             None
         };
@@ -134,12 +133,12 @@ fn opens_with_closing_brace(bytes: &[u8]) -> bool {
 }
 
 /// log(Σ exp(x)), finite terms only; -inf when there are none.
-fn log_sum_exp(values: &[f32]) -> f32 {
-    let max = values.iter().copied().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+fn log_sum_exp(values: impl Iterator<Item = f32> + Clone) -> f32 {
+    let max = values.clone().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
         return max;
     }
-    let sum: f32 = values.iter().filter(|v| v.is_finite()).map(|&v| (v - max).exp()).sum();
+    let sum: f32 = values.filter(|v| v.is_finite()).map(|v| (v - max).exp()).sum();
     max + sum.ln()
 }
 

@@ -6,15 +6,18 @@ use crate::dist::{argmax_checked, gather_live_checked, InvalidLogit};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
-/// or plugin bug upstream), or nothing left alive.
-/// Gathers the live tokens (`(logit, id)`, id order) and their max;
-/// refuses rows no sampler can draw from.
-fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, PluginError> {
-    match gather_live_checked(logits, live) {
+/// or plugin bug upstream), or nothing left alive (`None`).
+fn sampleable<T>(logits: &[f32], scanned: Result<Option<T>, InvalidLogit>) -> Result<T, PluginError> {
+    match scanned {
         Err(InvalidLogit(i)) => Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i]))),
         Ok(None) => Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample")),
-        Ok(Some(max)) => Ok(max),
+        Ok(Some(value)) => Ok(value),
     }
+}
+
+/// Gathers the live tokens (`(logit, id)`, id order) and returns their max.
+fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, PluginError> {
+    sampleable(logits, gather_live_checked(logits, live))
 }
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the
@@ -38,11 +41,7 @@ impl LogitProcessor for Greedy {
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        match argmax_checked(logits) {
-            Err(InvalidLogit(i)) => Err(PluginError::new(format!("logit of token {i} is {}; cannot sample", logits[i]))),
-            Ok(None) => Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample")),
-            Ok(Some((_, token))) => Ok(token),
-        }
+        sampleable(logits, argmax_checked(logits)).map(|(_, token)| token)
     }
 }
 
