@@ -15,8 +15,11 @@ pub struct ChainSampler<'a> {
 }
 
 impl SequenceSampler for ChainSampler<'_> {
-    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, String> {
-        self.instance.step(tokens, prompt_len, step, logits).map_err(|e| e.to_string())
+    fn row(&mut self) -> &mut [f32] {
+        self.instance.input_row()
+    }
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<u32, String> {
+        self.instance.step_input_row(tokens, prompt_len, step).map_err(|e| e.to_string())
     }
 }
 

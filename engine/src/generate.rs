@@ -8,10 +8,19 @@ use tch::{Kind, Tensor};
 
 use crate::{EngineError, Gpt2, KvCache};
 
-/// Picks the next token of one sequence. `logits` is that sequence's row
-/// (length = the model's vocabulary) and may be edited in place.
+/// Picks the tokens of one sequence.
+///
+/// The engine writes each logits row (length = the model's vocabulary)
+/// straight from the model's output into [`row`](Self::row), then calls
+/// [`choose`](Self::choose). The sampler owns that buffer so that a chain
+/// whose first stage is a WASM module can hand out memory inside the
+/// module: the row is then copied once, from the model, and never again.
 pub trait SequenceSampler {
-    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, String>;
+    /// Where the next logits row goes; must be `vocab_size` long.
+    fn row(&mut self) -> &mut [f32];
+    /// Picks the next token from the row just written into [`row`](Self::row),
+    /// which the sampler may edit in place.
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<u32, String>;
 }
 
 /// What to do when a sequence reaches the model's context length.
@@ -106,7 +115,6 @@ pub fn generate(
     }
 
     let mut cache = KvCache::new(&gpt.config, batch, context, device, kind);
-    let mut logits = vec![0f32; batch * vocab];
 
     // Prefill: right-pad to the longest prompt. Causal attention keeps real
     // positions from seeing the padding, and each row's cache length is then
@@ -125,7 +133,10 @@ pub fn generate(
     let last = hidden
         .gather(1, &Tensor::from_slice(&last_positions).to_device(device).view([batch as i64, 1, 1]).expand([batch as i64, 1, gpt.config.n_embd as i64], false), false)
         .squeeze_dim(1);
-    copy_logits(&gpt.logits(&last), &mut logits);
+    let host = host_logits(&gpt.logits(&last));
+    for b in 0..batch {
+        write_row(&host, b, vocab, &mut *samplers[b], 0)?;
+    }
     for (b, p) in prompts.iter().enumerate() {
         cache.truncate(b, p.len());
     }
@@ -142,9 +153,8 @@ pub fn generate(
             if row.finish.is_some() {
                 continue;
             }
-            let row_logits = &mut logits[b * vocab..(b + 1) * vocab];
             let token = samplers[b]
-                .choose(&row.tokens, row.prompt_len, step, row_logits)
+                .choose(&row.tokens, row.prompt_len, step)
                 .map_err(|message| EngineError::Sampler { sequence: b, step, message })?;
             row.tokens.push(token);
             on_token(b, token);
@@ -178,8 +188,8 @@ pub fn generate(
                 ContextOverflow::Slide { keep } => {
                     let keep = keep.clamp(1, context - 1).min(row.tokens.len());
                     let tail = &row.tokens[row.tokens.len() - keep..];
-                    let row_logits = refill_row(gpt, &mut cache, b, tail)?;
-                    logits[b * vocab..(b + 1) * vocab].copy_from_slice(&row_logits);
+                    let host = refill_row(gpt, &mut cache, b, tail);
+                    write_row(&host, 0, vocab, &mut *samplers[b], step + 1)?;
                 }
             }
         }
@@ -199,12 +209,10 @@ pub fn generate(
         let parked: Vec<(usize, usize)> = (0..batch).filter(|&b| !fed_by_decode[b]).map(|b| (b, cache.len_of(b))).collect();
         let idx = Tensor::from_slice(&next_input).view([batch as i64, 1]).to_device(device);
         let hidden = gpt.forward_cached_hidden(&idx, &mut cache).squeeze_dim(1);
-        let step_logits = gpt.logits(&hidden);
-        let mut fresh = vec![0f32; batch * vocab];
-        copy_logits(&step_logits, &mut fresh);
+        let host = host_logits(&gpt.logits(&hidden));
         for b in 0..batch {
             if fed_by_decode[b] {
-                logits[b * vocab..(b + 1) * vocab].copy_from_slice(&fresh[b * vocab..(b + 1) * vocab]);
+                write_row(&host, b, vocab, &mut *samplers[b], step + 1)?;
             }
         }
         for (b, len) in parked {
@@ -224,8 +232,8 @@ pub fn generate(
 }
 
 /// Recomputes the cache of one row from `tokens` (after a context slide)
-/// and returns the logits for its next token.
-fn refill_row(gpt: &Gpt2, cache: &mut KvCache, row: usize, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+/// and returns the logits for its next token (`[1, vocab]`, on the host).
+fn refill_row(gpt: &Gpt2, cache: &mut KvCache, row: usize, tokens: &[u32]) -> Tensor {
     let device = gpt.device();
     let mut single = KvCache::new(&gpt.config, 1, cache.capacity(), device, gpt.kind());
     let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
@@ -237,13 +245,26 @@ fn refill_row(gpt: &Gpt2, cache: &mut KvCache, row: usize, tokens: &[u32]) -> Re
         cache.values[layer].get(row as i64).narrow(1, 0, n).copy_(&single.values[layer].get(0).narrow(1, 0, n));
     }
     cache.truncate_or_set(row, tokens.len());
-    let mut out = vec![0f32; gpt.config.vocab_size];
-    copy_logits(&gpt.logits(&hidden.select(1, n - 1)), &mut out);
-    Ok(out)
+    host_logits(&gpt.logits(&hidden.select(1, n - 1)))
 }
 
-/// Moves a `[B, vocab]` logits tensor into `out` as f32, one copy.
-fn copy_logits(logits: &Tensor, out: &mut [f32]) {
-    let host = logits.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous();
-    host.copy_data(out, out.len());
+/// A `[B, vocab]` logits tensor as contiguous f32 on the host: one transfer
+/// for the whole batch (free when it already is).
+fn host_logits(logits: &Tensor) -> Tensor {
+    logits.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous()
+}
+
+/// Copies row `b` of `host` into the sampler's buffer: the only copy a row
+/// makes on its way from the model to the sampler.
+fn write_row(host: &Tensor, b: usize, vocab: usize, sampler: &mut dyn SequenceSampler, step: usize) -> Result<(), EngineError> {
+    let row = sampler.row();
+    if row.len() != vocab {
+        return Err(EngineError::Sampler {
+            sequence: b,
+            step,
+            message: format!("its logits buffer holds {} entries, the model's vocabulary {vocab}", row.len()),
+        });
+    }
+    host.get(b as i64).copy_data(row, vocab);
+    Ok(())
 }

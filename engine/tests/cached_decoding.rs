@@ -8,11 +8,16 @@ use tch::{nn, Device, Kind, Tensor};
 
 /// Greedy, but remembers every logits row it was shown.
 struct Recording {
+    row: Vec<f32>,
     seen: Vec<Vec<f32>>,
 }
 
 impl SequenceSampler for Recording {
-    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize, logits: &mut [f32]) -> Result<u32, String> {
+    fn row(&mut self) -> &mut [f32] {
+        &mut self.row
+    }
+    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize) -> Result<u32, String> {
+        let logits = &self.row;
         self.seen.push(logits.to_vec());
         // Greedy would quickly loop on one token; a deterministic spread of
         // choices exercises more of the cache.
@@ -34,7 +39,7 @@ fn random_model(seed: i64) -> Gpt2 {
 fn check(prompts: Vec<Vec<u32>>, steps: usize) {
     let gpt = random_model(7);
     let mut samplers: Vec<Box<dyn SequenceSampler>> =
-        prompts.iter().map(|_| Box::new(Recording { seen: vec![] }) as Box<dyn SequenceSampler>).collect();
+        prompts.iter().map(|_| Box::new(Recording { row: vec![0.0; 97], seen: vec![] }) as Box<dyn SequenceSampler>).collect();
     let options = GenerateOptions { max_new_tokens: steps, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
     // Keep raw pointers to read the recordings back after generation.
     let recordings: Vec<*const Recording> = samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Recording).collect();
@@ -90,7 +95,7 @@ fn full_context_stops_or_slides_as_configured() {
     let gpt = random_model(13);
     let prompt = vec![(0..250).map(|i| (i % 90) as u32).collect::<Vec<u32>>()];
     let run = |overflow| {
-        let mut samplers: Vec<Box<dyn SequenceSampler>> = vec![Box::new(Recording { seen: vec![] })];
+        let mut samplers: Vec<Box<dyn SequenceSampler>> = vec![Box::new(Recording { row: vec![0.0; 97], seen: vec![] })];
         let options = GenerateOptions { max_new_tokens: 20, eos_token_id: u32::MAX, stop_at_eos: false, overflow };
         generate(&gpt, &prompt, &mut samplers, &options, &mut |_, _| {}).unwrap().0.remove(0)
     };

@@ -28,6 +28,24 @@ pub(crate) trait StageRunner: Send {
     fn process(&mut self, ctx: &StepContext<'_>, logits: &mut [f32], out: &mut Records) -> Result<(), StageFailure>;
     fn sample(&mut self, ctx: &StepContext<'_>, logits: &[f32], out: &mut Records) -> Result<u32, StageFailure>;
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure>;
+
+    /// The runner's own logits buffer, for runners that can read nothing
+    /// but their own memory (WASM modules). The chain moves the row into it
+    /// before [`process_own_row`](Self::process_own_row) or
+    /// [`sample_own_row`](Self::sample_own_row), and stages that can read
+    /// host memory then work on it where it is, so a row crosses into a
+    /// module once and never comes back out just to be read.
+    fn own_row(&mut self) -> Option<&mut [f32]> {
+        None
+    }
+    /// `process` on the row already in [`own_row`](Self::own_row).
+    fn process_own_row(&mut self, _ctx: &StepContext<'_>, _out: &mut Records) -> Result<(), StageFailure> {
+        Err(StageFailure::Error("this stage keeps no row of its own".into()))
+    }
+    /// `sample` on the row already in [`own_row`](Self::own_row).
+    fn sample_own_row(&mut self, _ctx: &StepContext<'_>, _out: &mut Records) -> Result<u32, StageFailure> {
+        Err(StageFailure::Error("this stage keeps no row of its own".into()))
+    }
 }
 
 /// A processor linked into the host (the built-in registry). Panics are

@@ -192,3 +192,66 @@ fn full_vocabulary_conservative_stages() {
     assert_equivalent("top_p", &[("p", f(0.95))], 50_257, 2, 5);
     assert_equivalent("repetition_penalty", &[("penalty", f(1.15))], 50_257, 2, 5);
 }
+
+/// Chains that mix hosts move the row between a module's memory and the
+/// host (WASM stages work on a copy inside their module; other stages read
+/// it wherever it is). Whatever the mix, and whether the row comes in
+/// through `step` or is written straight into `input_row`, the tokens and
+/// the final row must be those of the all-builtin chain.
+#[test]
+fn mixed_host_chains_agree_with_builtin_whichever_way_the_row_comes_in() {
+    let cache = tempfile::tempdir().unwrap();
+    let opts = options(&cache);
+    let (native, wasm) = (native_plugin("logitloom-std-module"), wasm_plugin("logitloom-std-module"));
+    let builtin = |name: &str, params: &[(&str, ParamValue)]| StageSpec {
+        plugin: name.to_string(),
+        processor: None,
+        params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+    };
+    let pipeline: [(&str, Vec<(&str, ParamValue)>); 6] = [
+        ("repetition_penalty", vec![("penalty", f(1.3))]),
+        ("top_k", vec![("k", i(200))]),
+        ("temperature", vec![("temperature", f(0.9))]),
+        ("top_p", vec![("p", f(0.9))]),
+        ("min_p", vec![("p", f(0.02))]),
+        ("multinomial", vec![]),
+    ];
+    // Which host runs each stage: WASM first (the row is written into the
+    // module), WASM between natives, two WASM stages in a row (module to
+    // module), a WASM sampler after a builtin, and all WASM.
+    let mixes = ["wbbwwb", "nwnbwn", "bwwnbw", "wwwwww", "nnbnnw"];
+    let vocab = 3_000;
+    let bytes = token_bytes(vocab);
+    let reference = ChainSpec::from_stages(pipeline.iter().map(|(n, p)| builtin(n, p)).collect()).unwrap().load(&opts).unwrap();
+    for mix in mixes {
+        let stages = pipeline
+            .iter()
+            .zip(mix.chars())
+            .map(|((name, params), host)| match host {
+                'w' => stage(&wasm, name, params),
+                'n' => stage(&native, name, params),
+                _ => builtin(name, params),
+            })
+            .collect();
+        let chain = ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap();
+        let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 77, token_bytes: Some(bytes.clone()) };
+        let mut expected = reference.instantiate(&setup).unwrap();
+        let mut through_step = chain.instantiate(&setup).unwrap();
+        let mut through_input_row = chain.instantiate(&setup).unwrap();
+        let mut rng = Rng(0x5eed ^ mix.len() as u64);
+        let mut tokens: Vec<u32> = (0..8).map(|_| rng.below(30) as u32).collect();
+        for step in 0..25 {
+            let row = random_row(&mut rng, vocab);
+            let mut want = row.clone();
+            let token = expected.step(&tokens, 8, step, &mut want).unwrap();
+            let mut got = row.clone();
+            assert_eq!(through_step.step(&tokens, 8, step, &mut got).unwrap(), token, "{mix} step {step}: step()");
+            let bits = |r: &[f32]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{mix} step {step}: the row step() leaves behind");
+            through_input_row.input_row().copy_from_slice(&row);
+            let via_input = through_input_row.step_input_row(&tokens, 8, step).unwrap();
+            assert_eq!(via_input, token, "{mix} step {step}: step_input_row()");
+            tokens.push(if rng.below(3) == 0 { tokens[tokens.len() - 2] } else { token });
+        }
+    }
+}

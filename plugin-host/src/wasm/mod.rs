@@ -343,8 +343,10 @@ impl WasmRunner {
         let alloc = self.exports.alloc.clone();
         let ptr = self.call(|store| alloc.call(store, (size as u32, align)))?;
         let end = ptr as usize + size;
-        if ptr == 0 || end > self.exports.memory.data_size(&self.store) {
-            return Err(StageFailure::Error(format!("logitloom_alloc({size}) returned an unusable buffer at {ptr}")));
+        // The host reads the logits buffer as `[f32]` in place, so the
+        // alignment it asked for is a safety requirement, not a hint.
+        if ptr == 0 || ptr % align != 0 || end > self.exports.memory.data_size(&self.store) {
+            return Err(StageFailure::Error(format!("logitloom_alloc({size}, {align}) returned an unusable buffer at {ptr}")));
         }
         Ok(ptr)
     }
@@ -383,29 +385,51 @@ impl WasmRunner {
     }
 }
 
+impl WasmRunner {
+    fn row_bytes(&self) -> std::ops::Range<usize> {
+        self.logits_ptr as usize..self.logits_ptr as usize + self.vocab_size * 4
+    }
+}
+
 impl StageRunner for WasmRunner {
     fn process(&mut self, ctx: &StepContext<'_>, logits: &mut [f32], out: &mut Records) -> Result<(), StageFailure> {
+        self.own_row().expect("a WASM runner has a row").copy_from_slice(logits);
+        self.process_own_row(ctx, out)?;
+        logits.copy_from_slice(self.own_row().expect("a WASM runner has a row"));
+        Ok(())
+    }
+
+    fn sample(&mut self, ctx: &StepContext<'_>, logits: &[f32], out: &mut Records) -> Result<u32, StageFailure> {
+        self.own_row().expect("a WASM runner has a row").copy_from_slice(logits);
+        self.sample_own_row(ctx, out)
+    }
+
+    fn own_row(&mut self) -> Option<&mut [f32]> {
+        let range = self.row_bytes();
+        let bytes = &mut self.exports.memory.data_mut(&mut self.store)[range];
+        // Safety: `logitloom_alloc` was asked for 4-byte alignment (checked
+        // at create) and WASM memory starts page-aligned, so the buffer is a
+        // valid, aligned `[f32; vocab_size]` (any bit pattern is an f32), and
+        // it stays put until the module runs again (only a call can grow
+        // memory), which needs `&mut self` and so ends this borrow.
+        Some(unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<f32>(), self.vocab_size) })
+    }
+
+    fn process_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<(), StageFailure> {
         let process = self.exports.process.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_process".into()))?;
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
-        self.write(self.logits_ptr, as_bytes(logits));
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let status = self.call(|store| process.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
         self.drain_observations(out);
         if status? != 0 {
             return Err(StageFailure::Error(self.last_error()));
         }
-        let memory = self.exports.memory.data(&self.store);
-        let bytes = &memory[logits_ptr as usize..logits_ptr as usize + logits.len() * 4];
-        // Safety: same length in bytes, f32 accepts any bit pattern.
-        let out_bytes = unsafe { std::slice::from_raw_parts_mut(logits.as_mut_ptr().cast::<u8>(), logits.len() * 4) };
-        out_bytes.copy_from_slice(bytes);
         Ok(())
     }
 
-    fn sample(&mut self, ctx: &StepContext<'_>, logits: &[f32], out: &mut Records) -> Result<u32, StageFailure> {
+    fn sample_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<u32, StageFailure> {
         let sample = self.exports.sample.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_sample".into()))?;
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
-        self.write(self.logits_ptr, as_bytes(logits));
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let token = self.call(|store| sample.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
         self.drain_observations(out);

@@ -4,10 +4,12 @@
 //! Every function here treats `-inf` as "removed by an earlier stage" and
 //! skips it, so a row that a grammar or top-k already cut down to a few
 //! tokens costs one cheap comparison per dead entry and nothing more.
-//! Sums run in index order and accumulate in `f64`, and `exp`/`log` come
-//! from `libm`, so the result is the same bits natively and in WASM.
+//! Sums run in index order and accumulate in `f64`, `exp` is our own
+//! [`exp`] (plain IEEE arithmetic) and `log` comes from `libm`, so the
+//! result is the same bits natively and in WASM.
 
 use std::cmp::Reverse;
+use std::ops::ControlFlow;
 use std::collections::BinaryHeap;
 
 /// Whether an earlier stage left this token in play.
@@ -20,42 +22,197 @@ pub fn is_live(logit: f32) -> bool {
 /// above the floor (`-inf` for "removed") is skipped whole.
 const BLOCK: usize = 16;
 
-/// Whether any entry of a block exceeds `floor` (NaN never does). A fixed
-/// width and an or-reduction of comparisons let LLVM emit a few SIMD
-/// compares; a running float `max` would not vectorise without fast-math.
-#[inline]
-fn any_above(block: &[f32; BLOCK], floor: f32) -> bool {
-    block.iter().fold(false, |any, &x| any | (x > floor))
+/// The block tests, written with explicit vector compares.
+///
+/// Written as plain folds these vectorised in isolation but not once inlined
+/// into the argmax loop (the compiler fell back to one scalar compare per
+/// entry, 0.7 ns each: 35 µs a row at 50k). Explicit 4-lane compares are
+/// baseline on both targets we ship (SSE2 on x86-64, `simd128` in WASM, see
+/// `.cargo/config.toml`), and a predicate has no rounding, so the exact
+/// scalar work that follows a hit is unchanged and results stay the same bits.
+mod lanes {
+    use super::BLOCK;
+
+    /// `true` when some entry is `> floor`, or (with `invalid_too`) is NaN
+    /// or `+inf`. With `invalid_too` one compare does both: `!(x <= floor)`
+    /// holds exactly for `x > floor` and NaN, and `+inf > floor` for any
+    /// floor below `+inf` (the callers' floors are a live logit or `-inf`).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
+        use std::arch::x86_64::*;
+        debug_assert!(floor < f32::INFINITY);
+        // Safety: SSE2 is part of the x86-64 baseline; the four unaligned
+        // loads read exactly the 16 entries of `block`.
+        unsafe {
+            let floor = _mm_set1_ps(floor);
+            let p = block.as_ptr();
+            let mut hit = _mm_setzero_ps();
+            for quarter in 0..4 {
+                let x = _mm_loadu_ps(p.add(4 * quarter));
+                hit = _mm_or_ps(hit, if invalid_too { _mm_cmpnle_ps(x, floor) } else { _mm_cmpgt_ps(x, floor) });
+            }
+            _mm_movemask_ps(hit) != 0
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
+        use std::arch::wasm32::*;
+        debug_assert!(floor < f32::INFINITY);
+        let floor = f32x4_splat(floor);
+        let load = |quarter: usize| {
+            // Safety: WASM loads need no alignment; this reads entries
+            // 4q..4q+4 of `block`.
+            unsafe { v128_load(block.as_ptr().add(4 * quarter).cast::<v128>()) }
+        };
+        if invalid_too {
+            // "Not every entry is <= floor": an `and` chain and one
+            // all-true test, the shortest sequence wasmtime compiles well.
+            let mut all_below = f32x4_le(load(0), floor);
+            for quarter in 1..4 {
+                all_below = v128_and(all_below, f32x4_le(load(quarter), floor));
+            }
+            !i32x4_all_true(all_below)
+        } else {
+            let mut hit = f32x4_gt(load(0), floor);
+            for quarter in 1..4 {
+                hit = v128_or(hit, f32x4_gt(load(quarter), floor));
+            }
+            v128_any_true(hit)
+        }
+    }
+
+    /// Sets every entry `< threshold` to `-inf` (NaN is kept: it is not
+    /// `<` anything), as a compare and a select per four entries.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
+        use std::arch::x86_64::*;
+        // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+        unsafe {
+            let threshold = _mm_set1_ps(threshold);
+            let removed = _mm_set1_ps(f32::NEG_INFINITY);
+            let p = block.as_mut_ptr();
+            for quarter in 0..4 {
+                let x = _mm_loadu_ps(p.add(4 * quarter));
+                let below = _mm_cmplt_ps(x, threshold);
+                _mm_storeu_ps(p.add(4 * quarter), _mm_or_ps(_mm_and_ps(below, removed), _mm_andnot_ps(below, x)));
+            }
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
+        use std::arch::wasm32::*;
+        let threshold = f32x4_splat(threshold);
+        let removed = f32x4_splat(f32::NEG_INFINITY);
+        let p = block.as_mut_ptr().cast::<v128>();
+        for quarter in 0..4 {
+            // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+            unsafe {
+                let x = v128_load(p.add(quarter));
+                v128_store(p.add(quarter), v128_bitselect(removed, x, f32x4_lt(x, threshold)));
+            }
+        }
+    }
+
+    /// Divides every entry by `divisor` (IEEE division, so the same bits as
+    /// the scalar `x / divisor`), four independent vector divisions per
+    /// block: wasmtime checks the epoch deadline once per loop iteration,
+    /// so a 4-entry loop spent as much on that as on dividing.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
+        use std::arch::x86_64::*;
+        // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+        unsafe {
+            let divisor = _mm_set1_ps(divisor);
+            let p = block.as_mut_ptr();
+            for quarter in 0..4 {
+                _mm_storeu_ps(p.add(4 * quarter), _mm_div_ps(_mm_loadu_ps(p.add(4 * quarter)), divisor));
+            }
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
+        use std::arch::wasm32::*;
+        let divisor = f32x4_splat(divisor);
+        let p = block.as_mut_ptr().cast::<v128>();
+        // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+        unsafe {
+            let (a, b, c, d) = (v128_load(p), v128_load(p.add(1)), v128_load(p.add(2)), v128_load(p.add(3)));
+            v128_store(p, f32x4_div(a, divisor));
+            v128_store(p.add(1), f32x4_div(b, divisor));
+            v128_store(p.add(2), f32x4_div(c, divisor));
+            v128_store(p.add(3), f32x4_div(d, divisor));
+        }
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[inline(always)]
+    pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
+        for l in block.iter_mut() {
+            *l /= divisor;
+        }
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[inline(always)]
+    pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
+        for l in block.iter_mut() {
+            *l = if *l < threshold { f32::NEG_INFINITY } else { *l };
+        }
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[inline(always)]
+    pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
+        block.iter().fold(false, |any, &x| any | if invalid_too { !(x <= floor) } else { x > floor })
+    }
 }
 
-/// Whether a block holds a NaN or `+inf`.
-#[inline]
-fn any_invalid(block: &[f32; BLOCK]) -> bool {
-    block.iter().fold(false, |any, &x| any | x.is_nan() | (x == f32::INFINITY))
+/// The first block at or after `from` with an entry above `floor` (or,
+/// with `invalid_too`, a NaN or `+inf`); `blocks.len()` if none.
+///
+/// Kept out of line on purpose: as its own small loop it stays in
+/// registers under wasmtime's compiler, which spilled the vectors to the
+/// stack once the skip test was inlined into a scan's larger body (3x
+/// slower in WASM). Natively it costs one call per flagged block.
+#[inline(never)]
+fn next_flagged_block(blocks: &[[f32; BLOCK]], from: usize, floor: f32, invalid_too: bool) -> usize {
+    let mut b = from;
+    while b < blocks.len() && !lanes::any_above(&blocks[b], floor, invalid_too) {
+        b += 1;
+    }
+    b
 }
 
 /// Calls `visit(index, logit)` for every live, non-NaN entry in index order,
 /// skipping blocks with nothing above `floor()` (pass `-inf` for "all live").
 #[inline]
 pub fn for_each_above(logits: &[f32], mut floor: impl FnMut() -> f32, mut visit: impl FnMut(usize, f32)) {
-    let mut blocks = logits.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        let block: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
-        if any_above(block, floor()) {
-            for (j, &l) in block.iter().enumerate() {
-                if is_live(l) && !l.is_nan() {
-                    visit(base + j, l);
-                }
+    let (blocks, rest) = logits.as_chunks::<BLOCK>();
+    let mut visit_all = |base: usize, entries: &[f32]| {
+        for (j, &l) in entries.iter().enumerate() {
+            if is_live(l) && !l.is_nan() {
+                visit(base + j, l);
             }
         }
-        base += BLOCK;
+    };
+    let mut b = 0;
+    loop {
+        // `floor` only moves inside `visit`, so one value holds for a skip run.
+        b = next_flagged_block(blocks, b, floor(), false);
+        let Some(block) = blocks.get(b) else { break };
+        visit_all(b * BLOCK, block);
+        b += 1;
     }
-    for (j, &l) in blocks.remainder().iter().enumerate() {
-        if is_live(l) && !l.is_nan() {
-            visit(base + j, l);
-        }
-    }
+    visit_all(blocks.len() * BLOCK, rest);
 }
 
 /// The largest live logit, or `None` when every entry is `-inf`.
@@ -73,36 +230,6 @@ pub fn max_live(logits: &[f32]) -> Option<f32> {
 /// A NaN or `+inf` logit (its token id), which no sampler can draw from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidLogit(pub usize);
-
-/// [`gather_live`] for samplers: the same pass also looks for NaN and
-/// `+inf`, so checking the row costs nothing extra.
-pub fn gather_live_checked(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Result<Option<f32>, InvalidLogit> {
-    out.clear();
-    let mut max = f32::NEG_INFINITY;
-    let mut blocks = logits.chunks_exact(BLOCK);
-    let mut base = 0;
-    let mut visit = |start: usize, block: &[f32]| -> Result<(), InvalidLogit> {
-        for (j, &l) in block.iter().enumerate() {
-            if l.is_nan() || l == f32::INFINITY {
-                return Err(InvalidLogit(start + j));
-            }
-            if is_live(l) {
-                out.push((l, (start + j) as u32));
-                max = if l > max { l } else { max };
-            }
-        }
-        Ok(())
-    };
-    for block in &mut blocks {
-        let fixed: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
-        if any_above(fixed, f32::NEG_INFINITY) | any_invalid(fixed) {
-            visit(base, block)?;
-        }
-        base += BLOCK;
-    }
-    visit(base, blocks.remainder())?;
-    Ok(is_live(max).then_some(max))
-}
 
 /// The largest live logit and its token (the lowest id among tied maxima),
 /// or `None` when every entry is `-inf`; fails on the first NaN or `+inf`.
@@ -122,16 +249,15 @@ pub fn argmax_checked(logits: &[f32]) -> Result<Option<(f32, u32)>, InvalidLogit
         Ok(())
     }
     let mut best = (f32::NEG_INFINITY, 0usize);
-    let mut blocks = logits.chunks_exact(BLOCK);
-    let mut base = 0;
-    for block in &mut blocks {
-        let fixed: &[f32; BLOCK] = block.try_into().expect("chunks_exact yields BLOCK entries");
-        if any_above(fixed, best.0) | any_invalid(fixed) {
-            scan(base, block, &mut best)?;
-        }
-        base += BLOCK;
+    let (blocks, rest) = logits.as_chunks::<BLOCK>();
+    let mut b = 0;
+    loop {
+        b = next_flagged_block(blocks, b, best.0, true);
+        let Some(block) = blocks.get(b) else { break };
+        scan(b * BLOCK, block, &mut best)?;
+        b += 1;
     }
-    scan(base, blocks.remainder(), &mut best)?;
+    scan(blocks.len() * BLOCK, rest, &mut best)?;
     Ok(is_live(best.0).then_some((best.0, best.1 as u32)))
 }
 
@@ -150,6 +276,87 @@ pub fn gather_live(logits: &[f32], out: &mut Vec<(f32, u32)>) -> Option<f32> {
         },
     );
     is_live(max).then_some(max)
+}
+
+/// `e^x` for `x <= 88`, within 2 ulp of the true value; exactly `0` below
+/// `-87` (where `e^x < 2^-125`, far under anything a sum of weights whose
+/// largest is 1 can register) and for `-inf`.
+///
+/// Every caller exponentiates `logit - max`, once per live token, so this is
+/// the inner loop of softmax, top-p, min-p and multinomial. `libm::expf`
+/// (which we used before) is accurate to half an ulp but branchy and out of
+/// line: 6 ns a call natively, worse in WASM. This is the classic Cephes
+/// scheme: `x = n ln2 + r` with `n` rounded by the `1.5 * 2^23` trick and
+/// `ln 2` split in two so `n * LN2_HI` is exact, a degree-6 polynomial
+/// for `e^r` on `|r| <= ln2/2`, and `2^n` built from its exponent bits.
+/// Only `+ - *`, compares and integer conversions, no FMA: IEEE fixes
+/// every result bit, so native and WASM builds agree exactly.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = 1.442_695_04;
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_375;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const FLOOR: f32 = -87.0;
+    let underflows = x < FLOOR;
+    let x = if underflows { FLOOR } else { x };
+    // `t = ROUND + n` exactly, so `n` can be read both as a float and from
+    // t's low mantissa bits, which vectorises (a float-to-int cast does not).
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let n_int = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let e_r = p * (r * r) + r + 1.0;
+    let two_to_n = f32::from_bits((n_int.wrapping_add(127) as u32) << 23);
+    if underflows {
+        0.0
+    } else {
+        e_r * two_to_n
+    }
+}
+
+/// The softmax weights `exp(l - max)` of one block (0 for removed
+/// entries), computed as a plain array loop, which vectorises.
+#[inline(always)]
+fn block_weights(block: &[f32], max: f32, out: &mut [f32; BLOCK]) {
+    for (w, &l) in out.iter_mut().zip(block) {
+        *w = exp(l - max);
+    }
+}
+
+/// Hands `visit(first_id, weights)` the weights `exp(l - max)` of the row
+/// in id order, a block at a time, until it breaks (that value is
+/// returned). Blocks with every entry removed are skipped: their weights
+/// are all exactly 0 and add nothing to any sum. Callers must have ruled
+/// out NaN (e.g. with [`argmax_checked`]).
+///
+/// Samplers use this instead of gathering the live entries first: at a
+/// full 50k row the gather (a push per token) cost more than the
+/// exponentials, and under WASM five times more.
+pub fn for_each_weight_block<B>(logits: &[f32], max: f32, mut visit: impl FnMut(usize, &[f32]) -> ControlFlow<B>) -> Option<B> {
+    let (blocks, rest) = logits.as_chunks::<BLOCK>();
+    let mut weights = [0f32; BLOCK];
+    let mut b = 0;
+    loop {
+        b = next_flagged_block(blocks, b, f32::NEG_INFINITY, false);
+        let Some(block) = blocks.get(b) else { break };
+        block_weights(block, max, &mut weights);
+        if let ControlFlow::Break(value) = visit(b * BLOCK, &weights) {
+            return Some(value);
+        }
+        b += 1;
+    }
+    block_weights(rest, max, &mut weights);
+    match visit(blocks.len() * BLOCK, &weights[..rest.len()]) {
+        ControlFlow::Break(value) => Some(value),
+        ControlFlow::Continue(()) => None,
+    }
 }
 
 /// What one pass of `exp`s over a row yields: the log-partition and the
@@ -173,7 +380,7 @@ pub fn softmax(logits: &[f32]) -> Option<Softmax> {
     let (mut z, mut weighted) = (0.0f64, 0.0f64);
     for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
         let shifted = l - max;
-        let e = libm::expf(shifted) as f64;
+        let e = exp(shifted) as f64;
         z += e;
         weighted += e * shifted as f64;
     });
@@ -250,9 +457,23 @@ impl KthLargest {
 
 /// Sets every entry below `threshold` to `-inf`.
 pub fn mask_below(logits: &mut [f32], threshold: f32) {
-    // An unconditional store of a select vectorises; a conditional store does not.
-    for l in logits.iter_mut() {
+    let (blocks, rest) = logits.as_chunks_mut::<BLOCK>();
+    for block in blocks {
+        lanes::mask_below(block, threshold);
+    }
+    for l in rest {
         *l = if *l < threshold { f32::NEG_INFINITY } else { *l };
+    }
+}
+
+/// Divides every entry by `divisor` (exactly `x / divisor` each).
+pub fn divide(logits: &mut [f32], divisor: f32) {
+    let (blocks, rest) = logits.as_chunks_mut::<BLOCK>();
+    for block in blocks {
+        lanes::divide(block, divisor);
+    }
+    for l in rest {
+        *l /= divisor;
     }
 }
 
@@ -305,6 +526,28 @@ mod tests {
         assert_eq!(argmax_checked(&bad), Err(InvalidLogit(50)));
         bad[50] = f32::INFINITY;
         assert_eq!(argmax_checked(&bad), Err(InvalidLogit(50)));
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_of_libm_and_exactly_zero_far_below() {
+        let mut worst = 0f64;
+        // Every 97th f32 bit pattern from -87 up to 0, and some above 0.
+        // (Negative floats' bit patterns run from -0.0 upwards in magnitude.)
+        let (lo, hi) = ((-87.0f32).to_bits(), (-0.0f32).to_bits());
+        for bits in (hi..=lo).step_by(97) {
+            let x = f32::from_bits(bits);
+            let (ours, exact) = (exp(x) as f64, libm::exp(x as f64));
+            worst = worst.max(((ours - exact) / exact).abs());
+        }
+        for x in [0.5f32, 1.0, 10.0, 88.0] {
+            let (ours, exact) = (exp(x) as f64, libm::exp(x as f64));
+            worst = worst.max(((ours - exact) / exact).abs());
+        }
+        // 2 ulp of an f32 is at most 2 * 2^-23 relative.
+        assert!(worst < 2.0 * f32::EPSILON as f64, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-87.5), 0.0);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
     }
 
     #[test]

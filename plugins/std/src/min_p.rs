@@ -64,7 +64,7 @@ impl LogitProcessor for MinP {
             } else if d < log_p - EXACT_BAND {
                 false
             } else {
-                libm::expf(d) >= self.p
+                crate::dist::exp(d) >= self.p
             };
             if !keep {
                 *l = f32::NEG_INFINITY;

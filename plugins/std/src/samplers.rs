@@ -2,7 +2,9 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{argmax_checked, gather_live_checked, InvalidLogit};
+use std::ops::ControlFlow;
+
+use crate::dist::{argmax_checked, for_each_weight_block, InvalidLogit};
 use crate::rng::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
@@ -13,11 +15,6 @@ fn sampleable<T>(logits: &[f32], scanned: Result<Option<T>, InvalidLogit>) -> Re
         Ok(None) => Err(PluginError::new("every token was removed (all logits are -inf); nothing to sample")),
         Ok(Some(value)) => Ok(value),
     }
-}
-
-/// Gathers the live tokens (`(logit, id)`, id order) and returns their max.
-fn live_tokens(logits: &[f32], live: &mut Vec<(f32, u32)>) -> Result<f32, PluginError> {
-    sampleable(logits, gather_live_checked(logits, live))
 }
 
 /// `greedy`: the argmax; of tied maxima the lowest token id wins, so the
@@ -47,14 +44,13 @@ impl LogitProcessor for Greedy {
 
 /// `multinomial`: draws from `softmax(logits)` by inverse CDF.
 ///
-/// The live tokens and their weights `exp(l - max)` are gathered in id
-/// order, one uniform `u` in `[0, total)` is drawn, and the first token
-/// whose running sum exceeds `u` is picked. Removed (`-inf`) tokens are
-/// skipped outright, so after `top_k = 40` a draw costs 40 `exp`s.
+/// The weights `exp(l - max)` are summed in id order, one uniform `u` in
+/// `[0, total)` is drawn, and the first token whose running sum exceeds `u`
+/// is picked. Removed (`-inf`) tokens weigh exactly 0, and 16-entry blocks
+/// of them are skipped whole, so after `top_k = 40` a draw costs a fast
+/// scan and a few hundred `exp`s.
 pub struct Multinomial {
     rng: Rng,
-    /// Live tokens of the current row: `(logit, id)`, then `(weight, id)`.
-    live: Vec<(f32, u32)>,
 }
 
 /// The `seed` value that means "use the per-sequence seed the host derives
@@ -83,32 +79,39 @@ impl LogitProcessor for Multinomial {
             SEED_FROM_RUN => setup.seed,
             fixed => fixed as u64,
         };
-        Ok(Multinomial { rng: Rng::from_seed(seed), live: Vec::new() })
+        Ok(Multinomial { rng: Rng::from_seed(seed) })
     }
 
     fn sample(&mut self, _step: &mut Step<'_>, logits: &[f32]) -> Result<u32, PluginError> {
-        let max = live_tokens(logits, &mut self.live)?;
-        // Logits become weights in place; summed in id order, so the bits of
-        // `total` are the same on every platform.
+        let (max, best) = sampleable(logits, argmax_checked(logits))?;
+        // Summed in id order, so the bits of `total` are the same on every
+        // platform; the walk below recomputes the same weights in the same
+        // order rather than storing 50k of them.
         let mut total = 0.0f64;
-        for entry in self.live.iter_mut() {
-            entry.0 = libm::expf(entry.0 - max);
-            total += entry.0 as f64;
-        }
+        for_each_weight_block(logits, max, |_, weights| {
+            for &w in weights {
+                total += w as f64;
+            }
+            ControlFlow::<()>::Continue(())
+        });
         let u = self.rng.next_f64() * total;
         let mut acc = 0.0f64;
-        let mut last_positive = self.live[0].1;
-        for &(w, token) in &self.live {
-            acc += w as f64;
-            if u < acc {
-                return Ok(token);
+        let mut last_positive = best;
+        let picked = for_each_weight_block(logits, max, |first, weights| {
+            for (j, &w) in weights.iter().enumerate() {
+                acc += w as f64;
+                let token = (first + j) as u32;
+                if u < acc {
+                    return ControlFlow::Break(token);
+                }
+                if w > 0.0 {
+                    last_positive = token;
+                }
             }
-            if w > 0.0 {
-                last_positive = token;
-            }
-        }
-        // Only reachable when rounding puts `u` at the very top: the CDF
-        // ends on the last token with weight.
-        Ok(last_positive)
+            ControlFlow::Continue(())
+        });
+        // Without a pick, rounding put `u` at the very top: the CDF ends on
+        // the last token with weight.
+        Ok(picked.unwrap_or(last_positive))
     }
 }

@@ -27,9 +27,7 @@ impl LogitProcessor for Temperature {
     }
 
     fn process(&mut self, _step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
-        for l in logits.iter_mut() {
-            *l /= self.temperature;
-        }
+        crate::dist::divide(logits, self.temperature);
         Ok(())
     }
 }

@@ -116,7 +116,7 @@ impl Nucleus {
         // Summed in id order: the same bits on every platform.
         let mut total = 0.0f64;
         for &(l, _) in &self.live {
-            let w = libm::expf(l - max) as f64;
+            let w = crate::dist::exp(l - max) as f64;
             total += w;
             self.bucket_mass[bucket(max, l)] += w;
         }
@@ -137,7 +137,7 @@ impl Nucleus {
         self.crossing.sort_unstable_by(best_first);
         let mut mass = above;
         for &(l, _) in &self.crossing {
-            mass += libm::expf(l - max) as f64;
+            mass += crate::dist::exp(l - max) as f64;
             if mass >= target {
                 return Some(l);
             }
