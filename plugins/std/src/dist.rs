@@ -20,7 +20,7 @@ pub fn is_live(logit: f32) -> bool {
 
 /// Width of the blocks the scans below test at once: a block with no entry
 /// above the floor (`-inf` for "removed") is skipped whole.
-const BLOCK: usize = 16;
+pub const BLOCK: usize = 16;
 
 /// The block tests, written with explicit vector compares.
 ///
@@ -159,6 +159,70 @@ mod lanes {
         for l in block.iter_mut() {
             *l /= divisor;
         }
+    }
+
+    /// min-p's cut over one block: every entry with `x < keep_floor` and
+    /// `x - max < lo` becomes `-inf`. Returns whether some entry with
+    /// `x < keep_floor` has `lo <= x - max <= hi`, the band the caller
+    /// decides exactly. `x - max` is the same IEEE subtraction as the
+    /// scalar rule's, so the decisions are the same bits; NaN compares
+    /// false everywhere and is left alone.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f32, hi: f32) -> bool {
+        use std::arch::x86_64::*;
+        // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+        unsafe {
+            let (max, keep_floor, lo, hi) = (_mm_set1_ps(max), _mm_set1_ps(keep_floor), _mm_set1_ps(lo), _mm_set1_ps(hi));
+            let removed = _mm_set1_ps(f32::NEG_INFINITY);
+            let p = block.as_mut_ptr();
+            let mut band = _mm_setzero_ps();
+            for quarter in 0..4 {
+                let x = _mm_loadu_ps(p.add(4 * quarter));
+                let d = _mm_sub_ps(x, max);
+                let candidate = _mm_cmplt_ps(x, keep_floor);
+                let cut = _mm_and_ps(candidate, _mm_cmplt_ps(d, lo));
+                band = _mm_or_ps(band, _mm_and_ps(candidate, _mm_and_ps(_mm_cmpge_ps(d, lo), _mm_cmple_ps(d, hi))));
+                _mm_storeu_ps(p.add(4 * quarter), _mm_or_ps(_mm_and_ps(cut, removed), _mm_andnot_ps(cut, x)));
+            }
+            _mm_movemask_ps(band) != 0
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f32, hi: f32) -> bool {
+        use std::arch::wasm32::*;
+        let (max, keep_floor, lo, hi) = (f32x4_splat(max), f32x4_splat(keep_floor), f32x4_splat(lo), f32x4_splat(hi));
+        let removed = f32x4_splat(f32::NEG_INFINITY);
+        let p = block.as_mut_ptr().cast::<v128>();
+        let mut band = i32x4_splat(0);
+        for quarter in 0..4 {
+            // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+            unsafe {
+                let x = v128_load(p.add(quarter));
+                let d = f32x4_sub(x, max);
+                let candidate = f32x4_lt(x, keep_floor);
+                let cut = v128_and(candidate, f32x4_lt(d, lo));
+                band = v128_or(band, v128_and(candidate, v128_and(f32x4_ge(d, lo), f32x4_le(d, hi))));
+                v128_store(p.add(quarter), v128_bitselect(removed, x, cut));
+            }
+        }
+        v128_any_true(band)
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[inline(always)]
+    pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f32, hi: f32) -> bool {
+        let mut band = false;
+        for l in block.iter_mut() {
+            let d = *l - max;
+            if *l < keep_floor && d < lo {
+                *l = f32::NEG_INFINITY;
+            }
+            band |= *l < keep_floor && d >= lo && d <= hi;
+        }
+        band
     }
 
     #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
@@ -463,6 +527,27 @@ pub fn mask_below(logits: &mut [f32], threshold: f32) {
     }
     for l in rest {
         *l = if *l < threshold { f32::NEG_INFINITY } else { *l };
+    }
+}
+
+/// min-p's bulk pass: every entry below `keep_floor` whose `x - max` is
+/// under `lo` becomes `-inf`; returns the first ids of the blocks holding
+/// entries below `keep_floor` with `x - max` in `[lo, hi]`, for the caller
+/// to decide one by one.
+pub fn cut_below_band(logits: &mut [f32], max: f32, keep_floor: f32, lo: f32, hi: f32, band_blocks: &mut Vec<usize>) {
+    band_blocks.clear();
+    let (blocks, rest) = logits.as_chunks_mut::<BLOCK>();
+    for (b, block) in blocks.iter_mut().enumerate() {
+        if lanes::cut_below_band(block, max, keep_floor, lo, hi) {
+            band_blocks.push(b * BLOCK);
+        }
+    }
+    let mut padded = [f32::INFINITY; BLOCK];
+    padded[..rest.len()].copy_from_slice(rest);
+    let in_band = lanes::cut_below_band(&mut padded, max, keep_floor, lo, hi);
+    rest.copy_from_slice(&padded[..rest.len()]);
+    if in_band {
+        band_blocks.push(blocks.len() * BLOCK);
     }
 }
 

@@ -7,11 +7,12 @@
 //! `prob_i / max_prob = exp(l_i - max)`, so no normaliser is needed, and the
 //! test is `l_i - max >= ln p` in logit space. Only tokens within a hair of
 //! that boundary get the exact `exp` comparison, so the rule is exactly the
-//! probability rule while costing one subtraction per token.
+//! probability rule while costing one vector subtraction and compare per
+//! four tokens.
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
 
-use crate::dist::{is_live, max_live, KthLargest};
+use crate::dist::{cut_below_band, is_live, max_live, KthLargest, BLOCK};
 
 /// Width (in logits) of the band around `ln p` decided with `exp`; far wider
 /// than any rounding error of `ln p` or of the subtraction.
@@ -21,6 +22,8 @@ pub struct MinP {
     p: f32,
     min_keep: usize,
     kth: KthLargest,
+    /// First ids of the blocks with tokens in the exact band (reused).
+    band_blocks: Vec<usize>,
 }
 
 impl LogitProcessor for MinP {
@@ -43,6 +46,7 @@ impl LogitProcessor for MinP {
             p: params.float("p") as f32,
             min_keep: usize::try_from(params.int("min_keep")).unwrap_or(usize::MAX),
             kth: KthLargest::default(),
+            band_blocks: Vec::new(),
         })
     }
 
@@ -54,20 +58,20 @@ impl LogitProcessor for MinP {
         // Tokens at or above the min_keep-th best survive whatever p says.
         let keep_floor = if self.min_keep > 1 { self.kth.find(logits, self.min_keep).unwrap_or(f32::NEG_INFINITY) } else { max };
         let log_p = libm::logf(self.p);
-        for l in logits.iter_mut() {
-            if !is_live(*l) || *l >= keep_floor {
-                continue;
-            }
-            let d = *l - max;
-            let keep = if d > log_p + EXACT_BAND {
-                true
-            } else if d < log_p - EXACT_BAND {
-                false
-            } else {
-                crate::dist::exp(d) >= self.p
-            };
-            if !keep {
-                *l = f32::NEG_INFINITY;
+        let (lo, hi) = (log_p - EXACT_BAND, log_p + EXACT_BAND);
+        // Clear keeps and clear cuts in one vector pass; the rare tokens in
+        // the band around ln p get the exact probability test.
+        cut_below_band(logits, max, keep_floor, lo, hi, &mut self.band_blocks);
+        for &first in &self.band_blocks {
+            let end = (first + BLOCK).min(logits.len());
+            for l in logits[first..end].iter_mut() {
+                if !is_live(*l) || *l >= keep_floor {
+                    continue;
+                }
+                let d = *l - max;
+                if d >= lo && d <= hi && crate::dist::exp(d) < self.p {
+                    *l = f32::NEG_INFINITY;
+                }
             }
         }
         Ok(())

@@ -97,6 +97,29 @@ fn min_p_scales_with_the_top_probability() {
 }
 
 #[test]
+fn min_p_decides_tokens_next_to_the_threshold_by_their_probability() {
+    // 40 tokens: two full 16-token blocks and a remainder of 8, with the
+    // interesting tokens spread over all three. Probability ratios to the
+    // top token (at id 35, logit 0) straddle p = 0.25 by 0.05% (inside the
+    // exact band around ln p) and by 1% (decided by the vector pass).
+    let mut row = vec![-30.0f32; 40];
+    row[35] = 0.0;
+    let ratio = |r: f64| r.ln() as f32;
+    row[3] = ratio(0.25 * 1.0005); // kept: just above p
+    row[20] = ratio(0.25 * 0.9995); // removed: just below p
+    row[37] = ratio(0.25 * 1.0005); // the same two in the remainder
+    row[38] = ratio(0.25 * 0.9995);
+    row[10] = ratio(0.25 * 1.01);
+    row[26] = ratio(0.25 * 0.99);
+    row[12] = NEG; // already removed, stays removed
+    let out = apply::<MinP>(&[("p", float(0.25))], &[], 0, &row);
+    assert_eq!(kept(&out), vec![3, 10, 35, 37]);
+    for i in kept(&out) {
+        assert_eq!(out[i], row[i], "a kept token's logit is untouched");
+    }
+}
+
+#[test]
 fn out_of_range_parameters_are_refused_with_their_name() {
     let texts = ["a", "b"];
     let err = |r: Result<TopP, logitloom_plugin_api::PluginError>| r.err().unwrap().to_string();
