@@ -442,11 +442,15 @@ pub struct Softmax {
 pub fn softmax(logits: &[f32]) -> Option<Softmax> {
     let max = max_live(logits)?;
     let (mut z, mut weighted) = (0.0f64, 0.0f64);
-    for_each_above(logits, || f32::NEG_INFINITY, |_, l| {
-        let shifted = l - max;
-        let e = exp(shifted) as f64;
-        z += e;
-        weighted += e * shifted as f64;
+    for_each_weight_block(logits, max, |first, weights| {
+        for (&e, &l) in weights.iter().zip(&logits[first..]) {
+            // A zero weight adds nothing (and `0 * -inf` would be NaN).
+            if e > 0.0 {
+                z += e as f64;
+                weighted += e as f64 * (l - max) as f64;
+            }
+        }
+        ControlFlow::<()>::Continue(())
     });
     let ln_z = libm::log(z);
     Some(Softmax {
@@ -549,6 +553,18 @@ pub fn cut_below_band(logits: &mut [f32], max: f32, keep_floor: f32, lo: f32, hi
     if in_band {
         band_blocks.push(blocks.len() * BLOCK);
     }
+}
+
+/// Whether two rows hold exactly the same bits. Tests 16 entries per
+/// step with an xor-or reduction (which vectorises) rather than one
+/// compare-and-branch per entry.
+pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let ((a_blocks, a_rest), (b_blocks, b_rest)) = (a.as_chunks::<BLOCK>(), b.as_chunks::<BLOCK>());
+    let differs = |x: &[f32], y: &[f32]| x.iter().zip(y).fold(0u32, |acc, (p, q)| acc | (p.to_bits() ^ q.to_bits())) != 0;
+    a_blocks.iter().zip(b_blocks).all(|(x, y)| !differs(x, y)) && !differs(a_rest, b_rest)
 }
 
 /// Divides every entry by `divisor` (exactly `x / divisor` each).

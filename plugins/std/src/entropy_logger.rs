@@ -76,7 +76,10 @@ impl LogitProcessor for EntropyLogger {
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         let raw = step.raw_logits.ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
         let before = softmax(raw);
-        let after = softmax(logits);
+        // First in a chain (or after stages that changed nothing) the row
+        // is still the model's: one pass over 50k tokens instead of two.
+        let unchanged = crate::dist::same_bits(raw, logits);
+        let after = if unchanged { before } else { softmax(logits) };
         let lse_after = after.map(|s| s.log_z);
         let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.kth, &mut self.scratch)
             .into_iter()
