@@ -52,7 +52,7 @@ build_wasm_plugins() {
 }
 wasm_packages() {
   local p
-  for p in logitloom-std-module logitloom-java-grammar-module logitloom-test-plugins; do
+  for p in logitloom-std-module logitloom-java-grammar-module logitloom-test-plugins logitloom-plugin-template; do
     if cargo metadata --no-deps --format-version 1 2>/dev/null | grep -q "\"name\":\"$p\""; then printf -- '-p %s ' "$p"; fi
   done
 }

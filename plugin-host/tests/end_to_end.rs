@@ -96,3 +96,37 @@ fn compiled_modules_are_cached_on_disk() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].to_str().unwrap().ends_with(".cwasm"));
 }
+
+/// The plugin template (`plugins/template`, the starting point
+/// docs/plugins.md hands to authors) builds from one source as a native
+/// library and as a WASM module, and both do the same thing in a chain.
+#[test]
+fn the_plugin_template_runs_natively_and_as_wasm_alike() {
+    let cache = tempfile::tempdir().unwrap();
+    let opts = options(&cache);
+    let texts: Vec<Vec<u8>> = (0..VOCAB).map(|i| format!("t{i}").into_bytes()).collect();
+    let token_bytes = std::sync::Arc::new(logitloom_plugin_host::OwnedTokenBytes::from_tokens(&texts));
+    let words = ParamValue::StringList(vec!["t1".into()]);
+    // "t1" occurs in t1, t10..t19: eleven tokens out of 64.
+    let mut row = vec![0.0f32; VOCAB];
+    row[12] = 9.0; // the best token is banned ...
+    row[40] = 5.0; // ... so this one wins
+    let mut outcomes = Vec::new();
+    for plugin in [native_plugin("logitloom-plugin-template"), wasm_plugin("logitloom-plugin-template")] {
+        let builtin_greedy = logitloom_plugin_host::StageSpec { plugin: "greedy".into(), processor: None, params: Default::default() };
+        let stages = vec![stage(&plugin, "ban_words", &[("words", words.clone())]), builtin_greedy];
+        let chain = ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap();
+        let setup = SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(token_bytes.clone()) };
+        let mut instance = chain.instantiate(&setup).unwrap();
+        let mut logits = row.clone();
+        let token = instance.step(&[1, 2], 2, 0, &mut logits).unwrap();
+        let banned: Vec<usize> = (0..VOCAB).filter(|&i| logits[i] == f32::NEG_INFINITY).collect();
+        let records: Vec<serde_json::Value> = instance.take_observations().into_iter().map(|o| o.record).collect();
+        outcomes.push((token, banned, records));
+    }
+    let (token, banned, records) = &outcomes[0];
+    assert_eq!(*token, 40);
+    assert_eq!(*banned, [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    assert_eq!(*records, [serde_json::json!({ "banned": 11 })]);
+    assert_eq!(outcomes[1], outcomes[0], "the WASM build must behave like the native one");
+}
