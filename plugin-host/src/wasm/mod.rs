@@ -8,8 +8,10 @@
 //!
 //! The hot path follows `docs/wasm-abi.md`: per instance the host allocates
 //! one logits buffer (and one token buffer, regrown by doubling) inside the
-//! module's memory; a `process` call is one memcpy in, the call, and one
-//! memcpy out. The module is compiled once (and cached on disk, see
+//! module's memory. That buffer is the runner's "own row"
+//! ([`StageRunner::own_row`]): the chain moves the logits row into it only
+//! when it is elsewhere, and other stages read it there, so a call costs at
+//! most one memcpy in and none out. The module is compiled once (and cached on disk, see
 //! [`engine`]); per sequence an `InstancePre` is instantiated, which is a
 //! few microseconds.
 
