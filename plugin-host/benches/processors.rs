@@ -12,76 +12,14 @@
 //! `greedy_alone` measures that tail so it can be subtracted. The NaN/-inf
 //! check is off so only plugin work is measured (it is benched separately).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use logitloom_plugin_host::{
-    check_logits, ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec,
-};
+use logitloom_plugin_host::{check_logits, LoadedChain};
 
-const VOCAB: usize = 50_257;
+mod common;
 
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-fn artifact(wasm: bool) -> PathBuf {
-    let path = if wasm {
-        profile_dir().parent().unwrap().join("wasm32-unknown-unknown/release/logitloom_std_module.wasm")
-    } else {
-        profile_dir().join(format!("{}logitloom_std_module{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
-    };
-    assert!(path.is_file(), "missing {}: see the build commands at the top of benches/processors.rs", path.display());
-    path
-}
-
-fn stage(source: &str, name: &str, params: &[(&str, ParamValue)]) -> StageSpec {
-    let params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    match source {
-        "builtin" => StageSpec { plugin: name.into(), processor: None, params },
-        other => StageSpec {
-            plugin: artifact(other == "wasm").display().to_string(),
-            processor: Some(name.into()),
-            params,
-        },
-    }
-}
-
-fn load(stages: Vec<StageSpec>) -> LoadedChain {
-    let opts = HostOptions { check_logits: false, ..HostOptions::default() };
-    ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap()
-}
-
-struct Inputs {
-    row: Vec<f32>,
-    tokens: Vec<u32>,
-    setup: SequenceSetup,
-}
-
-fn inputs() -> Inputs {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    // Roughly the spread of a real GPT-2 row: most tokens far below the top.
-    let row = (0..VOCAB).map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 12.0).collect();
-    let tokens = (0..512).map(|_| (next() % VOCAB as u64) as u32).collect();
-    let bytes: Vec<Vec<u8>> =
-        (0..VOCAB).map(|i| if i % 40 == 0 { b"\n".to_vec() } else { format!("t{i}").into_bytes() }).collect();
-    let setup = SequenceSetup {
-        vocab_size: VOCAB,
-        eos_token_id: 50_256,
-        seed: 3,
-        token_bytes: Some(Arc::new(OwnedTokenBytes::from_tokens(&bytes))),
-    };
-    Inputs { row, tokens, setup }
-}
+use common::*;
 
 /// Times one token the way the engine produces it: the model's row is
 /// copied into the chain's input row (inside the first stage's module when
@@ -101,19 +39,7 @@ fn bench_chain(c: &mut Criterion, id: &str, chain: &LoadedChain, inputs: &Inputs
 
 fn processors(c: &mut Criterion) {
     let inputs = inputs();
-    let f = ParamValue::Float;
-    let i = ParamValue::Int;
-    let cases: Vec<(&str, Vec<(&str, ParamValue)>)> = vec![
-        ("temperature", vec![("temperature", f(0.8))]),
-        ("top_k", vec![("k", i(40))]),
-        ("top_p", vec![("p", f(0.95))]),
-        ("min_p", vec![("p", f(0.05))]),
-        ("repetition_penalty", vec![("penalty", f(1.15))]),
-        ("frequency_presence_penalty", vec![("frequency", f(0.3)), ("presence", f(0.3))]),
-        ("no_repeat_ngram", vec![("n", i(3))]),
-        ("dry", vec![]),
-        ("entropy_logger", vec![]),
-    ];
+    let cases = processor_cases();
     bench_chain(c, "greedy_alone/builtin", &load(vec![stage("builtin", "greedy", &[])]), &inputs);
     for (name, params) in &cases {
         for source in ["builtin", "native", "wasm"] {
@@ -135,12 +61,7 @@ fn processors(c: &mut Criterion) {
 fn conservative(c: &mut Criterion) {
     let inputs = inputs();
     for source in ["builtin", "native", "wasm"] {
-        let chain = load(vec![
-            stage(source, "repetition_penalty", &[("penalty", ParamValue::Float(1.15))]),
-            stage(source, "top_k", &[("k", ParamValue::Int(40))]),
-            stage(source, "top_p", &[("p", ParamValue::Float(0.95))]),
-            stage(source, "multinomial", &[]),
-        ]);
+        let chain = load(conservative(source));
         bench_chain(c, &format!("conservative/{source}"), &chain, &inputs);
     }
 }

@@ -594,7 +594,8 @@ pub fn top_n(logits: &[f32], n: usize, kth: &mut KthLargest, scratch: &mut Vec<(
     }
     // The n-th best value bounds the candidates (ties may add a few).
     let floor = kth.find(logits, n).unwrap_or(f32::NEG_INFINITY);
-    for_each_above(logits, || f32::NEG_INFINITY, |i, l| {
+    // Blocks with nothing at or above the floor are skipped whole.
+    for_each_above(logits, || floor.next_down(), |i, l| {
         if l >= floor {
             scratch.push((l, i as u32));
         }
