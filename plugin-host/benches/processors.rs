@@ -61,7 +61,7 @@ fn processors(c: &mut Criterion) {
 fn conservative(c: &mut Criterion) {
     let inputs = inputs();
     for source in ["builtin", "native", "wasm"] {
-        let chain = load(conservative(source));
+        let chain = load(conservative_chain(source));
         bench_chain(c, &format!("conservative/{source}"), &chain, &inputs);
     }
 }

@@ -89,7 +89,7 @@ pub fn processor_cases() -> Vec<(&'static str, Vec<(&'static str, ParamValue)>)>
 }
 
 /// The `conservative` preset's stages, all hosted by `source`.
-pub fn conservative(source: &str) -> Vec<StageSpec> {
+pub fn conservative_chain(source: &str) -> Vec<StageSpec> {
     vec![
         stage(source, "repetition_penalty", &[("penalty", ParamValue::Float(1.15))]),
         stage(source, "top_k", &[("k", ParamValue::Int(40))]),

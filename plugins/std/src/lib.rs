@@ -8,14 +8,15 @@
 //!
 //! * **Same bits everywhere.** The same source is compiled natively and to
 //!   `wasm32-unknown-unknown`, and both must choose the same tokens for the
-//!   same seed. So: `exp`/`log` only from `libm` (platform maths libraries
-//!   round differently), sums in a fixed (token id) order, orderings that are
+//!   same seed. So: `exp` is our own (`dist::exp`, plain IEEE arithmetic)
+//!   and `log` comes from `libm` (platform maths libraries round
+//!   differently), sums in a fixed (token id) order, orderings that are
 //!   strict total orders (ties broken by token id) so an unstable selection
 //!   cannot leak its platform-dependent moves, no hash-map iteration, no
 //!   threads, no clocks, and our own PRNG ([`rng`]).
 //! * **Cheap at a 50k vocabulary.** A typical chain (repetition penalty,
 //!   top-k, top-p, multinomial) must stay well under 100 µs per token (it
-//!   takes about 45 µs; `benches/chain.rs`), so nothing sorts the
+//!   takes 45–95 µs on a 2-core box; docs/performance.md), so nothing sorts the
 //!   vocabulary: top-k keeps a k-element heap, top-p buckets the mass by
 //!   distance from the max and sorts only the bucket where `p` is crossed,
 //!   penalties touch only tokens seen in the history. Scans test 16 entries
