@@ -8,9 +8,7 @@
 //! [`exp`] (plain IEEE arithmetic) and `log` comes from `libm`, so the
 //! result is the same bits natively and in WASM.
 
-use std::cmp::Reverse;
 use std::ops::ControlFlow;
-use std::collections::BinaryHeap;
 
 /// Whether an earlier stage left this token in play.
 #[inline]
@@ -225,6 +223,44 @@ mod lanes {
         band
     }
 
+    /// Bit `j` set when entry `j` of the block is `> floor`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub fn above_bits(block: &[f32; BLOCK], floor: f32) -> u32 {
+        use std::arch::x86_64::*;
+        // Safety: SSE2 is x86-64 baseline; the loads read exactly `block`.
+        unsafe {
+            let floor = _mm_set1_ps(floor);
+            let p = block.as_ptr();
+            let mut bits = 0u32;
+            for quarter in 0..4 {
+                bits |= (_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(p.add(4 * quarter)), floor)) as u32) << (4 * quarter);
+            }
+            bits
+        }
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    pub fn above_bits(block: &[f32; BLOCK], floor: f32) -> u32 {
+        use std::arch::wasm32::*;
+        let floor = f32x4_splat(floor);
+        let p = block.as_ptr().cast::<v128>();
+        let mut bits = 0u32;
+        for quarter in 0..4 {
+            // Safety: an unaligned WASM load of entries 4q..4q+4 of `block`.
+            let x = unsafe { v128_load(p.add(quarter)) };
+            bits |= (i32x4_bitmask(f32x4_gt(x, floor)) as u32) << (4 * quarter);
+        }
+        bits
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+    #[inline(always)]
+    pub fn above_bits(block: &[f32; BLOCK], floor: f32) -> u32 {
+        block.iter().enumerate().fold(0, |bits, (j, &x)| bits | (((x > floor) as u32) << j))
+    }
+
     #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     #[inline(always)]
     pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
@@ -263,27 +299,35 @@ fn next_flagged_block(blocks: &[[f32; BLOCK]], from: usize, floor: f32, invalid_
     b
 }
 
-/// Calls `visit(index, logit)` for every live, non-NaN entry in index order,
-/// skipping blocks with nothing above `floor()` (pass `-inf` for "all live").
+/// Calls `visit(index, logit)`, in index order, for every entry above
+/// `floor()`, which is read again at the start of each 16-entry block (so a
+/// floor that `visit` raises takes effect from the next block on; callers
+/// re-check against their current floor). Blocks with nothing above the
+/// floor cost one vector test; in the others only the entries above it are
+/// visited, picked from a bit mask. NaN is never above anything, so it is
+/// never visited; pass `-inf` to visit every live entry.
 #[inline]
 pub fn for_each_above(logits: &[f32], mut floor: impl FnMut() -> f32, mut visit: impl FnMut(usize, f32)) {
     let (blocks, rest) = logits.as_chunks::<BLOCK>();
-    let mut visit_all = |base: usize, entries: &[f32]| {
-        for (j, &l) in entries.iter().enumerate() {
-            if is_live(l) && !l.is_nan() {
-                visit(base + j, l);
-            }
-        }
-    };
     let mut b = 0;
     loop {
-        // `floor` only moves inside `visit`, so one value holds for a skip run.
-        b = next_flagged_block(blocks, b, floor(), false);
+        let current = floor();
+        b = next_flagged_block(blocks, b, current, false);
         let Some(block) = blocks.get(b) else { break };
-        visit_all(b * BLOCK, block);
+        let mut bits = lanes::above_bits(block, current);
+        while bits != 0 {
+            let j = bits.trailing_zeros() as usize;
+            visit(b * BLOCK + j, block[j]);
+            bits &= bits - 1;
+        }
         b += 1;
     }
-    visit_all(blocks.len() * BLOCK, rest);
+    let current = floor();
+    for (j, &l) in rest.iter().enumerate() {
+        if l > current {
+            visit(blocks.len() * BLOCK + j, l);
+        }
+    }
 }
 
 /// The largest live logit, or `None` when every entry is `-inf`.
@@ -472,30 +516,20 @@ pub fn entropy(logits: &[f32]) -> Option<f64> {
     softmax(logits).map(|s| s.entropy)
 }
 
-/// An `f32` ordered by `total_cmp`, so it can live in a `BinaryHeap`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Key(f32);
-impl Eq for Key {}
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// Finds the k-th largest live logit with a bounded min-heap.
+/// Finds the k-th largest live logit.
 ///
 /// One pass that skips every 16-entry block with nothing above the current
 /// k-th best, which after the first few hundred entries is almost every
-/// block, so this beats `select_nth_unstable` (which moves every element)
-/// several times over. The heap is kept between steps so it allocates once.
+/// block. Candidates above that floor go into a buffer; when it holds `2k`
+/// of them a selection keeps the best `k` and raises the floor to the k-th.
+/// That costs an amortised few comparisons per candidate, where the bounded
+/// heap it replaces paid a sift per candidate (slow under WASM). The answer
+/// is a value, so which of several equal values the unstable selection
+/// keeps cannot change it. The buffer is kept between steps so it
+/// allocates once.
 #[derive(Debug, Default)]
 pub struct KthLargest {
-    heap: BinaryHeap<Reverse<Key>>,
+    candidates: Vec<f32>,
 }
 
 impl KthLargest {
@@ -503,30 +537,31 @@ impl KthLargest {
     /// `k` entries are live (then every live entry is among the top k).
     pub fn find(&mut self, logits: &[f32], k: usize) -> Option<f32> {
         debug_assert!(k >= 1);
-        self.heap.clear();
-        // `floor` is the k-th best so far once k values are in; a block
-        // entirely at or below it cannot change the answer.
+        let candidates = &mut self.candidates;
+        candidates.clear();
+        let keep_best_k = |candidates: &mut Vec<f32>| {
+            candidates.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+            candidates.truncate(k);
+            candidates[k - 1]
+        };
+        // `floor` is the k-th best of what the buffer has held; anything at
+        // or below it cannot be among the k best, so neither can a block
+        // entirely at or below it.
         let floor = std::cell::Cell::new(f32::NEG_INFINITY);
-        let heap = &mut self.heap;
+        let full = k.saturating_mul(2).max(k + BLOCK);
         for_each_above(
             logits,
             || floor.get(),
             |_, l| {
-                if heap.len() < k {
-                    heap.push(Reverse(Key(l)));
-                    if heap.len() == k {
-                        floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
+                if l > floor.get() {
+                    candidates.push(l);
+                    if candidates.len() >= full {
+                        floor.set(keep_best_k(candidates));
                     }
-                } else if l > floor.get() {
-                    // Replace the smallest in place: one sift instead of pop + push.
-                    if let Some(mut smallest) = heap.peek_mut() {
-                        *smallest = Reverse(Key(l));
-                    }
-                    floor.set(heap.peek().map_or(f32::NEG_INFINITY, |r| r.0 .0));
                 }
             },
         );
-        (self.heap.len() == k).then_some(floor.get())
+        (candidates.len() >= k).then(|| keep_best_k(candidates))
     }
 }
 

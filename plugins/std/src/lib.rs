@@ -17,7 +17,7 @@
 //! * **Cheap at a 50k vocabulary.** A typical chain (repetition penalty,
 //!   top-k, top-p, multinomial) must stay well under 100 µs per token (it
 //!   takes 45–95 µs on a 2-core box; docs/performance.md), so nothing sorts the
-//!   vocabulary: top-k keeps a k-element heap, top-p buckets the mass by
+//!   vocabulary: top-k keeps a buffer of candidates, top-p buckets the mass by
 //!   distance from the max and sorts only the bucket where `p` is crossed,
 //!   penalties touch only tokens seen in the history. Scans test 16 entries
 //!   at a time with SIMD compares and skip blocks an earlier stage removed
