@@ -21,9 +21,10 @@
 //!   distance from the max and sorts only the bucket where `p` is crossed,
 //!   penalties touch only tokens seen in the history. Scans test 16 entries
 //!   at a time with SIMD compares and skip blocks an earlier stage removed
-//!   (`-inf`), and stages after a filter work on the gathered live list,
-//!   not the row. Scratch buffers live in the processor and are reused
-//!   across steps.
+//!   (`-inf`), so stages after a filter touch only the few live blocks
+//!   (top-p gathers them into a list; multinomial walks their weights in
+//!   place). Scratch buffers live in the processor and are reused across
+//!   steps.
 //! * **Reference semantics.** Each processor follows a named reference
 //!   implementation (Hugging Face `transformers`, OpenAI, llama.cpp) and
 //!   says so in its doc comment, including how ties are broken.
