@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logitloom_engine::tokenizer::Tokenizer;
-use logitloom_java_grammar::{ConstraintError, JavaConstraint, StartMode, Vocabulary};
+use logitloom_java_grammar::{Acceleration, ConstraintError, JavaConstraint, StartMode, Vocabulary};
 
 #[derive(Parser)]
 struct Args {
@@ -43,6 +43,20 @@ struct Args {
     /// Replay only the first N java.base files (0 = all).
     #[arg(long, default_value_t = 0)]
     limit: usize,
+    /// Print the context of every mask slower than this many microseconds.
+    #[arg(long)]
+    show_slow_us: Option<f64>,
+    /// Compare every mask of this many java.base files (spread like the
+    /// timed ones) with the mask llguidance computes unaided (no slices, no
+    /// word classes); stops at the first difference.
+    #[arg(long, default_value_t = 0)]
+    verify_masks: usize,
+    /// Time llguidance unaided, for comparison.
+    #[arg(long)]
+    plain: bool,
+    /// Skip the java.base replay (timing only).
+    #[arg(long)]
+    skip_replay: bool,
     /// Where to write the list of rejected files.
     #[arg(long, default_value = "target/java-grammar/rejected.txt")]
     report: PathBuf,
@@ -58,14 +72,30 @@ fn main() -> Result<()> {
     let token_bytes = tokenizer.all_token_bytes().to_vec();
 
     let started = Instant::now();
-    let vocab = Arc::new(Vocabulary::new(token_bytes.clone(), token_bytes.len(), eos)?);
+    let acceleration = if args.plain { Acceleration::plain() } else { Acceleration::full() };
+    let vocab = Arc::new(Vocabulary::with_acceleration(token_bytes.clone(), token_bytes.len(), eos, acceleration)?);
     let trie_ms = started.elapsed().as_secs_f64() * 1e3;
     JavaConstraint::new(vocab.clone(), StartMode::File)?;
     let setup_ms = started.elapsed().as_secs_f64() * 1e3;
-    println!("set-up for {} tokens: {setup_ms:.0} ms (trie and factory {trie_ms:.0} ms, grammar {:.0} ms)", token_bytes.len(), setup_ms - trie_ms);
+    println!(
+        "set-up for {} tokens: {setup_ms:.0} ms (trie and factory {trie_ms:.0} ms, grammar {:.0} ms); {} tokens stood for by a word-class representative",
+        token_bytes.len(),
+        setup_ms - trie_ms,
+        vocab.tokens_in_word_classes()
+    );
 
-    replay_java_base(&args, &tokenizer, &vocab, &sources)?;
-    replay_project_files(&tokenizer, &vocab)?;
+    if args.show_slow_us.is_some() {
+        println!("{}", vocab.slice_stats());
+    }
+    if args.verify_masks > 0 {
+        let plain = Arc::new(Vocabulary::with_acceleration(token_bytes.clone(), token_bytes.len(), eos, Acceleration::plain())?);
+        verify_masks(&args, &tokenizer, &vocab, &plain, &sources)?;
+    }
+
+    if !args.skip_replay {
+        replay_java_base(&args, &tokenizer, &vocab, &sources)?;
+        replay_project_files(&tokenizer, &vocab)?;
+    }
     time_masks(&args, &tokenizer, &vocab, &sources)?;
     Ok(())
 }
@@ -191,10 +221,52 @@ fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The files the timing and the verification use: evenly spread over the
+/// alphabetical list, so packages differ.
+fn spread(sources: &[(String, String)], count: usize) -> Vec<&(String, String)> {
+    let stride = (sources.len() / count.max(1)).max(1);
+    sources.iter().step_by(stride).take(count).collect()
+}
+
+fn verify_masks(
+    args: &Args,
+    tokenizer: &Tokenizer,
+    fast: &Arc<Vocabulary>,
+    plain: &Arc<Vocabulary>,
+    sources: &[(String, String)],
+) -> Result<()> {
+    let chosen = spread(sources, args.verify_masks);
+    let bar = progress(chosen.len(), "verifying masks");
+    let mut compared = 0usize;
+    for (name, text) in chosen {
+        let tokens = tokenizer.encode(text)?;
+        let mut a = JavaConstraint::new(fast.clone(), StartMode::File)?;
+        let mut b = JavaConstraint::new(plain.clone(), StartMode::File)?;
+        for (i, &t) in tokens.iter().enumerate() {
+            let (ma, mb) = (a.mask()?, b.mask()?);
+            if ma != mb {
+                let differing: Vec<String> = (0..fast.vocab_size() as u32)
+                    .filter(|&id| ma.is_allowed(id) != mb.is_allowed(id))
+                    .take(10)
+                    .map(|id| format!("{:?} (accelerated {})", String::from_utf8_lossy(fast.token_bytes(id)), ma.is_allowed(id)))
+                    .collect();
+                let tail = String::from_utf8_lossy(&a.text()[a.text().len().saturating_sub(60)..]).into_owned();
+                bail!("{name}: token {i}: masks differ after {tail:?}: {}", differing.join(", "));
+            }
+            compared += 1;
+            if a.accept(t).is_err() || b.accept(t).is_err() {
+                break;
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    println!("verified {compared} masks: accelerated and unaided masks are identical");
+    Ok(())
+}
+
 fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sources: &[(String, String)]) -> Result<()> {
-    // Evenly spread over the alphabetical list, so packages differ.
-    let stride = (sources.len() / args.speed_files.max(1)).max(1);
-    let chosen: Vec<&(String, String)> = sources.iter().step_by(stride).take(args.speed_files).collect();
+    let chosen = spread(sources, args.speed_files);
     let mut micros = Vec::new();
     let bar = progress(chosen.len(), "mask timing");
     for (name, text) in chosen {
@@ -203,7 +275,13 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
         for &t in &tokens {
             let started = Instant::now();
             let mask = c.mask()?;
-            micros.push(started.elapsed().as_secs_f64() * 1e6);
+            let us = started.elapsed().as_secs_f64() * 1e6;
+            micros.push(us);
+            if args.show_slow_us.is_some_and(|limit| us > limit) {
+                let text = c.text();
+                let tail = String::from_utf8_lossy(&text[text.len().saturating_sub(30)..]).into_owned();
+                println!("slow {us:8.0} us allowed {:6} after {tail:?} next {:?} {}", mask.num_set(), String::from_utf8_lossy(vocab.token_bytes(t)), c.last_mask_stats());
+            }
             if !mask.is_allowed(t) {
                 bail!("{name}: the mask forbids token {t} that the file has");
             }

@@ -48,7 +48,8 @@ impl JavaConstraint {
     /// stops being valid Java in this start mode. On error nothing after the
     /// last valid token has been consumed.
     pub fn feed(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
-        let valid = self.matcher.validate_tokens(tokens).map_err(|e| self.internal(e))?;
+        let parser_ids: Vec<u32> = tokens.iter().map(|&t| self.vocab.parser_id(t)).collect();
+        let valid = self.matcher.validate_tokens(&parser_ids).map_err(|e| self.internal(e))?;
         self.consume(&tokens[..valid])?;
         if valid < tokens.len() {
             return Err(self.rejection(tokens[valid]));
@@ -62,7 +63,8 @@ impl JavaConstraint {
     }
 
     fn consume(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
-        self.matcher.consume_tokens(tokens).map_err(|e| self.internal(e))?;
+        let parser_ids: Vec<u32> = tokens.iter().map(|&t| self.vocab.parser_id(t)).collect();
+        self.matcher.consume_tokens(&parser_ids).map_err(|e| self.internal(e))?;
         for &t in tokens {
             if t != self.vocab.eos() {
                 let bytes = self.vocab.token_bytes(t);
@@ -78,6 +80,7 @@ impl JavaConstraint {
     /// The tokens that keep the text valid (EOS only where it is complete).
     pub fn mask(&mut self) -> Result<SimpleVob, ConstraintError> {
         let mut mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
+        self.vocab.expand_classes(&mut mask);
         for check in &self.checks {
             let vetoed: Vec<u32> = mask
                 .iter()

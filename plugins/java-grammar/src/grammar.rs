@@ -102,6 +102,32 @@ pub fn lark_source(mode: StartMode) -> String {
     out
 }
 
+/// The regex of the `IDENT_CHARS` lexeme, exactly as the grammar spells it
+/// (the token slices in `vocab.rs` must be the very same expression for
+/// llguidance to prove that a slice stays inside an identifier).
+pub(crate) fn ident_chars_regex() -> &'static str {
+    TEMPLATE
+        .lines()
+        .find_map(|line| line.strip_prefix("IDENT_CHARS: /"))
+        .and_then(|rest| rest.strip_suffix('/'))
+        .expect("java.lark defines IDENT_CHARS as one regex on one line")
+}
+
+/// Every word the grammar spells out as a literal (`"class"`, `"yield"`,
+/// `"non-sealed"`, …): keywords, contextual keywords and literals.
+pub(crate) fn grammar_words() -> Vec<&'static str> {
+    let mut words: Vec<&str> = TEMPLATE
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//") && !line.starts_with('%'))
+        .flat_map(|line| line.split('"').skip(1).step_by(2))
+        .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-'))
+        .filter(|w| w.bytes().any(|b| b.is_ascii_alphabetic() || b == b'_'))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 /// Splits the grammar into chunks that each hold one top-level item (a rule
 /// with its continuation lines, a directive or a comment line). A chunk
 /// starts at every line that does not begin with whitespace.
@@ -133,6 +159,21 @@ mod tests {
             assert_eq!(src.matches(&format!("\nblock{ctx}: ")).count(), 1, "block{ctx}");
             assert_eq!(src.matches(&format!("\nstmt{ctx}: ")).count(), 1, "stmt{ctx}");
         }
+    }
+
+    #[test]
+    fn grammar_words_include_keywords_and_contextual_words() {
+        let words = grammar_words();
+        for w in ["class", "return", "_", "non-sealed", "yield", "record", "permits", "transitive", "true"] {
+            assert!(words.contains(&w), "{w} missing from {words:?}");
+        }
+        assert!(!words.iter().any(|w| w.contains(' ') || *w == "-" || *w == "--"), "{words:?}");
+    }
+
+    #[test]
+    fn ident_chars_regex_is_the_lexeme() {
+        assert!(ident_chars_regex().starts_with("[A-Za-z_$"));
+        assert!(ident_chars_regex().ends_with("]*"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use grammar::{lark_source, BodyKind, StartMode};
 #[cfg(not(target_arch = "wasm32"))]
 pub use processor::JavaGrammar;
 #[cfg(not(target_arch = "wasm32"))]
-pub use vocab::Vocabulary;
+pub use vocab::{java_slices, Acceleration, Vocabulary};
 
 use logitloom_plugin_api::ProcessorEntry;
 

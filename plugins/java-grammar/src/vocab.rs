@@ -4,6 +4,34 @@
 //! of milliseconds, while a processor is created once per *sequence*. So the
 //! compiled state is cached process-wide, keyed by a hash of the token
 //! bytes, and every new sequence starts from a clone of a fresh matcher.
+//!
+//! ## Making a mask cheap
+//!
+//! llguidance computes a mask by walking the trie of the vocabulary's bytes
+//! through its lexer and parser. Where an identifier may start, nearly every
+//! word-like token is alive, and the walk visits most of the ~170,000 trie
+//! nodes of a 50k vocabulary: milliseconds per mask. Two things cut it down,
+//! both exact:
+//!
+//! * **Slices** ([`java_slices`]): llguidance allows a whole precomputed set
+//!   of tokens without walking it when it can prove that every token of the
+//!   set stays inside one lexeme the lexer is in: identifier characters
+//!   inside or at the start of an identifier, text without `*` or a line
+//!   break inside a comment, string characters inside a string. The
+//!   identifier slice is the grammar's own `IDENT_CHARS` regex, the form
+//!   llguidance's proof handles.
+//! * **Word classes** ([`WordClasses`]): tokens made of the same whitespace
+//!   followed by an ASCII identifier that no grammar word (`class`,
+//!   `return`, `non-sealed`, …) is a prefix of and that is no prefix of a
+//!   grammar word (` size`, ` buffer`, ` x`) behave identically in every
+//!   parser state: the whitespace is the same, and what follows starts or
+//!   continues a plain identifier, whose lexer state and parse do not depend
+//!   on which identifier it is. llguidance sees only one representative per
+//!   class (the others get no bytes, so its trie leaves them out); the
+//!   mask gives every member the representative's verdict, and consuming a
+//!   member consumes its representative. `tests/mask_exact.rs` checks the
+//!   result against a byte-by-byte oracle, and `examples/java_replay.rs
+//!   --verify-masks` against the unaccelerated masks on real files.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -11,9 +39,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
-use toktrie::{ApproximateTokEnv, TokEnv, TokRxInfo, TokTrie};
+use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
-use crate::grammar::{lark_source, StartMode};
+use crate::grammar::{grammar_words, ident_chars_regex, lark_source, StartMode};
 use crate::ConstraintError;
 
 /// A vocabulary ready for constraining: token trie plus parser factory,
@@ -23,20 +51,128 @@ pub struct Vocabulary {
     token_bytes: Vec<Vec<u8>>,
     eos: u32,
     fresh: Mutex<HashMap<StartMode, Matcher>>,
+    classes: WordClasses,
+}
+
+/// How a [`Vocabulary`] speeds up masks; both are exact, and `plain()`
+/// exists so that tests and the replay can compare against llguidance
+/// unaided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Acceleration {
+    pub slices: bool,
+    pub word_classes: bool,
+}
+
+impl Acceleration {
+    pub fn full() -> Acceleration {
+        Acceleration { slices: true, word_classes: true }
+    }
+    pub fn plain() -> Acceleration {
+        Acceleration { slices: false, word_classes: false }
+    }
+}
+
+/// Token sets llguidance may allow wholesale when it proves them inside
+/// the current lexeme (see the module docs). Containment between them is
+/// worked out by llguidance.
+pub fn java_slices() -> Vec<String> {
+    let ident = ident_chars_regex();
+    // The continuation class of IDENT_CHARS, repeated: `rest+`.
+    let rest = &ident[ident.find("][").expect("IDENT_CHARS is [start][rest]*") + 1..ident.len() - 1];
+    // llguidance arranges slices in a tree by containment and walks a slice
+    // that does not apply separately from its siblings, so overlapping
+    // siblings cost double. These nest: IDENT_CHARS ⊂ rest+ ⊂ comment text
+    // (no `*`, no line break: inside both comment forms); string text
+    // overlaps comment text only where both apply.
+    vec![
+        r"[^*\r\n]+".to_string(),
+        r#"[^"\\\r\n]+"#.to_string(),
+        format!("{rest}+"),
+        ident.to_string(),
+    ]
+}
+
+/// Tokens that behave identically in every parser state, grouped, with one
+/// representative each (see the module docs).
+#[derive(Default)]
+struct WordClasses {
+    /// The id llguidance knows each token by: itself, or its class's
+    /// representative.
+    parser_id: Vec<u32>,
+    /// Representative and the other members of each class.
+    classes: Vec<(u32, SimpleVob)>,
+}
+
+impl WordClasses {
+    fn build(tokens: &[Vec<u8>], vocab_size: usize, eos: u32) -> WordClasses {
+        let words = grammar_words();
+        let mut groups: HashMap<&[u8], Vec<u32>> = HashMap::new();
+        for (id, bytes) in tokens.iter().enumerate() {
+            if id as u32 == eos {
+                continue;
+            }
+            let ws_len = bytes.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c)).count();
+            let word = &bytes[ws_len..];
+            let is_plain_ident = matches!(word.first(), Some(b) if b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
+                && word.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
+            let meets_grammar_word = words.iter().any(|w| w.as_bytes().starts_with(word) || word.starts_with(w.as_bytes()));
+            if ws_len > 0 && is_plain_ident && !meets_grammar_word {
+                groups.entry(&bytes[..ws_len]).or_default().push(id as u32);
+            }
+        }
+        let mut parser_id: Vec<u32> = (0..vocab_size as u32).collect();
+        let mut classes = Vec::new();
+        let mut groups: Vec<Vec<u32>> = groups.into_values().filter(|members| members.len() > 1).collect();
+        groups.sort();
+        for members in groups {
+            let representative = *members.iter().min_by_key(|&&id| (tokens[id as usize].len(), id)).unwrap();
+            let mut others = SimpleVob::alloc(vocab_size);
+            for &id in &members {
+                if id != representative {
+                    others.allow_token(id);
+                    parser_id[id as usize] = representative;
+                }
+            }
+            classes.push((representative, others));
+        }
+        WordClasses { parser_id, classes }
+    }
 }
 
 impl Vocabulary {
     /// `tokens[i]` is the byte string of token `i`; `vocab_size` may exceed
     /// `tokens.len()` (embedding rows without a token are never allowed).
     pub fn new(tokens: Vec<Vec<u8>>, vocab_size: usize, eos: u32) -> Result<Vocabulary, ConstraintError> {
+        Vocabulary::with_acceleration(tokens, vocab_size, eos, Acceleration::full())
+    }
+
+    /// [`Vocabulary::new`] with a choice of mask accelerations.
+    pub fn with_acceleration(
+        tokens: Vec<Vec<u8>>,
+        vocab_size: usize,
+        eos: u32,
+        acceleration: Acceleration,
+    ) -> Result<Vocabulary, ConstraintError> {
         let vocab_size = vocab_size.max(tokens.len());
         if eos as usize >= vocab_size {
             return Err(ConstraintError::Vocabulary(format!(
                 "EOS token id {eos} is outside the vocabulary of {vocab_size} tokens"
             )));
         }
+        let classes = if acceleration.word_classes {
+            WordClasses::build(&tokens, vocab_size, eos)
+        } else {
+            WordClasses { parser_id: (0..vocab_size as u32).collect(), classes: Vec::new() }
+        };
         let mut words = tokens.clone();
         words.resize(vocab_size, Vec::new());
+        // A class member without bytes is not in llguidance's trie; its
+        // representative stands for it.
+        for (id, word) in words.iter_mut().enumerate() {
+            if classes.parser_id[id] != id as u32 {
+                word.clear();
+            }
+        }
         // toktrie recognises special tokens by a 0xFF first byte; without it
         // the EOS token's text (`<|endoftext|>`) would be an ordinary string
         // the grammar could allow inside a Java string literal.
@@ -46,9 +182,11 @@ impl Vocabulary {
         let info = TokRxInfo::new(vocab_size as u32, eos);
         let trie = TokTrie::from(&info, &words);
         let env: TokEnv = Arc::new(ApproximateTokEnv::new(trie));
-        let mut factory = ParserFactory::new_simple(&env).map_err(|e| ConstraintError::Vocabulary(e.to_string()))?;
+        let slices = if acceleration.slices { java_slices() } else { Vec::new() };
+        let mut factory = ParserFactory::new(&env, InferenceCapabilities::default(), &slices)
+            .map_err(|e| ConstraintError::Vocabulary(e.to_string()))?;
         factory.quiet();
-        Ok(Vocabulary { factory, token_bytes: tokens, eos, fresh: Mutex::new(HashMap::new()) })
+        Ok(Vocabulary { factory, token_bytes: tokens, eos, fresh: Mutex::new(HashMap::new()), classes })
     }
 
     /// The shared vocabulary for these token bytes, built on first request.
@@ -78,6 +216,32 @@ impl Vocabulary {
     /// Bytes of token `id` as the model's tokenizer has them (EOS included).
     pub fn token_bytes(&self, id: u32) -> &[u8] {
         self.token_bytes.get(id as usize).map_or(&[], |b| b.as_slice())
+    }
+
+    /// The id llguidance knows `token` by (its word class's representative).
+    pub(crate) fn parser_id(&self, token: u32) -> u32 {
+        self.classes.parser_id.get(token as usize).copied().unwrap_or(token)
+    }
+
+    /// Gives every word-class member its representative's verdict.
+    pub(crate) fn expand_classes(&self, mask: &mut SimpleVob) {
+        for (representative, others) in &self.classes.classes {
+            if mask.is_allowed(*representative) {
+                mask.or(others);
+            }
+        }
+    }
+
+    /// How many tokens llguidance does not see because a representative
+    /// stands for them.
+    pub fn tokens_in_word_classes(&self) -> usize {
+        self.classes.classes.iter().map(|(_, others)| others.num_set()).sum()
+    }
+
+    /// llguidance's description of its token slices (which contains which,
+    /// trie sizes), for profiling.
+    pub fn slice_stats(&self) -> String {
+        self.factory.slicer().stats(false)
     }
 
     /// A matcher at the start of `mode`, compiling the grammar on first use.

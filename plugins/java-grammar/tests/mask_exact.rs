@@ -17,6 +17,13 @@ const MULTI_BYTE: &[&str] = &[
     " class", "class", " boolean", "ret", "urn", " =", " ==", "++", "--", ">>", ">>>", ">>=", "->", "::",
     "\"\"\"", "\"\"\"\n", "/*", "*/", "//", "\"", "'", ".S", ".S.S", " yield", " new", " String", "<>",
     "List<", "1.5", "0x", "e1", "_1", " extends", " x", "x", " (", "));", "; }", "@Override", " @", "é",
+    // Word classes (whitespace + an identifier unrelated to any grammar
+    // word) and their near misses: keyword prefixes and extensions, bare
+    // words that continue an identifier, a number or a keyword.
+    " foo", " Data", " s1000", " size", " $y", " get", " i", " interfaces", " ret", "\n    x", "\n    foo", "\n    int",
+    "foo", "Bar", "s1000", "tu", "nt", "le", "ff", "L", "f", "5", "123", "xyz",
+    // Comment and string text, which whole slices allow.
+    " */", "**", " * ", "\"foo", "foo\"", " is a", "a b\n",
 ];
 
 fn vocab() -> (Arc<Vocabulary>, Vec<Vec<u8>>, u32) {
@@ -25,6 +32,76 @@ fn vocab() -> (Arc<Vocabulary>, Vec<Vec<u8>>, u32) {
     let eos = tokens.len() as u32;
     tokens.push(b"<|endoftext|>".to_vec());
     (Vocabulary::shared(&tokens, tokens.len(), eos).unwrap(), tokens, eos)
+}
+
+/// The vocabulary really has word classes, so the tests below exercise them.
+#[test]
+fn the_test_vocabulary_has_word_classes() {
+    let (vocab, _, _) = vocab();
+    assert!(vocab.tokens_in_word_classes() >= 6, "{}", vocab.tokens_in_word_classes());
+}
+
+/// Splits `program` into the longest tokens of the vocabulary.
+fn tokenize_greedily(tokens: &[Vec<u8>], eos: u32, program: &str) -> Vec<u32> {
+    let bytes = program.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let (id, len) = tokens
+            .iter()
+            .enumerate()
+            .filter(|&(id, t)| id as u32 != eos && bytes[pos..].starts_with(t))
+            .map(|(id, t)| (id as u32, t.len()))
+            .max_by_key(|&(_, len)| len)
+            .expect("every byte is a token");
+        out.push(id);
+        pos += len;
+    }
+    out
+}
+
+/// Masks after consuming multi-byte tokens (word-class members consumed
+/// through their representative) equal the oracle run on a state that was
+/// fed the same text one byte at a time.
+fn check_every_token(mode: StartMode, program: &str) {
+    let (vocab, tokens, eos) = vocab();
+    let program_tokens = tokenize_greedily(&tokens, eos, program);
+    let members_used = program_tokens
+        .iter()
+        .filter(|&&t| [" foo", " Data", " size", " s1000", " get", " $y"].iter().any(|m| tokens[t as usize] == m.as_bytes()))
+        .count();
+    assert!(members_used >= 2, "the program should use word-class tokens");
+    let mut by_tokens = JavaConstraint::new(vocab.clone(), mode).unwrap();
+    let mut by_bytes = JavaConstraint::new(vocab, mode).unwrap();
+    for &t in &program_tokens {
+        let mask = by_tokens.mask().unwrap();
+        for (id, bytes) in tokens.iter().enumerate() {
+            let expected = if id as u32 == eos { by_bytes.fork().is_complete() } else { oracle_allows(&by_bytes, bytes) };
+            assert_eq!(
+                mask.is_allowed(id as u32),
+                expected,
+                "token {:?} after {:?} ({mode} mode)",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(by_bytes.text())
+            );
+        }
+        by_tokens.accept(t).unwrap();
+        let singles: Vec<u32> = tokens[t as usize].iter().map(|&b| u32::from(b)).collect();
+        by_bytes.feed(&singles).unwrap();
+        assert_eq!(by_tokens.text(), by_bytes.text());
+    }
+}
+
+#[test]
+fn masks_match_the_oracle_when_fed_by_word_tokens() {
+    check_every_token(
+        StartMode::File,
+        "class Data { int size; /* is a foo ** */ String get(int s1000) { Data foo = new Data(); foo.size = 123; return \"foo\" + s1000; }\n    int xyz() { int x = 5; interfacesL: for (;;) { x++; break interfacesL; } return x; } }\n",
+    );
+    check_every_token(
+        StartMode::MethodBody(BodyKind::Infer),
+        "int tu = 1; long le = 123L; float ff = 1.5f; // a b\n    foo(tu, le); int $y = tu; return $y;",
+    );
 }
 
 fn oracle_allows(state: &JavaConstraint, bytes: &[u8]) -> bool {
@@ -65,6 +142,7 @@ fn masks_match_the_oracle_in_bodies() {
     check_every_prefix(StartMode::ClassBody, "@Override int g() { return a >> b; } List<List<X>> l;");
     check_every_prefix(StartMode::MethodBody(BodyKind::Infer), "int y = switch (x) { case 1 -> { yield 2; } default -> 0; }; return y;");
     check_every_prefix(StartMode::MethodBody(BodyKind::Void), "if (x) return; char c = 'é';");
+    check_every_prefix(StartMode::MethodBody(BodyKind::Void), "int size = s1000 + 0xff; /* foo ** */ interfaces1 = \"foo\";");
 }
 
 /// A toy check: once a `.S` member access was written, no token may start
