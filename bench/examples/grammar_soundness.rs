@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! ./dev.sh cargo run --release -p logitloom-bench --example grammar_soundness -- \
-//!     [--model DIR] [--seeds N] [--max-new-tokens N] [--out DIR]
+//!     [--model DIR] [--seeds N] [--body-seeds N] [--max-new-tokens N] [--out DIR]
 //! ```
 //!
 //! Prompts: `bench/prompts/*.java` (file mode) and
@@ -13,7 +13,9 @@
 //! there). Chain: `java_grammar` → temperature 0.8 → top-k 200 →
 //! multinomial, the collapse suite's grammar chain. Generations that do not
 //! reach EOS within the token limit are counted, not checked: only a
-//! finished text is claimed to be valid Java.
+//! finished text is claimed to be valid Java. `--body-seeds` (default: the
+//! same as `--seeds`) gives the body modes more seeds: their generations
+//! are short and end far more often than whole files do.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -94,6 +96,7 @@ fn main() -> Result<()> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let model_dir = arg(&args, "--model").map(PathBuf::from).unwrap_or_else(Model::default_dir);
     let seeds: u64 = arg(&args, "--seeds").map_or(Ok(4), |s| s.parse())?;
+    let body_seeds: u64 = arg(&args, "--body-seeds").map_or(Ok(seeds), |s| s.parse())?;
     let max_new_tokens: usize = arg(&args, "--max-new-tokens").map_or(Ok(400), |s| s.parse())?;
     let out = arg(&args, "--out").map(PathBuf::from).unwrap_or_else(|| repo.join("target/grammar-soundness"));
     let _ = std::fs::remove_dir_all(&out);
@@ -101,7 +104,8 @@ fn main() -> Result<()> {
     let model = Model::load(&model_dir, tch::Device::Cpu, tch::Kind::Float)?;
     let eos = model.tokenizer.eos_token_id().ok_or("the model's tokenizer has no <|endoftext|>")?;
     let prompts = load_prompts(&repo)?;
-    let jobs: Vec<(usize, u64)> = (0..prompts.len()).flat_map(|p| (1..=seeds).map(move |s| (p, s))).collect();
+    let seeds_for = |p: usize| if prompts[p].mode == "file" { seeds } else { body_seeds };
+    let jobs: Vec<(usize, u64)> = (0..prompts.len()).flat_map(|p| (1..=seeds_for(p)).map(move |s| (p, s))).collect();
     let bar = ProgressBar::new(jobs.len() as u64);
     let mut finished = Vec::new();
     let mut unfinished = [0usize; 3];
@@ -214,11 +218,12 @@ fn main() -> Result<()> {
         let mut lengths: Vec<usize> = ended.iter().map(|f| f.tokens).collect();
         lengths.sort_unstable();
         let median = lengths.get(lengths.len() / 2).copied().unwrap_or(0);
-        println!("| {mode} | {n_prompts} | {} | {} | {with_code} | {median} | {} |", n_prompts as u64 * seeds, ended.len(), unfinished[i]);
+        let mode_seeds = if *mode == "file" { seeds } else { body_seeds };
+        println!("| {mode} | {n_prompts} | {} | {} | {with_code} | {median} | {} |", n_prompts as u64 * mode_seeds, ended.len(), unfinished[i]);
     }
     let n = finished.len();
     println!();
-    println!("{n} generations ended in EOS (model {}, seeds 1..={seeds}, at most {max_new_tokens} new tokens); of them:", model_dir.display());
+    println!("{n} generations ended in EOS (model {}, seeds 1..={seeds} for files and 1..={body_seeds} for bodies, at most {max_new_tokens} new tokens); of them:", model_dir.display());
     println!("- parse with tree-sitter-java without error nodes: {}/{n}", n - tree_sitter_errors);
     println!("- pass javac's parser: {}/{n}", n - javac_syntax_errors);
     println!("- return statements disagreeing with their method (javac): {return_errors}; bare `return;` in a non-void method (tree-sitter): {bare_returns}");

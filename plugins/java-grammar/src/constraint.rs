@@ -5,6 +5,7 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
+use crate::glue::{glues, trailing_word_start, WordScan};
 use crate::grammar::StartMode;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
@@ -19,12 +20,24 @@ pub struct JavaConstraint {
     text: Vec<u8>,
     /// Checks beyond the grammar, in the order they were added.
     checks: Vec<Box<dyn SemanticCheck>>,
+    /// Code words of the text, for Java's maximal munch (`glue.rs`).
+    words: WordScan,
+    /// Whether an identifier may start where the text's last word started.
+    trailing_word_may_be_identifier: bool,
 }
 
 impl JavaConstraint {
     pub fn new(vocab: Arc<Vocabulary>, mode: StartMode) -> Result<JavaConstraint, ConstraintError> {
         let matcher = vocab.fresh_matcher(mode)?;
-        Ok(JavaConstraint { vocab, matcher, mode, text: Vec::new(), checks: Vec::new() })
+        Ok(JavaConstraint {
+            vocab,
+            matcher,
+            mode,
+            text: Vec::new(),
+            checks: Vec::new(),
+            words: WordScan::new(),
+            trailing_word_may_be_identifier: true,
+        })
     }
 
     /// Adds a check that may veto tokens the grammar allows from now on.
@@ -41,6 +54,8 @@ impl JavaConstraint {
             mode: self.mode,
             text: self.text.clone(),
             checks: self.checks.iter().map(|c| c.fork()).collect(),
+            words: self.words.clone(),
+            trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
         }
     }
 
@@ -48,11 +63,13 @@ impl JavaConstraint {
     /// stops being valid Java in this start mode. On error nothing after the
     /// last valid token has been consumed.
     pub fn feed(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
-        let parser_ids: Vec<u32> = tokens.iter().map(|&t| self.vocab.parser_id(t)).collect();
-        let valid = self.matcher.validate_tokens(&parser_ids).map_err(|e| self.internal(e))?;
-        self.consume(&tokens[..valid])?;
-        if valid < tokens.len() {
-            return Err(self.rejection(tokens[valid]));
+        for &token in tokens {
+            let parser_id = self.vocab.parser_id(token);
+            let valid = self.matcher.validate_tokens(&[parser_id]).map_err(|e| self.internal(e))? == 1;
+            if !valid || (token != self.vocab.eos() && self.glues(token)) {
+                return Err(self.rejection(token));
+            }
+            self.consume(token)?;
         }
         Ok(())
     }
@@ -62,25 +79,56 @@ impl JavaConstraint {
         self.feed(std::slice::from_ref(&token))
     }
 
-    fn consume(&mut self, tokens: &[u32]) -> Result<(), ConstraintError> {
-        let parser_ids: Vec<u32> = tokens.iter().map(|&t| self.vocab.parser_id(t)).collect();
-        self.matcher.consume_tokens(&parser_ids).map_err(|e| self.internal(e))?;
-        for &t in tokens {
-            if t != self.vocab.eos() {
-                let bytes = self.vocab.token_bytes(t);
-                self.text.extend_from_slice(bytes);
-                for check in &mut self.checks {
-                    check.observe(bytes);
-                }
+    fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
+        let vocab = Arc::clone(&self.vocab);
+        let bytes = vocab.token_bytes(token);
+        if token != vocab.eos() {
+            // Remember, for the word the text will end with, whether an
+            // identifier may start where it starts (asked before consuming).
+            if let Some(start) = trailing_word_start(&self.words, bytes) {
+                let mut grown = self.words.clone();
+                grown.scan(bytes, |_| {});
+                self.trailing_word_may_be_identifier =
+                    !vocab.grammar_words().may_be_keyword(grown.trailing_word()) || self.identifier_may_start(&bytes[..start]);
+            }
+        }
+        self.matcher.consume_tokens(&[vocab.parser_id(token)]).map_err(|e| self.internal(e))?;
+        if token != vocab.eos() {
+            self.words.scan(bytes, |_| {});
+            self.text.extend_from_slice(bytes);
+            for check in &mut self.checks {
+                check.observe(bytes);
             }
         }
         Ok(())
+    }
+
+    /// Whether the parser lets an identifier start after `prefix` (bytes
+    /// not yet consumed): `z` begins no keyword, so it can only begin one.
+    /// Without single-byte tokens to ask with, assume it may.
+    fn identifier_may_start(&mut self, prefix: &[u8]) -> bool {
+        let probe: Option<Vec<u32>> =
+            prefix.iter().chain(b"z").map(|&b| self.vocab.single_byte_token(b)).collect();
+        match probe {
+            Some(probe) => self.matcher.validate_tokens(&probe).is_ok_and(|n| n == probe.len()),
+            None => true,
+        }
+    }
+
+    /// Whether `token` would glue a word onto a keyword (see `glue.rs`).
+    fn glues(&mut self, token: u32) -> bool {
+        let vocab = Arc::clone(&self.vocab);
+        let words = self.words.clone();
+        let trailing = self.trailing_word_may_be_identifier;
+        let bytes = vocab.token_bytes(token);
+        glues(vocab.grammar_words(), &words, bytes, trailing, |k| self.identifier_may_start(&bytes[..k]))
     }
 
     /// The tokens that keep the text valid (EOS only where it is complete).
     pub fn mask(&mut self) -> Result<SimpleVob, ConstraintError> {
         let mut mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
         self.vocab.expand_classes(&mut mask);
+        self.drop_glued(&mut mask);
         for check in &self.checks {
             let vetoed: Vec<u32> = mask
                 .iter()
@@ -91,6 +139,37 @@ impl JavaConstraint {
             }
         }
         Ok(mask)
+    }
+
+    /// Removes the allowed tokens that glue a word onto a keyword. Only two
+    /// groups can: tokens with a keyword-prefixed word inside, and, when
+    /// no identifier may start where the text's last word did, tokens
+    /// that grow that word.
+    fn drop_glued(&mut self, mask: &mut SimpleVob) {
+        let vocab = Arc::clone(&self.vocab);
+        let words = self.words.clone();
+        let trailing = self.trailing_word_may_be_identifier;
+        let mut glued = vocab.glue_candidates().glued(
+            vocab.grammar_words(),
+            &words,
+            trailing,
+            |t| mask.is_allowed(t),
+            |t| vocab.token_bytes(t),
+            |prefix| self.identifier_may_start(prefix),
+        );
+        if !trailing && !words.trailing_word().is_empty() {
+            let grows_word = |t: u32| vocab.token_bytes(t).first().is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80);
+            let growing: Vec<u32> = mask.iter().filter(|&t| t != vocab.eos() && grows_word(t)).collect();
+            for token in growing {
+                let bytes = vocab.token_bytes(token);
+                if glues(vocab.grammar_words(), &words, bytes, trailing, |k| self.identifier_may_start(&bytes[..k])) {
+                    glued.push(token);
+                }
+            }
+        }
+        for token in glued {
+            mask.disallow_token(token);
+        }
     }
 
     /// llguidance's counters for the last mask (items, lexer cost, trie

@@ -29,6 +29,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod constraint;
+#[cfg(not(target_arch = "wasm32"))]
+mod glue;
 mod grammar;
 #[cfg(not(target_arch = "wasm32"))]
 mod processor;

@@ -41,6 +41,7 @@ use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
 use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
+use crate::glue::{GlueCandidates, GrammarWords};
 use crate::grammar::{grammar_words, ident_chars_regex, lark_source, StartMode};
 use crate::ConstraintError;
 
@@ -52,6 +53,14 @@ pub struct Vocabulary {
     eos: u32,
     fresh: Mutex<HashMap<StartMode, Matcher>>,
     classes: WordClasses,
+    /// The token that is just byte `b`, for probing the parser byte by byte.
+    single_byte: [Option<u32>; 256],
+    /// Tokens with a run of identifier characters that has a grammar word
+    /// as a proper prefix (` interfaces`, `(newValue`): the only ones a
+    /// mask may have to drop for gluing a word onto a keyword (`glue.rs`),
+    /// besides those that grow the text's own last word.
+    glue_candidates: GlueCandidates,
+    grammar_words: GrammarWords,
 }
 
 /// How a [`Vocabulary`] speeds up masks; both are exact, and `plain()`
@@ -186,7 +195,26 @@ impl Vocabulary {
         let mut factory = ParserFactory::new(&env, InferenceCapabilities::default(), &slices)
             .map_err(|e| ConstraintError::Vocabulary(e.to_string()))?;
         factory.quiet();
-        Ok(Vocabulary { factory, token_bytes: tokens, eos, fresh: Mutex::new(HashMap::new()), classes })
+        let mut single_byte = [None; 256];
+        for (id, bytes) in tokens.iter().enumerate() {
+            if let [b] = bytes.as_slice() {
+                if id as u32 != eos {
+                    single_byte[*b as usize].get_or_insert(id as u32);
+                }
+            }
+        }
+        let grammar_words = GrammarWords::new();
+        let glue_candidates = GlueCandidates::new(&tokens, eos, &grammar_words);
+        Ok(Vocabulary {
+            factory,
+            token_bytes: tokens,
+            eos,
+            fresh: Mutex::new(HashMap::new()),
+            classes,
+            single_byte,
+            glue_candidates,
+            grammar_words,
+        })
     }
 
     /// The shared vocabulary for these token bytes, built on first request.
@@ -230,6 +258,18 @@ impl Vocabulary {
                 mask.or(others);
             }
         }
+    }
+
+    pub(crate) fn single_byte_token(&self, byte: u8) -> Option<u32> {
+        self.single_byte[byte as usize]
+    }
+
+    pub(crate) fn glue_candidates(&self) -> &GlueCandidates {
+        &self.glue_candidates
+    }
+
+    pub(crate) fn grammar_words(&self) -> &GrammarWords {
+        &self.grammar_words
     }
 
     /// How many tokens llguidance does not see because a representative

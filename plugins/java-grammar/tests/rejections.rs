@@ -53,3 +53,24 @@ fn error_message_names_mode_line_column_and_token() {
         "not valid Java (class-body mode) at line 2, column 9: \";\" cannot follow \"int f() {\\n  return\""
     );
 }
+
+/// Java reads a run of identifier characters as one token: where only a
+/// keyword fits, `interfaces1000` is not `interface s1000` (the default
+/// model wrote exactly this), and `classData` is not `class Data`.
+#[test]
+fn words_are_not_split_after_a_keyword() {
+    rejects_at(BODY, "static final interfaces1000BITS {}", 1, 23);
+    rejects_at(FILE, "class A {}\nclassData {}", 2, 6);
+    rejects_at(FILE, "public classA {}", 1, 13);
+    // The same words where an identifier fits, and keywords in names.
+    for ok in [
+        "int interfaces1000 = 1;",
+        "Object newValue = forEach; newValue = null;",
+        "int classData = 0, doubled = 2 * classData;",
+        "for (int i = 0; i < n; i++) { format(i); }",
+        "interfaces1000: while (true) { break interfaces1000; }",
+    ] {
+        assert!(check(BODY, ok).is_ok(), "{ok}: {:?}", check(BODY, ok));
+    }
+    assert!(check(CLASS, "public non-sealed class A {} void doIt() { returnValue(); }").is_ok());
+}
