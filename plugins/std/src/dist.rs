@@ -286,12 +286,15 @@ mod lanes {
 #[inline(never)]
 fn next_flagged_block(blocks: &[[f32; BLOCK]], from: usize, floor: f32, invalid_too: bool) -> usize {
     let mut b = from;
-    // Two blocks per iteration: under wasmtime every loop iteration also
+    // Four blocks per iteration: under wasmtime every loop iteration also
     // checks the epoch deadline, so fewer, fuller iterations are cheaper.
-    while b + 1 < blocks.len()
-        && !(lanes::any_above(&blocks[b], floor, invalid_too) | lanes::any_above(&blocks[b + 1], floor, invalid_too))
+    while b + 3 < blocks.len()
+        && !(lanes::any_above(&blocks[b], floor, invalid_too)
+            | lanes::any_above(&blocks[b + 1], floor, invalid_too)
+            | lanes::any_above(&blocks[b + 2], floor, invalid_too)
+            | lanes::any_above(&blocks[b + 3], floor, invalid_too))
     {
-        b += 2;
+        b += 4;
     }
     while b < blocks.len() && !lanes::any_above(&blocks[b], floor, invalid_too) {
         b += 1;
@@ -492,17 +495,25 @@ pub struct Softmax {
 /// `H = -Σ (e_i/Z) ln(e_i/Z) = ln Z - Σ e_i (l_i - m) / Z`, one pass.
 pub fn softmax(logits: &[f32]) -> Option<Softmax> {
     let max = max_live(logits)?;
-    let (mut z, mut weighted) = (0.0f64, 0.0f64);
+    // Eight running sums, one per id mod 8, added up in a fixed order at
+    // the end: eight independent dependency chains instead of one (a
+    // single f64 chain over 50k entries is bound by add latency), and the
+    // order, hence every bit, is still the same on every target.
+    const LANES: usize = 8;
+    let (mut z, mut weighted) = ([0.0f64; LANES], [0.0f64; LANES]);
     for_each_weight_block(logits, max, |first, weights| {
-        for (&e, &l) in weights.iter().zip(&logits[first..]) {
-            // A zero weight adds nothing (and `0 * -inf` would be NaN).
-            if e > 0.0 {
-                z += e as f64;
-                weighted += e as f64 * (l - max) as f64;
+        for (chunk, ls) in weights.chunks(LANES).zip(logits[first..].chunks(LANES)) {
+            for lane in 0..chunk.len() {
+                let (e, l) = (chunk[lane], ls[lane]);
+                // A zero weight adds nothing (and `0 * -inf` would be NaN).
+                let term = if e > 0.0 { e as f64 * (l - max) as f64 } else { 0.0 };
+                z[lane] += e as f64;
+                weighted[lane] += term;
             }
         }
         ControlFlow::<()>::Continue(())
     });
+    let (z, weighted) = (z.iter().sum::<f64>(), weighted.iter().sum::<f64>());
     let ln_z = libm::log(z);
     Some(Softmax {
         log_z: max as f64 + ln_z,
