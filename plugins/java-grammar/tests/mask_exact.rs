@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use logitloom_java_grammar::{BodyKind, JavaConstraint, StartMode, Vocabulary};
+use toktrie::SimpleVob;
 
 /// Tokens that cross lexeme boundaries and carry leading spaces, as
 /// byte-level BPE tokens do, besides every single byte.
@@ -75,16 +76,7 @@ fn check_every_token(mode: StartMode, program: &str) {
     let mut by_bytes = JavaConstraint::new(vocab, mode).unwrap();
     for &t in &program_tokens {
         let mask = by_tokens.mask().unwrap();
-        for (id, bytes) in tokens.iter().enumerate() {
-            let expected = if id as u32 == eos { by_bytes.fork().is_complete() } else { oracle_allows(&by_bytes, bytes) };
-            assert_eq!(
-                mask.is_allowed(id as u32),
-                expected,
-                "token {:?} after {:?} ({mode} mode)",
-                String::from_utf8_lossy(bytes),
-                String::from_utf8_lossy(by_bytes.text())
-            );
-        }
+        assert_mask_is_the_oracle(&mask, &by_bytes, &tokens, eos, &format!("{mode} mode"));
         by_tokens.accept(t).unwrap();
         let singles: Vec<u32> = tokens[t as usize].iter().map(|&b| u32::from(b)).collect();
         by_bytes.feed(&singles).unwrap();
@@ -110,21 +102,28 @@ fn oracle_allows(state: &JavaConstraint, bytes: &[u8]) -> bool {
     probe.feed(&singles).is_ok()
 }
 
+/// Every token is allowed by `mask` exactly when the oracle, run on
+/// `oracle_state`, allows it (EOS: exactly when the text is complete).
+#[track_caller]
+fn assert_mask_is_the_oracle(mask: &SimpleVob, oracle_state: &JavaConstraint, tokens: &[Vec<u8>], eos: u32, context: &str) {
+    for (id, bytes) in tokens.iter().enumerate() {
+        let expected = if id as u32 == eos { oracle_state.fork().is_complete() } else { oracle_allows(oracle_state, bytes) };
+        assert_eq!(
+            mask.is_allowed(id as u32),
+            expected,
+            "token {:?} after {:?} ({context})",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(oracle_state.text())
+        );
+    }
+}
+
 fn check_every_prefix(mode: StartMode, program: &str) {
     let (vocab, tokens, eos) = vocab();
     let mut state = JavaConstraint::new(vocab, mode).unwrap();
     for (pos, byte) in program.bytes().enumerate() {
         let mask = state.mask().unwrap();
-        for (id, bytes) in tokens.iter().enumerate() {
-            let expected = if id as u32 == eos { state.fork().is_complete() } else { oracle_allows(&state, bytes) };
-            assert_eq!(
-                mask.is_allowed(id as u32),
-                expected,
-                "token {:?} after {:?} ({mode} mode, byte {pos})",
-                String::from_utf8_lossy(bytes),
-                &program[..pos]
-            );
-        }
+        assert_mask_is_the_oracle(&mask, &state, &tokens, eos, &format!("{mode} mode, byte {pos}"));
         state.feed(&[u32::from(byte)]).unwrap();
     }
 }
