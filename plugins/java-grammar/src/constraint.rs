@@ -5,7 +5,7 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
-use crate::glue::{glues, trailing_word_start, WordScan};
+use crate::glue::{glues, trailing_word_start, Growth, WordScan};
 use crate::grammar::StartMode;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
@@ -158,14 +158,11 @@ impl JavaConstraint {
             |prefix| self.identifier_may_start(prefix),
         );
         if !trailing && !words.trailing_word().is_empty() {
+            // Tokens that grow the text's last word; words further inside
+            // them were handled with the candidates above.
+            let growth = Growth::new(vocab.grammar_words(), words.trailing_word());
             let grows_word = |t: u32| vocab.token_bytes(t).first().is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80);
-            let growing: Vec<u32> = mask.iter().filter(|&t| t != vocab.eos() && grows_word(t)).collect();
-            for token in growing {
-                let bytes = vocab.token_bytes(token);
-                if glues(vocab.grammar_words(), &words, bytes, trailing, |k| self.identifier_may_start(&bytes[..k])) {
-                    glued.push(token);
-                }
-            }
+            glued.extend(mask.iter().filter(|&t| t != vocab.eos() && grows_word(t) && growth.glues(vocab.token_bytes(t))));
         }
         for token in glued {
             mask.disallow_token(token);

@@ -355,6 +355,44 @@ impl GlueCandidates {
     }
 }
 
+/// For a text whose last word started where no identifier may: which
+/// tokens that begin with word bytes (and so grow that word) glue. There
+/// can be tens of thousands of them in one mask (the parser offers every
+/// identifier as a glued one after a keyword), so this avoids building
+/// the grown word: it compares the token's leading run with the few ways
+/// the text's word can still become a grammar word.
+pub(crate) struct Growth {
+    /// The text's word is, or has a proper prefix that is, a grammar word:
+    /// any growth has a grammar word as a proper prefix.
+    word_has_keyword_prefix: bool,
+    /// The rest of each grammar word that extends the text's word.
+    completions: Vec<Vec<u8>>,
+}
+
+impl Growth {
+    pub(crate) fn new(words: &GrammarWords, trailing_word: &[u8]) -> Growth {
+        let word_has_keyword_prefix = (1..=trailing_word.len()).any(|n| words.words.contains(&trailing_word[..n]));
+        let completions = words
+            .words
+            .iter()
+            .filter(|w| w.len() > trailing_word.len() && w.starts_with(trailing_word))
+            .map(|w| w[trailing_word.len()..].to_vec())
+            .collect();
+        Growth { word_has_keyword_prefix, completions }
+    }
+
+    /// Whether `bytes` (starting with a word byte) glues: the grown word
+    /// needs an identifier position, which the text's word did not have.
+    pub(crate) fn glues(&self, bytes: &[u8]) -> bool {
+        let run_len = bytes.iter().take_while(|&&b| is_word_byte(b)).count();
+        let (run, complete) = (&bytes[..run_len], run_len < bytes.len());
+        let fits = self.completions.iter().any(|rest| if complete { rest.as_slice() == run } else { rest.starts_with(run) });
+        let keyword_prefixed =
+            self.word_has_keyword_prefix || self.completions.iter().any(|rest| rest.len() < run.len() && run.starts_with(rest));
+        !fits && keyword_prefixed
+    }
+}
+
 /// Whether appending `bytes` to a text that ended at `scan` glues a word
 /// onto a keyword. `trailing_word_may_be_identifier` says whether an
 /// identifier may start where the text's trailing word started;
@@ -451,6 +489,26 @@ mod tests {
         assert!(!words.needs_identifier(b"non", true));
         assert!(!words.needs_identifier(b"size", true));
         assert!(words.may_be_keyword(b"in") && words.may_be_keyword(b"newX") && !words.may_be_keyword(b"size"));
+    }
+
+    #[test]
+    fn growth_agrees_with_the_full_scan() {
+        let words = GrammarWords::new();
+        for text in ["static final interface", "x = inter", "public", "package", "int", "non"] {
+            let mut scan = WordScan::new();
+            scan.scan(text.as_bytes(), |_| {});
+            let growth = Growth::new(&words, scan.trailing_word());
+            for token in ["s", "s1000", "face", "faceX", "faces(", "erface ", "x", "_", "Value;", "ernal", "", "eger"] {
+                if token.is_empty() {
+                    continue;
+                }
+                assert_eq!(
+                    growth.glues(token.as_bytes()),
+                    glues(&words, &scan, token.as_bytes(), false, |_| true),
+                    "{text:?} + {token:?}"
+                );
+            }
+        }
     }
 
     #[test]
