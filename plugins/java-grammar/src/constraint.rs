@@ -5,7 +5,7 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
-use crate::glue::{glues, trailing_word_start, Growth, WordScan};
+use crate::glue::{glues, is_word_byte, Growth, WordScan};
 use crate::grammar::StartMode;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
@@ -80,48 +80,30 @@ impl JavaConstraint {
     }
 
     fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
-        let vocab = Arc::clone(&self.vocab);
-        let bytes = vocab.token_bytes(token);
-        if token != vocab.eos() {
-            // Remember, for the word the text will end with, whether an
-            // identifier may start where it starts (asked before consuming).
-            if let Some(start) = trailing_word_start(&self.words, bytes) {
-                let mut grown = self.words.clone();
-                grown.scan(bytes, |_| {});
-                self.trailing_word_may_be_identifier =
-                    !vocab.grammar_words().may_be_keyword(grown.trailing_word()) || self.identifier_may_start(&bytes[..start]);
+        let bytes = self.vocab.token_bytes(token);
+        if token != self.vocab.eos() {
+            // For the word the text will end with, remember whether an
+            // identifier may start where it starts; the parser is asked
+            // before it consumes the token.
+            if let Some(start) = self.words.scan_to_trailing_word(bytes) {
+                self.trailing_word_may_be_identifier = !self.vocab.grammar_words().may_be_keyword(self.words.trailing_word())
+                    || identifier_may_start(&mut self.matcher, &self.vocab, &bytes[..start]);
             }
-        }
-        self.matcher.consume_tokens(&[vocab.parser_id(token)]).map_err(|e| self.internal(e))?;
-        if token != vocab.eos() {
-            self.words.scan(bytes, |_| {});
             self.text.extend_from_slice(bytes);
             for check in &mut self.checks {
                 check.observe(bytes);
             }
         }
-        Ok(())
-    }
-
-    /// Whether the parser lets an identifier start after `prefix` (bytes
-    /// not yet consumed): `z` begins no keyword, so it can only begin one.
-    /// Without single-byte tokens to ask with, assume it may.
-    fn identifier_may_start(&mut self, prefix: &[u8]) -> bool {
-        let probe: Option<Vec<u32>> =
-            prefix.iter().chain(b"z").map(|&b| self.vocab.single_byte_token(b)).collect();
-        match probe {
-            Some(probe) => self.matcher.validate_tokens(&probe).is_ok_and(|n| n == probe.len()),
-            None => true,
-        }
+        self.matcher.consume_tokens(&[self.vocab.parser_id(token)]).map_err(|e| self.internal(e))
     }
 
     /// Whether `token` would glue a word onto a keyword (see `glue.rs`).
     fn glues(&mut self, token: u32) -> bool {
-        let vocab = Arc::clone(&self.vocab);
-        let words = self.words.clone();
-        let trailing = self.trailing_word_may_be_identifier;
-        let bytes = vocab.token_bytes(token);
-        glues(vocab.grammar_words(), &words, bytes, trailing, |k| self.identifier_may_start(&bytes[..k]))
+        let bytes = self.vocab.token_bytes(token);
+        let (matcher, vocab) = (&mut self.matcher, &self.vocab);
+        glues(vocab.grammar_words(), &self.words, bytes, self.trailing_word_may_be_identifier, |k| {
+            identifier_may_start(matcher, vocab, &bytes[..k])
+        })
     }
 
     /// The tokens that keep the text valid (EOS only where it is complete).
@@ -146,22 +128,21 @@ impl JavaConstraint {
     /// no identifier may start where the text's last word did, tokens
     /// that grow that word.
     fn drop_glued(&mut self, mask: &mut SimpleVob) {
-        let vocab = Arc::clone(&self.vocab);
-        let words = self.words.clone();
+        let (matcher, vocab, words) = (&mut self.matcher, &self.vocab, &self.words);
         let trailing = self.trailing_word_may_be_identifier;
         let mut glued = vocab.glue_candidates().glued(
             vocab.grammar_words(),
-            &words,
+            words,
             trailing,
             |t| mask.is_allowed(t),
             |t| vocab.token_bytes(t),
-            |prefix| self.identifier_may_start(prefix),
+            |prefix| identifier_may_start(matcher, vocab, prefix),
         );
         if !trailing && !words.trailing_word().is_empty() {
             // Tokens that grow the text's last word; words further inside
             // them were handled with the candidates above.
             let growth = Growth::new(vocab.grammar_words(), words.trailing_word());
-            let grows_word = |t: u32| vocab.token_bytes(t).first().is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80);
+            let grows_word = |t: u32| vocab.token_bytes(t).first().is_some_and(|&b| is_word_byte(b));
             glued.extend(mask.iter().filter(|&t| t != vocab.eos() && grows_word(t) && growth.glues(vocab.token_bytes(t))));
         }
         for token in glued {
@@ -203,6 +184,17 @@ impl JavaConstraint {
 
     fn internal(&self, e: impl std::fmt::Display) -> ConstraintError {
         ConstraintError::Parser(e.to_string())
+    }
+}
+
+/// Whether the parser lets an identifier start after `prefix` (bytes not
+/// yet consumed): `z` begins no keyword, so it can only begin one. Without
+/// single-byte tokens to ask with, assume it may.
+fn identifier_may_start(matcher: &mut Matcher, vocab: &Vocabulary, prefix: &[u8]) -> bool {
+    let probe: Option<Vec<u32>> = prefix.iter().chain(b"z").map(|&b| vocab.single_byte_token(b)).collect();
+    match probe {
+        Some(probe) => matcher.validate_tokens(&probe).is_ok_and(|n| n == probe.len()),
+        None => true,
     }
 }
 

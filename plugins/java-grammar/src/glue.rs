@@ -45,7 +45,9 @@ enum Context {
     TextBlockEscape,
 }
 
-fn is_word_byte(b: u8) -> bool {
+/// A byte of a run of identifier characters (non-ASCII bytes count: in
+/// code they can only belong to a Unicode identifier).
+pub(crate) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
@@ -91,6 +93,22 @@ impl WordScan {
     /// (a word or a number), which a word byte would continue.
     fn ends_in_run(&self) -> bool {
         !self.word.is_empty() || self.in_number
+    }
+
+    /// Advances over `bytes`; returns where in them the word the text now
+    /// ends with starts: `Some(k)` if it starts inside `bytes`, `None` if
+    /// it is the old last word grown, or if the text ends with no word.
+    pub(crate) fn scan_to_trailing_word(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut start = None;
+        self.scan(bytes, |event| match event {
+            WordEvent::Started { offset } => start = Some(offset),
+            WordEvent::Ended { .. } => start = None,
+        });
+        if self.word.is_empty() {
+            None
+        } else {
+            start
+        }
     }
 
     /// Advances over `bytes`, reporting each code word's start and end.
@@ -241,6 +259,16 @@ impl GrammarWords {
         self.needs_identifier(&bytes[k..k + run_len], k + run_len < bytes.len())
     }
 
+    /// An ASCII identifier that no grammar word is a prefix of and that is
+    /// no prefix of a grammar word: whatever the parser state, it can only
+    /// be read as (part of) a plain identifier. Word classes and the glue
+    /// witnesses rest on this.
+    pub(crate) fn is_plain_unrelated_word(&self, word: &[u8]) -> bool {
+        let plain = word.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
+            && word.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
+        plain && !self.may_be_keyword(word)
+    }
+
     /// Whether a word is, or may still become, a grammar word: only then
     /// can its reading depend on whether an identifier may start there.
     pub(crate) fn may_be_keyword(&self, word: &[u8]) -> bool {
@@ -296,10 +324,7 @@ impl GlueCandidates {
         let mut witnesses: HashMap<&[u8], u32> = HashMap::new();
         for (id, bytes) in tokens.iter().enumerate() {
             let k = bytes.iter().position(|&b| is_word_byte(b)).unwrap_or(bytes.len());
-            let word = &bytes[k..];
-            let plain = word.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
-                && word.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
-            if id as u32 != eos && plain && !words.may_be_keyword(word) {
+            if id as u32 != eos && words.is_plain_unrelated_word(&bytes[k..]) {
                 witnesses.entry(&bytes[..k]).or_insert(id as u32);
             }
         }
@@ -435,23 +460,6 @@ pub(crate) fn glues(
     glued
 }
 
-/// Where in `bytes` (appended to a text at `scan`) the word the result ends
-/// with starts: `Some(k)` if it starts inside `bytes`, `None` if it is the
-/// old trailing word grown, or if the result ends with no word.
-pub(crate) fn trailing_word_start(scan: &WordScan, bytes: &[u8]) -> Option<usize> {
-    let mut scan = scan.clone();
-    let mut start = None;
-    scan.scan(bytes, |event| match event {
-        WordEvent::Started { offset } => start = Some(offset),
-        WordEvent::Ended { .. } => start = None,
-    });
-    if scan.word.is_empty() {
-        None
-    } else {
-        start
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +485,19 @@ mod tests {
             ["int", "x1", "s", "z"]
         );
         assert_eq!(words_in("a/b/=c"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn plain_unrelated_words() {
+        let words = GrammarWords::new();
+        for w in ["size", "x", "Data", "s1000", "$y", "buffer"] {
+            assert!(words.is_plain_unrelated_word(w.as_bytes()), "{w}");
+        }
+        // Prefixes of grammar words, grammar words, extensions of them,
+        // digits first, non-ASCII, `non` (of `non-sealed`).
+        for w in ["i", "in", "int", "interfaces", "classData", "1x", "é", "non", "nonX", "_x", ""] {
+            assert!(!words.is_plain_unrelated_word(w.as_bytes()), "{w}");
+        }
     }
 
     #[test]
@@ -533,8 +554,8 @@ mod tests {
         assert!(!glues(&words, &after_interface, b" s", false, |_| true));
         // Literal and comment text is never glued.
         assert!(!glues(&words, &at, b"\"interfaces\"", true, |_| false));
-        assert_eq!(trailing_word_start(&at, b"a.newX"), Some(2));
-        assert_eq!(trailing_word_start(&after_interface, b"s1"), None);
-        assert_eq!(trailing_word_start(&at, b"x;"), None);
+        assert_eq!(at.clone().scan_to_trailing_word(b"a.newX"), Some(2));
+        assert_eq!(after_interface.clone().scan_to_trailing_word(b"s1"), None);
+        assert_eq!(at.clone().scan_to_trailing_word(b"x;"), None);
     }
 }

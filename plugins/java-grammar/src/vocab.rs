@@ -42,7 +42,7 @@ use llguidance::{Matcher, ParserFactory};
 use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
 use crate::glue::{GlueCandidates, GrammarWords};
-use crate::grammar::{grammar_words, ident_chars_regex, lark_source, StartMode};
+use crate::grammar::{ident_chars_regex, lark_source, StartMode};
 use crate::ConstraintError;
 
 /// A vocabulary ready for constraining: token trie plus parser factory,
@@ -113,19 +113,11 @@ struct WordClasses {
 }
 
 impl WordClasses {
-    fn build(tokens: &[Vec<u8>], vocab_size: usize, eos: u32) -> WordClasses {
-        let words = grammar_words();
+    fn build(tokens: &[Vec<u8>], vocab_size: usize, eos: u32, words: &GrammarWords) -> WordClasses {
         let mut groups: HashMap<&[u8], Vec<u32>> = HashMap::new();
         for (id, bytes) in tokens.iter().enumerate() {
-            if id as u32 == eos {
-                continue;
-            }
             let ws_len = bytes.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c)).count();
-            let word = &bytes[ws_len..];
-            let is_plain_ident = matches!(word.first(), Some(b) if b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
-                && word.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$');
-            let meets_grammar_word = words.iter().any(|w| w.as_bytes().starts_with(word) || word.starts_with(w.as_bytes()));
-            if ws_len > 0 && is_plain_ident && !meets_grammar_word {
+            if id as u32 != eos && ws_len > 0 && words.is_plain_unrelated_word(&bytes[ws_len..]) {
                 groups.entry(&bytes[..ws_len]).or_default().push(id as u32);
             }
         }
@@ -168,8 +160,9 @@ impl Vocabulary {
                 "EOS token id {eos} is outside the vocabulary of {vocab_size} tokens"
             )));
         }
+        let grammar_words = GrammarWords::new();
         let classes = if acceleration.word_classes {
-            WordClasses::build(&tokens, vocab_size, eos)
+            WordClasses::build(&tokens, vocab_size, eos, &grammar_words)
         } else {
             WordClasses { parser_id: (0..vocab_size as u32).collect(), classes: Vec::new() }
         };
@@ -203,7 +196,6 @@ impl Vocabulary {
                 }
             }
         }
-        let grammar_words = GrammarWords::new();
         let glue_candidates = GlueCandidates::new(&tokens, eos, &grammar_words);
         Ok(Vocabulary {
             factory,
