@@ -268,6 +268,9 @@ fn verify_masks(
 fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sources: &[(String, String)]) -> Result<()> {
     let chosen = spread(sources, args.speed_files);
     let mut micros = Vec::new();
+    // A digest of every mask, to compare runs that must agree (e.g. with
+    // and without llguidance's structural mask cache).
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
     let bar = progress(chosen.len(), "mask timing");
     for (name, text) in chosen {
         let tokens = tokenizer.encode(text)?;
@@ -277,6 +280,7 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
             let mask = c.mask()?;
             let us = started.elapsed().as_secs_f64() * 1e6;
             micros.push(us);
+            mask.iter().for_each(|allowed| std::hash::Hash::hash(&allowed, &mut digest));
             if args.show_slow_us.is_some_and(|limit| us > limit) {
                 let text = c.text();
                 let tail = String::from_utf8_lossy(&text[text.len().saturating_sub(30)..]).into_owned();
@@ -293,6 +297,13 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
     }
     bar.finish();
     micros.sort_by(|a, b| a.total_cmp(b));
+    let over = |limit: f64| micros.iter().filter(|&&us| us > limit).count();
+    println!(
+        "masks over 50 us: {}, over 1 ms: {} ({:.2} %)",
+        over(50.0),
+        over(1000.0),
+        100.0 * over(1000.0) as f64 / micros.len() as f64
+    );
     let q = |p: f64| micros[((micros.len() - 1) as f64 * p).round() as usize];
     println!(
         "mask time over {} masks: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us, mean {:.1} us",
@@ -303,5 +314,6 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
         micros[micros.len() - 1],
         micros.iter().sum::<f64>() / micros.len() as f64
     );
+    println!("mask digest {:016x}", std::hash::Hasher::finish(&digest));
     Ok(())
 }

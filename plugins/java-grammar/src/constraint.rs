@@ -5,7 +5,7 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
-use crate::glue::{glues, is_word_byte, Growth, WordScan};
+use crate::glue::{glues, WordScan};
 use crate::grammar::StartMode;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
@@ -24,6 +24,10 @@ pub struct JavaConstraint {
     words: WordScan,
     /// Whether an identifier may start where the text's last word started.
     trailing_word_may_be_identifier: bool,
+    /// The grammar's mask (before word classes, glue and checks) for the
+    /// current state, kept while only whitespace follows a state where
+    /// whitespace changes nothing (see [`JavaConstraint::mask`]).
+    mask_before_whitespace: Option<SimpleVob>,
 }
 
 impl JavaConstraint {
@@ -37,6 +41,7 @@ impl JavaConstraint {
             checks: Vec::new(),
             words: WordScan::new(),
             trailing_word_may_be_identifier: true,
+            mask_before_whitespace: None,
         })
     }
 
@@ -50,12 +55,13 @@ impl JavaConstraint {
     pub fn fork(&self) -> JavaConstraint {
         JavaConstraint {
             vocab: Arc::clone(&self.vocab),
-            matcher: self.matcher.deep_clone(),
+            matcher: self.matcher.clone(),
             mode: self.mode,
             text: self.text.clone(),
             checks: self.checks.iter().map(|c| c.fork()).collect(),
             words: self.words.clone(),
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
+            mask_before_whitespace: self.mask_before_whitespace.clone(),
         }
     }
 
@@ -81,6 +87,9 @@ impl JavaConstraint {
 
     fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
         let bytes = self.vocab.token_bytes(token);
+        if token == self.vocab.eos() || !bytes.iter().all(|&b| is_java_whitespace(b)) {
+            self.mask_before_whitespace = None;
+        }
         if token != self.vocab.eos() {
             // For the word the text will end with, remember whether an
             // identifier may start where it starts; the parser is asked
@@ -107,8 +116,26 @@ impl JavaConstraint {
     }
 
     /// The tokens that keep the text valid (EOS only where it is complete).
+    ///
+    /// Whitespace in code right after `; , ( ) [ ] { }` or after other
+    /// whitespace changes nothing that may follow: those are whole tokens
+    /// that nothing extends, and whitespace is skipped. So the grammar's
+    /// mask at such a point also holds after any whitespace tokens, and is
+    /// reused instead of walking the vocabulary again from inside the
+    /// whitespace (where llguidance's token slices cannot apply).
     pub fn mask(&mut self) -> Result<SimpleVob, ConstraintError> {
-        let mut mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
+        let mut mask = match &self.mask_before_whitespace {
+            Some(mask) => mask.clone(),
+            None => {
+                let mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
+                let whitespace_changes_nothing = self.words.ends_in_code()
+                    && self.text.last().is_some_and(|&b| is_java_whitespace(b) || b";,()[]{}".contains(&b));
+                if self.vocab.whitespace_reuse() && whitespace_changes_nothing {
+                    self.mask_before_whitespace = Some(mask.clone());
+                }
+                mask
+            }
+        };
         self.vocab.expand_classes(&mut mask);
         self.drop_glued(&mut mask);
         for check in &self.checks {
@@ -130,7 +157,7 @@ impl JavaConstraint {
     fn drop_glued(&mut self, mask: &mut SimpleVob) {
         let (matcher, vocab, words) = (&mut self.matcher, &self.vocab, &self.words);
         let trailing = self.trailing_word_may_be_identifier;
-        let mut glued = vocab.glue_candidates().glued(
+        let glued = vocab.glue_candidates().glued(
             vocab.grammar_words(),
             words,
             trailing,
@@ -138,15 +165,13 @@ impl JavaConstraint {
             |t| vocab.token_bytes(t),
             |prefix| identifier_may_start(matcher, vocab, prefix),
         );
+        for token in glued {
+            mask.disallow_token(token);
+        }
         if !trailing && !words.trailing_word().is_empty() {
             // Tokens that grow the text's last word; words further inside
             // them were handled with the candidates above.
-            let growth = Growth::new(vocab.grammar_words(), words.trailing_word());
-            let grows_word = |t: u32| vocab.token_bytes(t).first().is_some_and(|&b| is_word_byte(b));
-            glued.extend(mask.iter().filter(|&t| t != vocab.eos() && grows_word(t) && growth.glues(vocab.token_bytes(t))));
-        }
-        for token in glued {
-            mask.disallow_token(token);
+            mask.sub(&vocab.tokens_growing_into_glue(words.trailing_word()));
         }
     }
 
@@ -216,4 +241,9 @@ mod tests {
         assert_eq!(line_and_column(b"ab\ncd"), (2, 3));
         assert_eq!(line_and_column("x\n\u{e9}\u{e9}".as_bytes()), (2, 3));
     }
+}
+
+/// JLS 3.6 white space (line terminators included).
+fn is_java_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c)
 }

@@ -85,6 +85,12 @@ impl WordScan {
     /// Whether a byte that is not `"`, `'`, `/`, `*` or `\\` appended
     /// here would be code (here `/` and `""` are complete operators or
     /// literals once such a byte follows).
+    /// Whether the text ends in code (not in a comment, literal or after a
+    /// `/` or `""` that may still start one).
+    pub(crate) fn ends_in_code(&self) -> bool {
+        matches!(self.context, Context::Code)
+    }
+
     fn plain_byte_is_code(&self) -> bool {
         matches!(self.context, Context::Code | Context::Slash | Context::QuoteQuote)
     }

@@ -41,7 +41,7 @@ use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
 use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
-use crate::glue::{GlueCandidates, GrammarWords};
+use crate::glue::{is_word_byte, GlueCandidates, GrammarWords, Growth};
 use crate::grammar::{ident_chars_regex, lark_source, StartMode};
 use crate::ConstraintError;
 
@@ -61,6 +61,13 @@ pub struct Vocabulary {
     /// besides those that grow the text's own last word.
     glue_candidates: GlueCandidates,
     grammar_words: GrammarWords,
+    /// Per word a text may end with where no identifier may start (a
+    /// keyword or part of one): the tokens that grow it into a glued word.
+    /// The answer depends on the word alone, and only a few hundred such
+    /// words exist, so each is worked out once over the whole vocabulary
+    /// instead of over the ~20,000 tokens a mask allows there.
+    growth_glued: Mutex<HashMap<Vec<u8>, Arc<SimpleVob>>>,
+    whitespace_reuse: bool,
 }
 
 /// How a [`Vocabulary`] speeds up masks; both are exact, and `plain()`
@@ -70,14 +77,17 @@ pub struct Vocabulary {
 pub struct Acceleration {
     pub slices: bool,
     pub word_classes: bool,
+    /// Reuse the grammar's mask across whitespace tokens where whitespace
+    /// cannot change what may follow (see `JavaConstraint::mask`).
+    pub whitespace_reuse: bool,
 }
 
 impl Acceleration {
     pub fn full() -> Acceleration {
-        Acceleration { slices: true, word_classes: true }
+        Acceleration { slices: true, word_classes: true, whitespace_reuse: true }
     }
     pub fn plain() -> Acceleration {
-        Acceleration { slices: false, word_classes: false }
+        Acceleration { slices: false, word_classes: false, whitespace_reuse: false }
     }
 }
 
@@ -206,6 +216,8 @@ impl Vocabulary {
             single_byte,
             glue_candidates,
             grammar_words,
+            growth_glued: Mutex::new(HashMap::new()),
+            whitespace_reuse: acceleration.whitespace_reuse,
         })
     }
 
@@ -260,8 +272,37 @@ impl Vocabulary {
         &self.glue_candidates
     }
 
+    pub(crate) fn whitespace_reuse(&self) -> bool {
+        self.whitespace_reuse
+    }
+
     pub(crate) fn grammar_words(&self) -> &GrammarWords {
         &self.grammar_words
+    }
+
+    /// The tokens that glue when they grow `trailing_word`, a word that
+    /// started where no identifier may (see [`Growth`]).
+    pub(crate) fn tokens_growing_into_glue(&self, trailing_word: &[u8]) -> Arc<SimpleVob> {
+        let mut cache = self.growth_glued.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(glued) = cache.get(trailing_word) {
+            return Arc::clone(glued);
+        }
+        let growth = Growth::new(&self.grammar_words, trailing_word);
+        let mut glued = SimpleVob::alloc(self.vocab_size());
+        for (id, bytes) in self.token_bytes.iter().enumerate() {
+            let grows_word = bytes.first().is_some_and(|&b| is_word_byte(b));
+            if id as u32 != self.eos && grows_word && growth.glues(bytes) {
+                glued.allow_token(id as u32);
+            }
+        }
+        // Bounded in practice by the grammar's words and their prefixes;
+        // the cap only guards against surprises.
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        let glued = Arc::new(glued);
+        cache.insert(trailing_word.to_vec(), Arc::clone(&glued));
+        glued
     }
 
     /// How many tokens llguidance does not see because a representative
@@ -277,10 +318,14 @@ impl Vocabulary {
     }
 
     /// A matcher at the start of `mode`, compiling the grammar on first use.
+    /// Every matcher of a mode is a shallow clone of one: they share
+    /// llguidance's lexer and, with it, the patched llguidance's masks
+    /// cached by parser structure (third_party/llguidance/PATCHES.md), so
+    /// a state seen in one sequence is answered at once in the next.
     pub(crate) fn fresh_matcher(&self, mode: StartMode) -> Result<Matcher, ConstraintError> {
         let mut fresh = self.fresh.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(m) = fresh.get(&mode) {
-            return Ok(m.deep_clone());
+            return Ok(m.clone());
         }
         let grammar = TopLevelGrammar::from_lark(lark_source(mode));
         let parser = self.factory.create_parser(grammar).map_err(|e| ConstraintError::Grammar(e.to_string()))?;
@@ -288,7 +333,7 @@ impl Vocabulary {
         if let Some(e) = matcher.get_error() {
             return Err(ConstraintError::Grammar(e));
         }
-        let copy = matcher.deep_clone();
+        let copy = matcher.clone();
         fresh.insert(mode, matcher);
         Ok(copy)
     }

@@ -468,6 +468,13 @@ struct ParserState {
     bias_cache: Option<BiasCache>,
 
     shared_box: Box<SharedState>,
+
+    // logitloom patch: a structural hash of every definitive row (see
+    // `RowHash`), and masks cached by it (see `StructuralMaskCache`).
+    row_hashes: Vec<RowHash>,
+    /// Off when `LLGUIDANCE_NO_STRUCTURAL_CACHE` is set (for checking that
+    /// cached and computed masks agree).
+    structural_cache_enabled: bool,
 }
 
 #[derive(Clone)]
@@ -478,9 +485,74 @@ struct BiasCache {
     mask: SimpleVob,
 }
 
+/// logitloom patch. 128-bit Merkle hashes of an Earley row, built from the
+/// items that can still matter and, for each, its rule position and the
+/// hash of the row it started in. Row indices are names only, so rows with
+/// equal hashes (up to a 2^-128 collision) head charts that behave the same
+/// from here on, wherever they sit in the text: a statement start in one
+/// method is the same state as in the next.
+/// * `as_origin`: only items with a nonterminal after the dot. A finished
+///   row is only ever consulted by completion, which looks for exactly
+///   those; finished items and items waiting for a lexeme in an older row
+///   can never advance again.
+/// * `live`: every unfinished item, plus the row's lexer start state: what
+///   a mask computed from this row as the top row depends on.
+/// `first_item`/`last_item` tie the hashes to the row they were computed for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct RowHash {
+    /// False when an origin row had no sound hash: never matched.
+    sound: bool,
+    as_origin: (u64, u64),
+    live: (u64, u64),
+    first_item: u32,
+    last_item: u32,
+}
+
+/// logitloom patch. Masks keyed by the structural hash of the current row
+/// and the lexer's position inside the current lexeme: llguidance's own
+/// one-entry cache (`BiasCache`) generalised from "same row" to "same
+/// structure". Masks with a token-healing prefix are never cached.
+#[derive(Clone, Default)]
+struct StructuralMaskCache {
+    masks: HashMap<StructuralKey, Arc<SimpleVob>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct StructuralKey {
+    row: (u64, u64),
+    lexer_state: StateID,
+    byte: Option<u8>,
+    has_pending_lexeme_bytes: bool,
+}
+
+/// Beyond this many masks (about 6 KB each for a 50k vocabulary) the cache
+/// starts over; a file's recurring states come back quickly.
+const STRUCTURAL_CACHE_MAX: usize = 16384;
+
+#[inline(always)]
+fn mix64(mut x: u64) -> u64 {
+    // splitmix64 finaliser
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d4_9bb1_33b1_11eb);
+    x ^ (x >> 31)
+}
+
+
+fn hash_of<T: Hash>(x: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    x.hash(&mut h);
+    h.finish()
+}
+
 #[derive(Clone, Default)]
 struct SharedState {
     lexer_opt: Option<Lexer>,
+    // logitloom patch: lives with the lexer, whose state ids its keys hold:
+    // parsers that share the lexer (`Matcher::clone`) share the cache.
+    structural_masks: StructuralMaskCache,
 }
 
 impl SharedState {
@@ -822,7 +894,10 @@ impl ParserState {
             trie_grammar_stack: 0,
             parser_error: None,
             bias_cache: None,
+            row_hashes: vec![],
+            structural_cache_enabled: std::env::var_os("LLGUIDANCE_NO_STRUCTURAL_CACHE").is_none(),
             shared_box: Box::new(SharedState {
+                structural_masks: StructuralMaskCache::default(),
                 lexer_opt: Some(lexer),
             }),
             perf_counters,
@@ -935,6 +1010,16 @@ impl ParserState {
                 }
             }
         }
+        let structural_key = if start.is_empty() { self.structural_key() } else { None };
+        if let Some(key) = &structural_key {
+            if let Some(mask) = self.shared_box.structural_masks.masks.get(key) {
+                let mask = SimpleVob::clone(mask);
+                let d = t0.elapsed();
+                self.stats.compute_time_us += d.as_micros() as u64;
+                self.perf_counters.compute_bias.record(d);
+                return mask;
+            }
+        }
 
         let limits = self.limits.clone();
         let dfa = &mut self.lexer_mut().dfa;
@@ -983,6 +1068,13 @@ impl ParserState {
                 has_pending_lexeme_bytes: self.has_pending_lexeme_bytes(),
                 mask: set.clone(),
             });
+            if let Some(key) = structural_key {
+                let cache = &mut self.shared_box.structural_masks;
+                if cache.masks.len() >= STRUCTURAL_CACHE_MAX {
+                    cache.masks.clear();
+                }
+                cache.masks.insert(key, Arc::new(set.clone()));
+            }
         }
 
         let d = t0.elapsed();
@@ -990,6 +1082,79 @@ impl ParserState {
         self.perf_counters.compute_bias.record(d);
 
         set
+    }
+
+    /// logitloom patch: the structural hashes of definitive row `idx` (see
+    /// `RowHash`); a row it cannot vouch for is marked unsound and never matched.
+    fn record_row_hash(&mut self, idx: usize) {
+        self.row_hashes.truncate(idx);
+        let row = &self.rows[idx];
+        let mut sound = !self.scratch.parametric && self.row_hashes.len() == idx;
+        let (mut oa, mut ob) = (0u64, 0u64);
+        let (mut la, mut lb) = (0u64, 0u64);
+        let (mut n_origin, mut n_live) = (0u64, 0u64);
+        for i in row.item_indices() {
+            let item = self.scratch.items[i];
+            let after_dot = self.grammar.sym_idx_dot(item.rhs_ptr());
+            if after_dot == CSymIdx::NULL {
+                continue; // finished: inert from now on
+            }
+            let origin = item.start_pos();
+            let (ha, hb) = if origin == idx {
+                (0x5e1f, 0x5e1f_5e1f)
+            } else if let Some(h) = self.row_hashes.get(origin).filter(|h| h.sound) {
+                h.as_origin
+            } else {
+                sound = false;
+                (0, 0)
+            };
+            let rule = item.rhs_ptr().as_index() as u64;
+            // summed, so the order of items within the row does not matter
+            let a = mix64(rule ^ ha.rotate_left(17));
+            let b = mix64(rule.wrapping_mul(0x9e37_79b9) ^ hb.rotate_left(29) ^ 0xa5a5);
+            la = la.wrapping_add(a);
+            lb = lb.wrapping_add(b);
+            n_live += 1;
+            if self.grammar.sym_data(after_dot).lexeme.is_none() {
+                oa = oa.wrapping_add(a);
+                ob = ob.wrapping_add(b);
+                n_origin += 1;
+            }
+        }
+        // Not the row's `lexeme_idx`: it only validates llguidance's reuse of
+        // speculative rows above the top, and rows reached by different
+        // lexemes (`;` or `}` before a statement) are otherwise the same.
+        let start = hash_of(&row.lexer_start_state)
+            ^ ((row.grammar_stack_ptr.as_usize() as u64) << 40);
+        let hashes = RowHash {
+            sound,
+            as_origin: (mix64(oa ^ n_origin), mix64(ob ^ 0x0417)),
+            live: (mix64(la ^ n_live ^ mix64(start)), mix64(lb ^ start)),
+            first_item: row.first_item,
+            last_item: row.last_item,
+        };
+        self.row_hashes.push(hashes);
+    }
+
+    /// logitloom patch: the key of the current state, if every row under it
+    /// has a hash computed for it.
+    fn structural_key(&mut self) -> Option<StructuralKey> {
+        if self.scratch.parametric || !self.structural_cache_enabled {
+            return None;
+        }
+        let curr = self.lexer_state();
+        let row_idx = curr.row_idx as usize;
+        let h = self.row_hashes.get(row_idx).filter(|h| h.sound)?;
+        let row = self.rows.get(row_idx)?;
+        if h.first_item != row.first_item || h.last_item != row.last_item {
+            return None;
+        }
+        Some(StructuralKey {
+            row: h.live,
+            lexer_state: curr.lexer_state,
+            byte: curr.byte,
+            has_pending_lexeme_bytes: self.has_pending_lexeme_bytes(),
+        })
     }
 
     fn after_dots(&self) -> impl Iterator<Item = RhsPtr> + '_ {
@@ -2336,6 +2501,8 @@ impl ParserState {
             let idx = self.num_rows();
 
             let row = self.scratch.work_row(lex_start);
+            // logitloom patch: the very first row lands at 0 while `idx` is 1
+            let stored_at = if self.rows.is_empty() { 0 } else { idx };
             if self.rows.is_empty() || self.rows.len() == idx {
                 // If the physical 'rows' Vec is full, we push a new row
                 // otherwise ...
@@ -2370,6 +2537,7 @@ impl ParserState {
                     token_idx_stop: self.token_idx,
                     start_byte_idx,
                 });
+                self.record_row_hash(stored_at);
                 // debug!("  push: {idx} {} {}", self.rows.len(), self.row_infos.len());
             }
 
@@ -3078,6 +3246,7 @@ impl Parser {
         let (state, lexer) = ParserState::new(tok_env, grammar, limits, perf_counters)?;
         let shared = Arc::new(Mutex::new(Box::new(SharedState {
             lexer_opt: Some(lexer),
+            structural_masks: StructuralMaskCache::default(),
         })));
         Ok(Parser { shared, state })
     }
