@@ -527,7 +527,7 @@ struct StructuralKey {
 
 /// Beyond this many masks (about 6 KB each for a 50k vocabulary) the cache
 /// starts over; a file's recurring states come back quickly.
-const STRUCTURAL_CACHE_MAX: usize = 16384;
+const STRUCTURAL_CACHE_MAX: usize = 4096;
 
 #[inline(always)]
 fn mix64(mut x: u64) -> u64 {
