@@ -182,3 +182,38 @@ fn semantic_checks_only_remove_tokens() {
     let differing = (0..tokens.len() as u32).filter(|&t| without.is_allowed(t) != with.is_allowed(t)).count();
     assert_eq!(differing, 2);
 }
+
+/// Where whitespace changes nothing (in code after `; , ( ) [ ] { }` or
+/// after whitespace), a whitespace token keeps the mask computed before
+/// it. At every token, the mask of a state that computed masks all along
+/// must equal that of a state fed the same tokens without ever asking for
+/// one, so nothing was kept where whitespace does matter: after a word or
+/// an operator, inside a comment or a string.
+#[test]
+fn masks_after_whitespace_equal_masks_computed_afresh() {
+    let (vocab, tokens, eos) = vocab();
+    let programs = [
+        (
+            StartMode::MethodBody(BodyKind::Void),
+            "int x = 1;\n    \n    foo( a ,  b );\n    int  y ;  // c;\n    \n    x++; { }\n    return ;\n    ",
+        ),
+        (StartMode::File, "class A {\n    int f() { return x  +  y; }\n    /* a; \n    */ String s = \"a;  b\";\n    }\n    "),
+    ];
+    for (mode, program) in programs {
+        let ids = tokenize_greedily(&tokens, eos, program);
+        assert!(ids.iter().any(|&t| tokens[t as usize] == b"\n    "), "the program should use a multi-byte whitespace token");
+        let mut stepwise = JavaConstraint::new(vocab.clone(), mode).unwrap();
+        for (i, &t) in ids.iter().enumerate() {
+            let mask = stepwise.mask().unwrap();
+            let mut fresh = JavaConstraint::new(vocab.clone(), mode).unwrap();
+            fresh.feed(&ids[..i]).unwrap();
+            let expected = fresh.mask().unwrap();
+            let differing: Vec<String> = (0..tokens.len() as u32)
+                .filter(|&id| mask.is_allowed(id) != expected.is_allowed(id))
+                .map(|id| format!("{:?}", String::from_utf8_lossy(&tokens[id as usize])))
+                .collect();
+            assert!(differing.is_empty(), "after {:?}: masks differ on {differing:?}", String::from_utf8_lossy(stepwise.text()));
+            stepwise.accept(t).unwrap();
+        }
+    }
+}
