@@ -87,7 +87,7 @@ impl JavaConstraint {
 
     fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
         let bytes = self.vocab.token_bytes(token);
-        if token == self.vocab.eos() || !bytes.iter().all(|&b| is_java_whitespace(b)) {
+        if token == self.vocab.eos() || !bytes.iter().all(u8::is_ascii_whitespace) {
             self.mask_before_whitespace = None;
         }
         if token != self.vocab.eos() {
@@ -118,7 +118,8 @@ impl JavaConstraint {
     /// The tokens that keep the text valid (EOS only where it is complete).
     ///
     /// Whitespace in code right after `; , ( ) [ ] { }` or after other
-    /// whitespace changes nothing that may follow: those are whole tokens
+    /// whitespace (JLS 3.6: exactly `u8::is_ascii_whitespace`) changes
+    /// nothing that may follow: those are whole tokens
     /// that nothing extends, and whitespace is skipped. So the grammar's
     /// mask at such a point also holds after any whitespace tokens, and is
     /// reused instead of walking the vocabulary again from inside the
@@ -129,7 +130,7 @@ impl JavaConstraint {
             None => {
                 let mask = self.matcher.compute_mask_or_eos().map_err(|e| self.internal(e))?;
                 let whitespace_changes_nothing = self.words.ends_in_code()
-                    && self.text.last().is_some_and(|&b| is_java_whitespace(b) || b";,()[]{}".contains(&b));
+                    && self.text.last().is_some_and(|&b| b.is_ascii_whitespace() || b";,()[]{}".contains(&b));
                 if self.vocab.whitespace_reuse() && whitespace_changes_nothing {
                     self.mask_before_whitespace = Some(mask.clone());
                 }
@@ -241,9 +242,4 @@ mod tests {
         assert_eq!(line_and_column(b"ab\ncd"), (2, 3));
         assert_eq!(line_and_column("x\n\u{e9}\u{e9}".as_bytes()), (2, 3));
     }
-}
-
-/// JLS 3.6 white space (line terminators included).
-fn is_java_whitespace(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c)
 }

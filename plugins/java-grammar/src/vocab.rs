@@ -126,7 +126,7 @@ impl WordClasses {
     fn build(tokens: &[Vec<u8>], vocab_size: usize, eos: u32, words: &GrammarWords) -> WordClasses {
         let mut groups: HashMap<&[u8], Vec<u32>> = HashMap::new();
         for (id, bytes) in tokens.iter().enumerate() {
-            let ws_len = bytes.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0c)).count();
+            let ws_len = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
             if id as u32 != eos && ws_len > 0 && words.is_plain_unrelated_word(&bytes[ws_len..]) {
                 groups.entry(&bytes[..ws_len]).or_default().push(id as u32);
             }
