@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Kind, Tensor};
 
+use crate::native::NativeDecoder;
 use crate::{EngineError, Gpt2, KvCache};
 
 /// Picks the tokens of one sequence.
@@ -143,6 +144,8 @@ pub fn generate(
     stats.prefill_time = prefill_start.elapsed();
     stats.prefill_tokens = prompts.iter().map(Vec::len).sum();
 
+    // Decode steps on the CPU run natively (see `crate::native`).
+    let mut native = NativeDecoder::new(gpt, batch);
     let decode_start = Instant::now();
     let mut next_input = vec![0i64; batch];
     let mut fed_by_decode = vec![false; batch];
@@ -206,17 +209,29 @@ pub fn generate(
                 cache.truncate(b, context - 1);
             }
         }
-        let parked: Vec<(usize, usize)> = (0..batch).filter(|&b| !fed_by_decode[b]).map(|b| (b, cache.len_of(b))).collect();
-        let idx = Tensor::from_slice(&next_input).view([batch as i64, 1]).to_device(device);
-        let hidden = gpt.forward_cached_hidden(&idx, &mut cache).squeeze_dim(1);
-        let host = host_logits(&gpt.logits(&hidden));
-        for b in 0..batch {
-            if fed_by_decode[b] {
-                write_row(&host, b, vocab, &mut *samplers[b], step + 1)?;
+        if let Some(native) = native.as_mut() {
+            // Only fed rows are computed; the others' caches stay as they are.
+            let fed: Vec<(usize, u32)> = (0..batch).filter(|&b| fed_by_decode[b]).map(|b| (b, next_input[b] as u32)).collect();
+            let mut outputs = Vec::with_capacity(fed.len());
+            for &(b, _) in &fed {
+                outputs.push(logits_buffer(&mut *samplers[b], b, vocab, step + 1)?.as_mut_ptr());
             }
-        }
-        for (b, len) in parked {
-            cache.truncate(b, len);
+            // SAFETY: each pointer is a distinct sampler's `vocab`-long
+            // buffer, untouched until the samplers are called again.
+            unsafe { native.step(&mut cache, &fed, &outputs) };
+        } else {
+            let parked: Vec<(usize, usize)> = (0..batch).filter(|&b| !fed_by_decode[b]).map(|b| (b, cache.len_of(b))).collect();
+            let idx = Tensor::from_slice(&next_input).view([batch as i64, 1]).to_device(device);
+            let hidden = gpt.forward_cached_hidden(&idx, &mut cache).squeeze_dim(1);
+            let host = host_logits(&gpt.logits(&hidden));
+            for b in 0..batch {
+                if fed_by_decode[b] {
+                    write_row(&host, b, vocab, &mut *samplers[b], step + 1)?;
+                }
+            }
+            for (b, len) in parked {
+                cache.truncate(b, len);
+            }
         }
         stats.decode_tokens += fed_by_decode.iter().filter(|&&f| f).count();
     }
@@ -257,6 +272,13 @@ fn host_logits(logits: &Tensor) -> Tensor {
 /// Copies row `b` of `host` into the sampler's buffer: the only copy a row
 /// makes on its way from the model to the sampler.
 fn write_row(host: &Tensor, b: usize, vocab: usize, sampler: &mut dyn SequenceSampler, step: usize) -> Result<(), EngineError> {
+    let row = logits_buffer(sampler, b, vocab, step)?;
+    host.get(b as i64).copy_data(row, vocab);
+    Ok(())
+}
+
+/// The sampler's logits buffer, checked to be `vocab` long.
+fn logits_buffer<'s>(sampler: &'s mut dyn SequenceSampler, b: usize, vocab: usize, step: usize) -> Result<&'s mut [f32], EngineError> {
     let row = sampler.row();
     if row.len() != vocab {
         return Err(EngineError::Sampler {
@@ -265,6 +287,5 @@ fn write_row(host: &Tensor, b: usize, vocab: usize, sampler: &mut dyn SequenceSa
             message: format!("its logits buffer holds {} entries, the model's vocabulary {vocab}", row.len()),
         });
     }
-    host.get(b as i64).copy_data(row, vocab);
-    Ok(())
+    Ok(row)
 }

@@ -38,7 +38,7 @@ impl Linear {
 pub struct LayerNorm {
     pub weight: Tensor,
     pub bias: Tensor,
-    eps: f64,
+    pub(crate) eps: f64,
     dim: i64,
 }
 
@@ -73,8 +73,8 @@ pub enum CacheWrite {
 }
 
 pub struct CausalSelfAttention {
-    c_attn: Linear,
-    c_proj: Linear,
+    pub(crate) c_attn: Linear,
+    pub(crate) c_proj: Linear,
     n_head: i64,
     head_dim: i64,
     attn_pdrop: f64,
@@ -146,8 +146,8 @@ impl CausalSelfAttention {
 }
 
 pub struct Mlp {
-    c_fc: Linear,
-    c_proj: Linear,
+    pub(crate) c_fc: Linear,
+    pub(crate) c_proj: Linear,
     resid_pdrop: f64,
 }
 
@@ -168,10 +168,10 @@ impl Mlp {
 
 /// A pre-LayerNorm transformer block.
 pub struct Block {
-    ln_1: LayerNorm,
-    attn: CausalSelfAttention,
-    ln_2: LayerNorm,
-    mlp: Mlp,
+    pub(crate) ln_1: LayerNorm,
+    pub(crate) attn: CausalSelfAttention,
+    pub(crate) ln_2: LayerNorm,
+    pub(crate) mlp: Mlp,
 }
 
 impl Block {

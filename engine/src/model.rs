@@ -7,16 +7,18 @@ use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
 use crate::layers::{AttentionCache, Block, CacheWrite, LayerNorm};
+use crate::native::DecodePath;
 use crate::{EngineError, Gpt2Config, KvCache, Tokenizer};
 
 /// GPT-2: learned positions, pre-LayerNorm blocks, GELU(tanh), and an
 /// output projection tied to the token embedding.
 pub struct Gpt2 {
     pub config: Gpt2Config,
-    wte: Tensor,
-    wpe: Tensor,
-    blocks: Vec<Block>,
-    ln_f: LayerNorm,
+    pub(crate) wte: Tensor,
+    pub(crate) wpe: Tensor,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) ln_f: LayerNorm,
+    decode_path: DecodePath,
 }
 
 impl Gpt2 {
@@ -30,7 +32,17 @@ impl Gpt2 {
             wpe: (p / "wpe").var("weight", &[config.n_positions as i64, embd], Init::Randn { mean: 0.0, stdev: 0.02 }),
             blocks: (0..config.n_layer).map(|i| Block::new(&(p / "h" / i), config)).collect(),
             ln_f: LayerNorm::new(&(p / "ln_f"), config.n_embd, config.layer_norm_epsilon),
+            decode_path: DecodePath::Auto,
         }
+    }
+
+    /// Chooses what runs CPU decode steps in [`crate::generate::generate`]
+    /// (see [`crate::native`]); results agree to rounding either way.
+    pub fn set_decode_path(&mut self, path: DecodePath) {
+        self.decode_path = path;
+    }
+    pub fn decode_path(&self) -> DecodePath {
+        self.decode_path
     }
 
     /// Full-sequence forward for training and scoring: `idx` is `[B, T]`

@@ -1,0 +1,509 @@
+//! The arithmetic of one decode step on plain memory: matrix-vector
+//! products over weights stored as `f32`, `bf16` or `f16`, and the
+//! element-wise maths around them (layer norm, GELU, softmax).
+//!
+//! Every function has two bodies: an AVX-512 one, picked at run time when
+//! the CPU has `avx512f`, and a portable one. Both compute in `f32`; the
+//! weights and the cache are only *stored* narrow. Decoding at batch 1 is
+//! bound by how fast the weights stream from memory, so what matters is
+//! that a product reads each weight once, in its stored width, and keeps
+//! enough loads in flight; the arithmetic is cheap next to that.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+use std::sync::OnceLock;
+
+/// How the elements of a weight matrix or cache are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    F32,
+    Bf16,
+    F16,
+}
+
+impl Storage {
+    pub fn bytes(self) -> usize {
+        match self {
+            Storage::F32 => 4,
+            Storage::Bf16 | Storage::F16 => 2,
+        }
+    }
+}
+
+/// True when the AVX-512 bodies may run (checked once).
+pub fn has_avx512() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::env::var_os("LOGITLOOM_NO_AVX512").is_none() && is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// Reads element `i` of narrow or wide storage as `f32`.
+///
+/// # Safety
+/// `base` must point at storage of kind `storage` holding more than `i` elements.
+#[inline(always)]
+pub unsafe fn load_one(storage: Storage, base: *const u8, i: usize) -> f32 {
+    match storage {
+        Storage::F32 => *(base as *const f32).add(i),
+        Storage::Bf16 => f32::from_bits((*(base as *const u16).add(i) as u32) << 16),
+        Storage::F16 => half::f16::from_bits(*(base as *const u16).add(i)).to_f32(),
+    }
+}
+
+/// Writes `values` into storage of kind `storage` (round to nearest even,
+/// as libtorch's own conversions do).
+///
+/// # Safety
+/// `base` must point at writable storage with room for `values.len()` elements.
+pub unsafe fn store_all(storage: Storage, base: *mut u8, values: &[f32]) {
+    match storage {
+        Storage::F32 => std::ptr::copy_nonoverlapping(values.as_ptr(), base as *mut f32, values.len()),
+        Storage::Bf16 => {
+            for (i, &v) in values.iter().enumerate() {
+                *(base as *mut u16).add(i) = half::bf16::from_f32(v).to_bits();
+            }
+        }
+        Storage::F16 => {
+            for (i, &v) in values.iter().enumerate() {
+                *(base as *mut u16).add(i) = half::f16::from_f32(v).to_bits();
+            }
+        }
+    }
+}
+
+/// A row-major matrix in raw memory: `rows` rows of `cols` elements.
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixRef {
+    pub base: *const u8,
+    pub rows: usize,
+    pub cols: usize,
+    pub storage: Storage,
+}
+
+// SAFETY: a `MatrixRef` is only read, and whoever builds one keeps the
+// memory alive for as long as it is used (see `NativeDecoder`).
+unsafe impl Send for MatrixRef {}
+unsafe impl Sync for MatrixRef {}
+
+impl MatrixRef {
+    /// # Safety
+    /// `row < self.rows`.
+    #[inline(always)]
+    pub unsafe fn row_ptr(&self, row: usize) -> *const u8 {
+        self.base.add(row * self.cols * self.storage.bytes())
+    }
+}
+
+/// Largest number of sequences one kernel call handles together; bigger
+/// batches go through in groups, each re-reading a row that is by then in L1.
+pub const MAX_GROUP: usize = 4;
+
+/// `out[b][r] = dot(matrix row r, inputs[b])` for `r` in `rows`, for every
+/// input `b` (each `matrix.cols` long). Each weight row is read from memory
+/// once for all inputs.
+///
+/// # Safety
+/// Every input must hold `matrix.cols` floats and every output
+/// `matrix.rows` floats; `rows` must lie inside the matrix; no output may
+/// be written by anyone else for the rows given.
+pub unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+    debug_assert_eq!(inputs.len(), outputs.len());
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return avx512::matvec(matrix, rows, inputs, outputs);
+    }
+    portable_matvec(matrix, rows, inputs, outputs)
+}
+
+unsafe fn portable_matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+    let cols = matrix.cols;
+    let mut widened = vec![0f32; cols];
+    for r in rows {
+        let row = matrix.row_ptr(r);
+        for (c, w) in widened.iter_mut().enumerate() {
+            *w = load_one(matrix.storage, row, c);
+        }
+        for (input, output) in inputs.iter().zip(outputs) {
+            let x = std::slice::from_raw_parts(*input, cols);
+            *output.add(r) = dot(&widened, x);
+        }
+    }
+}
+
+/// Dot product with eight independent partial sums, so that the portable
+/// build vectorises and both builds sum in a fixed order.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks_a = a.chunks_exact(8);
+    let mut chunks_b = b.chunks_exact(8);
+    for (ca, cb) in (&mut chunks_a).zip(&mut chunks_b) {
+        for i in 0..8 {
+            lanes[i] += ca[i] * cb[i];
+        }
+    }
+    let mut sum: f32 = lanes.iter().sum();
+    for (x, y) in chunks_a.remainder().iter().zip(chunks_b.remainder()) {
+        sum += x * y;
+    }
+    sum
+}
+
+/// GPT-2's layer norm, in place semantics: `out = (x - mean) / sqrt(var + eps) * gain + bias`.
+pub fn layer_norm(x: &[f32], gain: &[f32], bias: &[f32], eps: f32, out: &mut [f32]) {
+    let n = x.len() as f32;
+    let mean = sum(x) / n;
+    let mut lanes = [0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let d = c[i] - mean;
+            lanes[i] += d * d;
+        }
+    }
+    let mut var: f32 = lanes.iter().sum();
+    for &v in chunks.remainder() {
+        var += (v - mean) * (v - mean);
+    }
+    let inv = 1.0 / (var / n + eps).sqrt();
+    for i in 0..x.len() {
+        out[i] = (x[i] - mean) * inv * gain[i] + bias[i];
+    }
+}
+
+fn sum(x: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            lanes[i] += c[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// `x = gelu_tanh(x + bias)` (GPT-2's "gelu_new").
+pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has AVX-512 (checked above).
+        return unsafe { avx512::bias_gelu(x, bias) };
+    }
+    for (v, b) in x.iter_mut().zip(bias) {
+        let u = *v + b;
+        *v = 0.5 * u * (1.0 + (GELU_SCALE * (u + 0.044715 * u * u * u)).tanh());
+    }
+}
+
+/// sqrt(2 / pi).
+const GELU_SCALE: f32 = 0.797_884_6;
+
+/// Softmax in place.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has AVX-512 (checked above).
+        let total = unsafe { avx512::exp_shifted_in_place(x, max) };
+        let inv = 1.0 / total;
+        x.iter_mut().for_each(|v| *v *= inv);
+        return;
+    }
+    let mut total = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        total += *v;
+    }
+    let inv = 1.0 / total;
+    x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `dot(q, row)` for a row in any storage (attention scores).
+///
+/// # Safety
+/// `row` must hold `q.len()` elements of kind `storage`.
+pub unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() && q.len() % 16 == 0 {
+        return avx512::dot_stored(q, storage, row);
+    }
+    let mut lanes = [0f32; 8];
+    let n = q.len();
+    let full = n / 8 * 8;
+    for c in (0..full).step_by(8) {
+        for i in 0..8 {
+            lanes[i] += q[c + i] * load_one(storage, row, c + i);
+        }
+    }
+    let mut total: f32 = lanes.iter().sum();
+    for i in full..n {
+        total += q[i] * load_one(storage, row, i);
+    }
+    total
+}
+
+/// `acc += weight * row` for a row in any storage (attention's weighted sum of values).
+///
+/// # Safety
+/// `row` must hold `acc.len()` elements of kind `storage`.
+pub unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() && acc.len() % 16 == 0 {
+        return avx512::axpy_stored(acc, weight, storage, row);
+    }
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a += weight * load_one(storage, row, i);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+
+    /// Sixteen elements of `storage` at element offset `i`, widened to f32.
+    #[inline(always)]
+    unsafe fn load16(storage: Storage, base: *const u8, i: usize) -> __m512 {
+        match storage {
+            Storage::F32 => _mm512_loadu_ps((base as *const f32).add(i)),
+            Storage::Bf16 => {
+                let halves = _mm256_loadu_si256((base as *const u16).add(i) as *const __m256i);
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(halves)))
+            }
+            Storage::F16 => _mm512_cvtph_ps(_mm256_loadu_si256((base as *const u16).add(i) as *const __m256i)),
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
+    pub(super) unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+        // One monomorphised loop per storage and group size keeps the
+        // accumulators in registers and the storage match out of the loop.
+        macro_rules! by_storage {
+            ($group:literal, $ins:expr, $outs:expr) => {
+                match matrix.storage {
+                    Storage::F32 => rows_kernel::<$group, 0>(matrix, rows.clone(), $ins, $outs),
+                    Storage::Bf16 => rows_kernel::<$group, 1>(matrix, rows.clone(), $ins, $outs),
+                    Storage::F16 => rows_kernel::<$group, 2>(matrix, rows.clone(), $ins, $outs),
+                }
+            };
+        }
+        let mut start = 0;
+        while start < inputs.len() {
+            let group = (inputs.len() - start).min(MAX_GROUP);
+            let (ins, outs) = (&inputs[start..start + group], &outputs[start..start + group]);
+            match group {
+                1 => by_storage!(1, ins, outs),
+                2 => by_storage!(2, ins, outs),
+                3 => by_storage!(3, ins, outs),
+                _ => by_storage!(4, ins, outs),
+            }
+            start += group;
+        }
+    }
+
+    const fn storage_of(code: u8) -> Storage {
+        match code {
+            0 => Storage::F32,
+            1 => Storage::Bf16,
+            _ => Storage::F16,
+        }
+    }
+
+    /// How far ahead (in bytes) to ask for the weights: far enough to
+    /// cover memory latency at this streaming rate, near enough to stay in L2.
+    const PREFETCH_AHEAD: usize = 4096;
+
+    #[inline(always)]
+    unsafe fn rows_kernel<const G: usize, const S: u8>(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+        let storage = storage_of(S);
+        let cols = matrix.cols;
+        let full = cols / 32 * 32;
+        let mut xs = [std::ptr::null::<f32>(); G];
+        xs.copy_from_slice(&inputs[..G]);
+        for r in rows {
+            let row = matrix.row_ptr(r);
+            let mut acc0 = [_mm512_setzero_ps(); G];
+            let mut acc1 = [_mm512_setzero_ps(); G];
+            let mut c = 0;
+            while c < full {
+                if c % 64 == 0 {
+                    _mm_prefetch::<_MM_HINT_T0>(row.add(c * storage.bytes() + PREFETCH_AHEAD) as *const i8);
+                }
+                let w0 = load16(storage, row, c);
+                let w1 = load16(storage, row, c + 16);
+                for g in 0..G {
+                    acc0[g] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xs[g].add(c)), acc0[g]);
+                    acc1[g] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xs[g].add(c + 16)), acc1[g]);
+                }
+                c += 32;
+            }
+            for g in 0..G {
+                let mut total = _mm512_reduce_add_ps(_mm512_add_ps(acc0[g], acc1[g]));
+                for t in full..cols {
+                    total += load_one(storage, row, t) * *xs[g].add(t);
+                }
+                *outputs[g].add(r) = total;
+            }
+        }
+    }
+
+    /// e^x for sixteen lanes: Cephes' expf polynomial after the usual
+    /// range reduction, relative error ~2e-7 over the f32 range.
+    #[inline(always)]
+    unsafe fn exp16(x: __m512) -> __m512 {
+        let x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.376_26)), _mm512_set1_ps(-87.336_55));
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)));
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
+        let mut p = _mm512_set1_ps(1.987_569_1e-4);
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.398_199_9e-3));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.333_452e-3));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166_579_6e-2));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666_666_5e-1));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.000_000_1e-1));
+        let r2 = _mm512_mul_ps(r, r);
+        p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0)));
+        _mm512_scalef_ps(p, n)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn bias_gelu(x: &mut [f32], bias: &[f32]) {
+        let n = x.len();
+        let full = n / 16 * 16;
+        let half = _mm512_set1_ps(0.5);
+        let one = _mm512_set1_ps(1.0);
+        let two = _mm512_set1_ps(2.0);
+        for i in (0..full).step_by(16) {
+            let u = _mm512_add_ps(_mm512_loadu_ps(x.as_ptr().add(i)), _mm512_loadu_ps(bias.as_ptr().add(i)));
+            let cube = _mm512_mul_ps(_mm512_mul_ps(u, u), u);
+            let inner = _mm512_mul_ps(_mm512_set1_ps(GELU_SCALE), _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715), u));
+            // tanh(z) = 1 - 2 / (e^(2z) + 1): saturates cleanly at both ends.
+            let e = exp16(_mm512_mul_ps(two, inner));
+            let tanh = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(e, one)));
+            let out = _mm512_mul_ps(_mm512_mul_ps(half, u), _mm512_add_ps(one, tanh));
+            _mm512_storeu_ps(x.as_mut_ptr().add(i), out);
+        }
+        for i in full..n {
+            let u = x[i] + bias[i];
+            x[i] = 0.5 * u * (1.0 + (GELU_SCALE * (u + 0.044715 * u * u * u)).tanh());
+        }
+    }
+
+    /// `x = e^(x - shift)`, returning the sum.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn exp_shifted_in_place(x: &mut [f32], shift: f32) -> f32 {
+        let n = x.len();
+        let full = n / 16 * 16;
+        let s = _mm512_set1_ps(shift);
+        let mut total = _mm512_setzero_ps();
+        for i in (0..full).step_by(16) {
+            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x.as_ptr().add(i)), s));
+            _mm512_storeu_ps(x.as_mut_ptr().add(i), e);
+            total = _mm512_add_ps(total, e);
+        }
+        let mut sum = _mm512_reduce_add_ps(total);
+        for v in &mut x[full..] {
+            *v = (*v - shift).exp();
+            sum += *v;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,f16c")]
+    pub(super) unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
+        let mut acc = _mm512_setzero_ps();
+        for i in (0..q.len()).step_by(16) {
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(q.as_ptr().add(i)), load16(storage, row, i), acc);
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,f16c")]
+    pub(super) unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
+        let w = _mm512_set1_ps(weight);
+        for i in (0..acc.len()).step_by(16) {
+            let p = acc.as_mut_ptr().add(i);
+            _mm512_storeu_ps(p, _mm512_fmadd_ps(w, load16(storage, row, i), _mm512_loadu_ps(p)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference_gelu(u: f32) -> f32 {
+        let u = u as f64;
+        (0.5 * u * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (u + 0.044715 * u * u * u)).tanh())) as f32
+    }
+
+    #[test]
+    fn vector_gelu_matches_the_formula_across_its_range() {
+        let inputs: Vec<f32> = (0..4001).map(|i| (i as f32 - 2000.0) / 100.0).collect();
+        let mut x = inputs.clone();
+        let zeros = vec![0.0; x.len()];
+        bias_gelu(&mut x, &zeros);
+        for (u, got) in inputs.iter().zip(&x) {
+            let want = reference_gelu(*u);
+            assert!((got - want).abs() <= 2e-6 * want.abs().max(1.0), "gelu({u}) = {got}, want {want}");
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_matches_exp() {
+        let mut x: Vec<f32> = (0..37).map(|i| ((i * 7919) % 23) as f32 * 0.9 - 10.0).collect();
+        let max = x.iter().copied().fold(f32::MIN, f32::max) as f64;
+        let total: f64 = x.iter().map(|&v| (v as f64 - max).exp()).sum();
+        let want: Vec<f64> = x.iter().map(|&v| (v as f64 - max).exp() / total).collect();
+        softmax(&mut x);
+        for (got, want) in x.iter().zip(&want) {
+            assert!((*got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn matvec_agrees_in_every_storage_and_group_size() {
+        let (rows, cols) = (19, 77); // odd sizes exercise the tails
+        let weights: Vec<f32> = (0..rows * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0).collect();
+        let inputs: Vec<Vec<f32>> = (0..6).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
+        let bf16: Vec<u16> = weights.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
+        let f16: Vec<u16> = weights.iter().map(|&w| half::f16::from_f32(w).to_bits()).collect();
+        // These weights are exact in all three storages, so all agree.
+        for (storage, base) in [(Storage::F32, weights.as_ptr() as *const u8), (Storage::Bf16, bf16.as_ptr() as *const u8), (Storage::F16, f16.as_ptr() as *const u8)] {
+            let matrix = MatrixRef { base, rows, cols, storage };
+            for batch in 1..=6 {
+                let mut outputs = vec![vec![f32::NAN; rows]; batch];
+                let ins: Vec<*const f32> = inputs[..batch].iter().map(|x| x.as_ptr()).collect();
+                let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
+                // Two calls over split row ranges, as the worker pool makes them.
+                unsafe {
+                    matvec(&matrix, 0..7, &ins, &outs);
+                    matvec(&matrix, 7..rows, &ins, &outs);
+                }
+                for b in 0..batch {
+                    for r in 0..rows {
+                        let want: f64 = (0..cols).map(|c| weights[r * cols + c] as f64 * inputs[b][c] as f64).sum();
+                        let got = outputs[b][r] as f64;
+                        assert!((got - want).abs() < 1e-4, "{storage:?} batch {batch} row {r}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn layer_norm_normalises() {
+        let x: Vec<f32> = (0..21).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let mut out = vec![0.0; 21];
+        layer_norm(&x, &vec![2.0; 21], &vec![1.0; 21], 1e-5, &mut out);
+        let mean: f32 = out.iter().sum::<f32>() / 21.0;
+        let var: f32 = out.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / 21.0;
+        assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-3, "mean {mean} var {var}");
+    }
+}
