@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--exe", default=EXE)
     ap.add_argument("--json", help="also write the rows here")
     ap.add_argument("--only", action="append", help="run only this model (repeatable)")
+    ap.add_argument("--decode", choices=["auto", "libtorch"], default="auto",
+                    help="our CPU decode path: the native step (auto) or libtorch throughout")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     new_tokens = 32 if args.quick else 128
@@ -94,11 +96,14 @@ def main():
             out = subprocess.run([args.exe, model_dir, "--batch", str(batch), "--dtype", dtype, "--prompt-len", "32",
                                   "--new-tokens", str(new_tokens), "--repeats", str(repeats), "--device", args.device,
                                   "--threads", str(args.threads)],
-                                 check=True, capture_output=True, text=True)
-            ours = json.loads(out.stdout.strip().splitlines()[-1])["tokens_per_second"]
+                                 check=True, capture_output=True, text=True,
+                                 env=dict(os.environ, LOGITLOOM_DECODE=args.decode))
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            ours = result["tokens_per_second"]
             base = hf_f32.get((name, batch), hf)
             row = dict(model=name, batch=batch, dtype=dtype, hf_tokens_per_s=round(hf, 1), logitloom_tokens_per_s=round(ours, 1),
-                       ratio_vs_hf_same_dtype=round(ours / hf, 2), ratio_vs_hf_f32=round(ours / base, 2))
+                       ratio_vs_hf_same_dtype=round(ours / hf, 2), ratio_vs_hf_f32=round(ours / base, 2),
+                       decode_path=result.get("decode_path"))
             rows.append(row)
             print(json.dumps(row), flush=True)
             del model

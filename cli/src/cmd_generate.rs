@@ -196,7 +196,7 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!(
-        "prefill: {} tokens in {:.1} ms | decode: {} tokens in {:.2} s = {:.1} tokens/s | device {} | dtype {} | chain: {}",
+        "prefill: {} tokens in {:.1} ms | decode: {} tokens in {:.2} s = {:.1} tokens/s | device {} | dtype {} | decode path {} | chain: {}",
         stats.prefill_tokens,
         stats.prefill_time.as_secs_f64() * 1e3,
         stats.decode_tokens,
@@ -204,6 +204,7 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         stats.decode_tokens_per_second(),
         device::describe(model.device),
         args.model.dtype,
+        if stats.native_decode { "native" } else { "libtorch" },
         chain.stage_labels().join(" > "),
     );
     Ok(())

@@ -38,6 +38,7 @@ fn main() {
     let options = GenerateOptions { max_new_tokens: new_tokens, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
     let mut best = f64::INFINITY;
     let mut decode_rate = 0.0;
+    let mut native_decode = false;
     for round in 0..=repeats {
         let mut instances: Vec<_> = (0..batch)
             .map(|b| chain.instantiate(&SequenceSetup { vocab_size: config.vocab_size, eos_token_id: u32::MAX, seed: b as u64, token_bytes: None }).unwrap())
@@ -55,6 +56,7 @@ fn main() {
         if round > 0 && elapsed < best {
             best = elapsed;
             decode_rate = stats.decode_tokens_per_second();
+            native_decode = stats.native_decode;
         }
     }
     let tokens_per_second = (batch * new_tokens) as f64 / best;
@@ -62,6 +64,7 @@ fn main() {
         "{}",
         serde_json::json!({"engine": "logitloom", "batch": batch, "dtype": arg(&args, "--dtype", "f32"), "new_tokens": new_tokens,
             "seconds": best, "tokens_per_second": tokens_per_second, "decode_only_tokens_per_second": decode_rate,
-            "threads": tch::get_num_threads(), "device": format!("{device:?}")})
+            "threads": tch::get_num_threads(), "device": format!("{device:?}"),
+            "decode_path": if native_decode { "native" } else { "libtorch" }})
     );
 }

@@ -66,6 +66,9 @@ pub struct GenerationStats {
     pub decode_tokens: usize,
     /// Time spent in samplers/chains, included in `decode_time`.
     pub sampling_time: Duration,
+    /// Whether decode steps ran on the native CPU path (`crate::native`)
+    /// rather than through libtorch.
+    pub native_decode: bool,
 }
 
 impl GenerationStats {
@@ -146,6 +149,7 @@ pub fn generate(
 
     // Decode steps on the CPU run natively (see `crate::native`).
     let mut native = NativeDecoder::new(gpt, batch);
+    stats.native_decode = native.is_some();
     let decode_start = Instant::now();
     let mut next_input = vec![0i64; batch];
     let mut fed_by_decode = vec![false; batch];

@@ -3,7 +3,7 @@
 //! and for batch 4 with different prompt lengths.
 
 use logitloom_engine::generate::{generate, ContextOverflow, GenerateOptions, SequenceSampler};
-use logitloom_engine::{Gpt2, Gpt2Config, KvCache};
+use logitloom_engine::{DecodePath, Gpt2, Gpt2Config, KvCache};
 use tch::{nn, Device, Kind, Tensor};
 
 /// Greedy, but remembers every logits row it was shown.
@@ -36,14 +36,22 @@ fn random_model(seed: i64) -> Gpt2 {
     gpt
 }
 
+/// Both decode paths: the native CPU step and libtorch.
 fn check(prompts: Vec<Vec<u32>>, steps: usize) {
-    let gpt = random_model(7);
+    for path in [DecodePath::Auto, DecodePath::Libtorch] {
+        let mut gpt = random_model(7);
+        gpt.set_decode_path(path);
+        check_path(&gpt, &prompts, steps);
+    }
+}
+
+fn check_path(gpt: &Gpt2, prompts: &[Vec<u32>], steps: usize) {
     let mut samplers: Vec<Box<dyn SequenceSampler>> =
         prompts.iter().map(|_| Box::new(Recording { row: vec![0.0; 97], seen: vec![] }) as Box<dyn SequenceSampler>).collect();
     let options = GenerateOptions { max_new_tokens: steps, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
     // Keep raw pointers to read the recordings back after generation.
     let recordings: Vec<*const Recording> = samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Recording).collect();
-    let (outputs, _) = generate(&gpt, &prompts, &mut samplers, &options, &mut |_, _| {}).unwrap();
+    let (outputs, _) = generate(gpt, prompts, &mut samplers, &options, &mut |_, _| {}).unwrap();
     let mut worst = 0f64;
     for (b, prompt) in prompts.iter().enumerate() {
         assert_eq!(outputs[b].tokens.len(), steps);
@@ -61,7 +69,7 @@ fn check(prompts: Vec<Vec<u32>>, steps: usize) {
             worst = worst.max(diff);
         }
     }
-    eprintln!("worst |cached - recomputed| over {} steps: {worst:e}", steps);
+    eprintln!("{:?}: worst |cached - recomputed| over {} steps: {worst:e}", gpt.decode_path(), steps);
 }
 
 #[test]

@@ -103,8 +103,8 @@ impl MatrixRef {
 }
 
 /// Largest number of sequences one kernel call handles together; bigger
-/// batches go through in groups, each re-reading a row that is by then in L1.
-pub const MAX_GROUP: usize = 4;
+/// batches go through in groups, each re-reading rows that are by then in L2.
+pub const MAX_GROUP: usize = 8;
 
 /// `out[b][r] = dot(matrix row r, inputs[b])` for `r` in `rows`, for every
 /// input `b` (each `matrix.cols` long). Each weight row is read from memory
@@ -285,27 +285,41 @@ mod avx512 {
         // One monomorphised loop per storage and group size keeps the
         // accumulators in registers and the storage match out of the loop.
         macro_rules! by_storage {
-            ($group:literal, $ins:expr, $outs:expr) => {
+            ($group:literal, $ins:expr, $outs:expr, $rows:expr) => {
                 match matrix.storage {
-                    Storage::F32 => rows_kernel::<$group, 0>(matrix, rows.clone(), $ins, $outs),
-                    Storage::Bf16 => rows_kernel::<$group, 1>(matrix, rows.clone(), $ins, $outs),
-                    Storage::F16 => rows_kernel::<$group, 2>(matrix, rows.clone(), $ins, $outs),
+                    Storage::F32 => rows_kernel::<$group, 0>(matrix, $rows.clone(), $ins, $outs),
+                    Storage::Bf16 => rows_kernel::<$group, 1>(matrix, $rows.clone(), $ins, $outs),
+                    Storage::F16 => rows_kernel::<$group, 2>(matrix, $rows.clone(), $ins, $outs),
                 }
             };
         }
-        let mut start = 0;
-        while start < inputs.len() {
-            let group = (inputs.len() - start).min(MAX_GROUP);
-            let (ins, outs) = (&inputs[start..start + group], &outputs[start..start + group]);
-            match group {
-                1 => by_storage!(1, ins, outs),
-                2 => by_storage!(2, ins, outs),
-                3 => by_storage!(3, ins, outs),
-                _ => by_storage!(4, ins, outs),
+        // Rows go in blocks small enough to stay in L2 while every group
+        // of inputs passes over them, so each weight leaves memory once.
+        let mut block_start = rows.start;
+        while block_start < rows.end {
+            let block = block_start..(block_start + ROW_BLOCK).min(rows.end);
+            let mut start = 0;
+            while start < inputs.len() {
+                let group = (inputs.len() - start).min(MAX_GROUP);
+                let (ins, outs) = (&inputs[start..start + group], &outputs[start..start + group]);
+                match group {
+                    1 => by_storage!(1, ins, outs, block),
+                    2 => by_storage!(2, ins, outs, block),
+                    3 => by_storage!(3, ins, outs, block),
+                    4 => by_storage!(4, ins, outs, block),
+                    5 => by_storage!(5, ins, outs, block),
+                    6 => by_storage!(6, ins, outs, block),
+                    7 => by_storage!(7, ins, outs, block),
+                    _ => by_storage!(8, ins, outs, block),
+                }
+                start += group;
             }
-            start += group;
+            block_start = block.end;
         }
     }
+
+    /// Rows per block: 32 rows of 768 bf16 are 48 KB.
+    const ROW_BLOCK: usize = 32;
 
     const fn storage_of(code: u8) -> Storage {
         match code {
@@ -317,7 +331,7 @@ mod avx512 {
 
     /// How far ahead (in bytes) to ask for the weights: far enough to
     /// cover memory latency at this streaming rate, near enough to stay in L2.
-    const PREFETCH_AHEAD: usize = 4096;
+    const PREFETCH_AHEAD: usize = 8192;
 
     #[inline(always)]
     unsafe fn rows_kernel<const G: usize, const S: u8>(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
@@ -332,8 +346,11 @@ mod avx512 {
             let mut acc1 = [_mm512_setzero_ps(); G];
             let mut c = 0;
             while c < full {
-                if c % 64 == 0 {
-                    _mm_prefetch::<_MM_HINT_T0>(row.add(c * storage.bytes() + PREFETCH_AHEAD) as *const i8);
+                // One prefetch per 64-byte line consumed this iteration.
+                let here = row.add(c * storage.bytes() + PREFETCH_AHEAD);
+                _mm_prefetch::<_MM_HINT_T0>(here as *const i8);
+                if storage.bytes() == 4 {
+                    _mm_prefetch::<_MM_HINT_T0>(here.add(64) as *const i8);
                 }
                 let w0 = load16(storage, row, c);
                 let w1 = load16(storage, row, c + 16);
@@ -481,10 +498,19 @@ mod tests {
                 let mut outputs = vec![vec![f32::NAN; rows]; batch];
                 let ins: Vec<*const f32> = inputs[..batch].iter().map(|x| x.as_ptr()).collect();
                 let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
-                // Two calls over split row ranges, as the worker pool makes them.
+                // Two calls over split row ranges, as the worker pool makes
+                // them; then the portable body over the same rows.
                 unsafe {
                     matvec(&matrix, 0..7, &ins, &outs);
                     matvec(&matrix, 7..rows, &ins, &outs);
+                }
+                let mut portable = vec![vec![f32::NAN; rows]; batch];
+                let portable_outs: Vec<*mut f32> = portable.iter_mut().map(|o| o.as_mut_ptr()).collect();
+                unsafe { portable_matvec(&matrix, 0..rows, &ins, &portable_outs) };
+                for b in 0..batch {
+                    for r in 0..rows {
+                        assert!((portable[b][r] - outputs[b][r]).abs() < 1e-4, "{storage:?}: portable and dispatched bodies differ");
+                    }
                 }
                 for b in 0..batch {
                     for r in 0..rows {

@@ -1,0 +1,40 @@
+//! Times the native decode step's matrix-vector kernel alone, one thread,
+//! on a GPT-2-sized output projection (50,257 x 768), for each storage and
+//! group size: the numbers behind `docs/performance.md`'s kernel notes.
+//!
+//!     cargo run --release -p logitloom-engine --example matvec_bench
+
+use std::time::Instant;
+
+use logitloom_engine::native::kernels::{matvec, MatrixRef, Storage};
+
+fn main() {
+    // `--rows 512` keeps the matrix in L2: then the numbers are compute, not memory.
+    let args: Vec<String> = std::env::args().collect();
+    let rows: usize = args.iter().position(|a| a == "--rows").map(|i| args[i + 1].parse().unwrap()).unwrap_or(50257);
+    let cols = 768usize;
+    let calls = (50257 / rows).max(1);
+    let weights_f32: Vec<f32> = (0..rows * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 640.0).collect();
+    let weights_16: Vec<u16> = weights_f32.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
+    let inputs: Vec<Vec<f32>> = (0..8).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
+    let mut outputs = vec![vec![0f32; rows]; 8];
+    for (storage, base) in [(Storage::F32, weights_f32.as_ptr() as *const u8), (Storage::Bf16, weights_16.as_ptr() as *const u8)] {
+        let matrix = MatrixRef { base, rows, cols, storage };
+        for batch in [1usize, 2, 4, 8] {
+            let ins: Vec<*const f32> = inputs[..batch].iter().map(|x| x.as_ptr()).collect();
+            let outs: Vec<*mut f32> = outputs[..batch].iter_mut().map(|o| o.as_mut_ptr()).collect();
+            let mut best = f64::INFINITY;
+            for _ in 0..5 {
+                let start = Instant::now();
+                // SAFETY: inputs and outputs are sized to the matrix.
+                for _ in 0..calls {
+                    unsafe { matvec(&matrix, 0..rows, &ins, &outs) };
+                }
+                best = best.min(start.elapsed().as_secs_f64() / calls as f64);
+            }
+            let bytes = (rows * cols * storage.bytes()) as f64;
+            let flops = 2.0 * (rows * cols * batch) as f64;
+            println!("{storage:?} batch {batch}: {:.2} ms, {:.1} GB/s, {:.1} GFLOP/s", best * 1e3, bytes / best / 1e9, flops / best / 1e9);
+        }
+    }
+}
