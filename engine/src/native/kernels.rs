@@ -36,7 +36,13 @@ pub fn has_avx512() -> bool {
     *DETECTED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            std::env::var_os("LOGITLOOM_NO_AVX512").is_none() && is_x86_feature_detected!("avx512f")
+            // Every feature the AVX-512 bodies enable; `LOGITLOOM_NO_AVX512`
+            // forces the portable bodies (to test them on this hardware).
+            std::env::var_os("LOGITLOOM_NO_AVX512").is_none()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
         }
         #[cfg(not(target_arch = "x86_64"))]
         {

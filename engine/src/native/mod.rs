@@ -115,9 +115,10 @@ fn storage_of(kind: Kind) -> Option<Storage> {
     }
 }
 
+/// The tensor as a raw row-major matrix (its kind checked by the caller).
 fn matrix(t: &Tensor, storage: Storage) -> Option<MatrixRef> {
     let (rows, cols) = t.size2().ok()?;
-    if !t.is_contiguous() || t.kind() != Kind::BFloat16 && storage == Storage::Bf16 {
+    if !t.is_contiguous() {
         return None;
     }
     Some(MatrixRef { base: t.data_ptr() as *const u8, rows: rows as usize, cols: cols as usize, storage })
@@ -207,6 +208,16 @@ impl<'m> NativeDecoder<'m> {
         let head_dim = c / heads;
         let rows = fed.len();
         assert!(rows * c <= self.scratch.residual.len(), "more rows than the decoder was built for");
+        // The raw reads and writes below rely on the cache's layout.
+        assert!(cache.capacity() * self.pool.parts() <= self.scratch.scores.len(), "cache longer than the model's context");
+        for tensors in [&cache.keys, &cache.values] {
+            assert_eq!(tensors.len(), self.layers.len());
+            for t in tensors {
+                assert!(t.kind() == self.gpt.kind() && t.device() == Device::Cpu && t.is_contiguous(), "cache does not match the model");
+                assert_eq!(t.size(), [cache.batch_size() as i64, heads as i64, cache.capacity() as i64, head_dim as i64]);
+            }
+        }
+        assert!(fed.iter().all(|&(b, _)| b < cache.batch_size()), "row outside the cache's batch");
         let positions: Vec<usize> = fed.iter().map(|&(b, _)| cache.len_of(b)).collect();
         for (i, (&(_, token), &pos)) in fed.iter().zip(&positions).enumerate() {
             assert!(pos < cache.capacity() && pos < cfg.n_positions, "cache overflow: caller must check");
