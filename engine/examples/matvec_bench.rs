@@ -2,7 +2,7 @@
 //! on a GPT-2-sized output projection (50,257 x 768), for each storage and
 //! group size: the numbers behind `docs/performance.md`'s kernel notes.
 //!
-//!     cargo run --release -p logitloom-engine --example matvec_bench
+//!     cargo run --release -p logitloom-engine --example matvec_bench [-- --rows R --cols C]
 
 use std::time::Instant;
 
@@ -12,7 +12,7 @@ fn main() {
     // `--rows 512` keeps the matrix in L2: then the numbers are compute, not memory.
     let args: Vec<String> = std::env::args().collect();
     let rows: usize = args.iter().position(|a| a == "--rows").map(|i| args[i + 1].parse().unwrap()).unwrap_or(50257);
-    let cols = 768usize;
+    let cols: usize = args.iter().position(|a| a == "--cols").map(|i| args[i + 1].parse().unwrap()).unwrap_or(768);
     let calls = (50257 / rows).max(1);
     let weights_f32: Vec<f32> = (0..rows * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 640.0).collect();
     let weights_16: Vec<u16> = weights_f32.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
