@@ -105,9 +105,14 @@ impl Pool {
             let _lock = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
             shared.wake.notify_all();
         }
-        job(0, parts);
+        // The workers borrow `job`: even if our share panics, wait for them
+        // before unwinding past it.
+        let own_share = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(0, parts)));
         while shared.finished.load(Ordering::Acquire) < self.workers {
             std::hint::spin_loop();
+        }
+        if let Err(panic) = own_share {
+            std::panic::resume_unwind(panic);
         }
         if shared.worker_panicked.load(Ordering::Relaxed) {
             panic!("a decode worker thread panicked");
@@ -179,6 +184,21 @@ mod tests {
                 std::thread::sleep(SPIN_BEFORE_SLEEP * 3);
             }
         }
+        // A panic in the caller's share waits for the workers, then reaches the caller.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.run(&|part, _| {
+                if part == 0 {
+                    panic!("share 0 fails");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        }));
+        assert!(caught.is_err());
+        let after: Vec<AtomicUsize> = (0..pool.parts()).map(|_| AtomicUsize::new(0)).collect();
+        pool.run(&|part, _| {
+            after[part].fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(after.iter().all(|h| h.load(Ordering::Relaxed) == 1), "the pool works after a panic");
         for len in [0, 1, 15, 16, 17, 50257] {
             let mut covered = 0;
             for part in 0..3 {
