@@ -206,13 +206,6 @@ pub fn generate(
             }
             continue;
         }
-        // Rows not fed write at their current length, which must be a
-        // valid slot; they are rewound right after.
-        for b in 0..batch {
-            if !fed_by_decode[b] && cache.len_of(b) >= context {
-                cache.truncate(b, context - 1);
-            }
-        }
         if let Some(native) = native.as_mut() {
             // Only fed rows are computed; the others' caches stay as they are.
             let fed: Vec<(usize, u32)> = (0..batch).filter(|&b| fed_by_decode[b]).map(|b| (b, next_input[b] as u32)).collect();
@@ -224,6 +217,14 @@ pub fn generate(
             // buffer, untouched until the samplers are called again.
             unsafe { native.step(&mut cache, &fed, &outputs) };
         } else {
+            // The batch is one tensor, so rows not fed are computed too:
+            // each writes at its current length, which must be a valid
+            // slot, and is rewound right after.
+            for b in 0..batch {
+                if !fed_by_decode[b] && cache.len_of(b) >= context {
+                    cache.truncate(b, context - 1);
+                }
+            }
             let parked: Vec<(usize, usize)> = (0..batch).filter(|&b| !fed_by_decode[b]).map(|b| (b, cache.len_of(b))).collect();
             let idx = Tensor::from_slice(&next_input).view([batch as i64, 1]).to_device(device);
             let hidden = gpt.forward_cached_hidden(&idx, &mut cache).squeeze_dim(1);

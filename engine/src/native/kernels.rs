@@ -13,6 +13,8 @@
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
+use logitloom_std_plugins::dist::exp;
+
 /// How the elements of a weight matrix or cache are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Storage {
@@ -202,33 +204,61 @@ pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
         // SAFETY: the CPU has AVX-512 (checked above).
         return unsafe { avx512::bias_gelu(x, bias) };
     }
-    for (v, b) in x.iter_mut().zip(bias) {
-        let u = *v + b;
-        *v = 0.5 * u * (1.0 + (GELU_SCALE * (u + 0.044715 * u * u * u)).tanh());
-    }
+    bias_gelu_loop(x, bias)
 }
 
 /// sqrt(2 / pi).
 const GELU_SCALE: f32 = 0.797_884_6;
 
+/// One loop for both bodies: branch-free around the project's own `exp`
+/// (`logitloom_std_plugins::dist::exp`, the Cephes scheme the samplers
+/// use), so it vectorises at whatever width the caller is compiled for.
+#[inline(always)]
+fn bias_gelu_loop(x: &mut [f32], bias: &[f32]) {
+    for (v, b) in x.iter_mut().zip(bias) {
+        let u = *v + b;
+        let z = GELU_SCALE * (u + 0.044715 * u * u * u);
+        // tanh(z) = 1 - 2 / (e^(2z) + 1) saturates cleanly at both ends;
+        // the clamp keeps e^(2z) finite (shared `exp` assumes x < 88).
+        let e = exp((2.0 * z).min(80.0));
+        *v = 0.5 * u * (2.0 - 2.0 / (e + 1.0));
+    }
+}
+
 /// Softmax in place.
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    let total = if has_avx512() {
         // SAFETY: the CPU has AVX-512 (checked above).
-        let total = unsafe { avx512::exp_shifted_in_place(x, max) };
-        let inv = 1.0 / total;
-        x.iter_mut().for_each(|v| *v *= inv);
-        return;
-    }
-    let mut total = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        total += *v;
-    }
+        unsafe { avx512::exp_shifted_in_place(x, max) }
+    } else {
+        exp_shifted_loop(x, max)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let total = exp_shifted_loop(x, max);
     let inv = 1.0 / total;
     x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `x = e^(x - shift)`, returning the sum (eight partial sums, so it
+/// vectorises).
+#[inline(always)]
+fn exp_shifted_loop(x: &mut [f32], shift: f32) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = x.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            c[i] = exp(c[i] - shift);
+            lanes[i] += c[i];
+        }
+    }
+    let mut total: f32 = lanes.iter().sum();
+    for v in chunks.into_remainder() {
+        *v = exp(*v - shift);
+        total += *v;
+    }
+    total
 }
 
 /// `dot(q, row)` for a row in any storage (attention scores).
@@ -376,66 +406,16 @@ mod avx512 {
         }
     }
 
-    /// e^x for sixteen lanes: Cephes' expf polynomial after the usual
-    /// range reduction, relative error ~2e-7 over the f32 range.
-    #[inline(always)]
-    unsafe fn exp16(x: __m512) -> __m512 {
-        let x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.376_26)), _mm512_set1_ps(-87.336_55));
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)));
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm512_set1_ps(1.987_569_1e-4);
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.398_199_9e-3));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.333_452e-3));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166_579_6e-2));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666_666_5e-1));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.000_000_1e-1));
-        let r2 = _mm512_mul_ps(r, r);
-        p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0)));
-        _mm512_scalef_ps(p, n)
-    }
-
-    #[target_feature(enable = "avx512f")]
+    /// The shared loops, compiled with AVX-512 enabled so that they
+    /// vectorise sixteen lanes wide.
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
     pub(super) unsafe fn bias_gelu(x: &mut [f32], bias: &[f32]) {
-        let n = x.len();
-        let full = n / 16 * 16;
-        let half = _mm512_set1_ps(0.5);
-        let one = _mm512_set1_ps(1.0);
-        let two = _mm512_set1_ps(2.0);
-        for i in (0..full).step_by(16) {
-            let u = _mm512_add_ps(_mm512_loadu_ps(x.as_ptr().add(i)), _mm512_loadu_ps(bias.as_ptr().add(i)));
-            let cube = _mm512_mul_ps(_mm512_mul_ps(u, u), u);
-            let inner = _mm512_mul_ps(_mm512_set1_ps(GELU_SCALE), _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715), u));
-            // tanh(z) = 1 - 2 / (e^(2z) + 1): saturates cleanly at both ends.
-            let e = exp16(_mm512_mul_ps(two, inner));
-            let tanh = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(e, one)));
-            let out = _mm512_mul_ps(_mm512_mul_ps(half, u), _mm512_add_ps(one, tanh));
-            _mm512_storeu_ps(x.as_mut_ptr().add(i), out);
-        }
-        for i in full..n {
-            let u = x[i] + bias[i];
-            x[i] = 0.5 * u * (1.0 + (GELU_SCALE * (u + 0.044715 * u * u * u)).tanh());
-        }
+        bias_gelu_loop(x, bias)
     }
 
-    /// `x = e^(x - shift)`, returning the sum.
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
     pub(super) unsafe fn exp_shifted_in_place(x: &mut [f32], shift: f32) -> f32 {
-        let n = x.len();
-        let full = n / 16 * 16;
-        let s = _mm512_set1_ps(shift);
-        let mut total = _mm512_setzero_ps();
-        for i in (0..full).step_by(16) {
-            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x.as_ptr().add(i)), s));
-            _mm512_storeu_ps(x.as_mut_ptr().add(i), e);
-            total = _mm512_add_ps(total, e);
-        }
-        let mut sum = _mm512_reduce_add_ps(total);
-        for v in &mut x[full..] {
-            *v = (*v - shift).exp();
-            sum += *v;
-        }
-        sum
+        exp_shifted_loop(x, shift)
     }
 
     #[target_feature(enable = "avx512f,avx512bw,f16c")]
