@@ -337,7 +337,7 @@ impl LexerResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MatchingLexemesIdx {
     Single(LexemeIdx),
     GreedyAccepting(StateID),

@@ -475,6 +475,48 @@ struct ParserState {
     /// Off when `LLGUIDANCE_NO_STRUCTURAL_CACHE` is set (for checking that
     /// cached and computed masks agree).
     structural_cache_enabled: bool,
+    // logitloom patch: speculative rows memoised within one trie walk.
+    spec_memo: SpecRowMemo,
+}
+
+/// logitloom patch. Within one trie walk every speculative row is a pure
+/// function of the lexemes scanned since the walk's (definitive) top row,
+/// but the walk meets the same lexeme sequence along many byte paths
+/// (`.get(` and `.set(`, `);` after `x` and after `y`), and llguidance
+/// only remembers the last row pushed at each depth. This remembers every
+/// row computed in the walk, keyed by (the id of the row it was scanned
+/// from, the lexeme), and copies its items back instead of re-running
+/// prediction and completion. The ids are exact, so no hashing is involved.
+/// Rows at the same chain of lexemes sit at the same depth and item
+/// offsets, so a copy is byte-for-byte the row a fresh scan would build.
+#[derive(Clone, Default)]
+struct SpecRowMemo {
+    /// Per row position (from the walk's top row on): the id of the row
+    /// stored there. Id 0 is the walk's top row.
+    row_ids: Vec<u32>,
+    index: HashMap<(u32, MatchingLexemesIdx), u32>,
+    /// Entry `id - 1`: the row (`None` when the scan failed) and its items.
+    entries: Vec<(Option<Row>, Range<u32>)>,
+    items: Vec<Item>,
+}
+
+impl SpecRowMemo {
+    fn start(&mut self, top_row: usize) {
+        self.index.clear();
+        self.entries.clear();
+        self.items.clear();
+        if self.row_ids.len() <= top_row {
+            self.row_ids.resize(top_row + 1, 0);
+        }
+        self.row_ids[top_row] = 0;
+    }
+
+    fn set_row_id(&mut self, pos: usize, id: u32) {
+        if self.row_ids.len() <= pos {
+            self.row_ids.resize(pos + 1, 0);
+        }
+        self.row_ids[pos] = id;
+    }
 }
 
 #[derive(Clone)]
@@ -896,6 +938,7 @@ impl ParserState {
             bias_cache: None,
             row_hashes: vec![],
             structural_cache_enabled: std::env::var_os("LLGUIDANCE_NO_STRUCTURAL_CACHE").is_none(),
+            spec_memo: SpecRowMemo::default(),
             shared_box: Box::new(SharedState {
                 structural_masks: StructuralMaskCache::default(),
                 lexer_opt: Some(lexer),
@@ -1860,6 +1903,7 @@ impl ParserState {
         self.trie_lexer_stack = self.lexer_stack.len();
         self.trie_grammar_stack = self.scratch.grammar_stack.len();
         self.scratch.definitive = false;
+        self.spec_memo.start(self.num_rows() - 1);
         if ITEM_TRACE {
             self.trace_stats0 = self.stats.clone();
             self.trace_start = Instant::now();
@@ -2218,6 +2262,51 @@ impl ParserState {
 
         // Perform the other inference rules on this Earley set.
         self.push_row(self.num_rows(), lexeme)
+    }
+
+    /// logitloom patch: `scan` for speculative rows, through `SpecRowMemo`.
+    fn scan_memoised(&mut self, lexeme: &Lexeme) -> bool {
+        let pos = self.num_rows();
+        let key = (self.spec_memo.row_ids[pos - 1], lexeme.idx);
+        if let Some(&id) = self.spec_memo.index.get(&key) {
+            let (row, range) = &self.spec_memo.entries[id as usize - 1];
+            let Some(row) = row.clone() else {
+                return false;
+            };
+            let first = row.first_item as usize;
+            debug_assert_eq!(first, self.rows[pos - 1].last_item as usize);
+            let items = &self.spec_memo.items[range.start as usize..range.end as usize];
+            let end = first + items.len();
+            if self.scratch.items.len() < end {
+                self.scratch.items.resize(end, Item::NULL);
+            }
+            self.scratch.items[first..end].copy_from_slice(items);
+            if self.rows.len() == pos {
+                self.rows.push(row);
+            } else {
+                self.rows[pos] = row;
+            }
+            self.rows_valid_end = pos + 1;
+            self.spec_memo.set_row_id(pos, id);
+            self.stats.cached_rows += 1;
+            return true;
+        }
+        let ok = self.scan(lexeme);
+        let id = self.spec_memo.entries.len() as u32 + 1;
+        if ok {
+            let row = self.rows[pos].clone();
+            let start = self.spec_memo.items.len() as u32;
+            self.spec_memo
+                .items
+                .extend_from_slice(&self.scratch.items[row.item_indices()]);
+            let end = self.spec_memo.items.len() as u32;
+            self.spec_memo.entries.push((Some(row), start..end));
+            self.spec_memo.set_row_id(pos, id);
+        } else {
+            self.spec_memo.entries.push((None, 0..0));
+        }
+        self.spec_memo.index.insert(key, id);
+        ok
     }
 
     fn mk_capture(&self, var_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
@@ -2959,7 +3048,11 @@ impl ParserState {
             true
         } else {
             // Process this lexeme with the parser
-            let scan_res = self.scan(&lexeme);
+            let scan_res = if self.scratch.definitive {
+                self.scan(&lexeme)
+            } else {
+                self.scan_memoised(&lexeme)
+            };
 
             if scan_res && ITEM_TRACE {
                 let added_row = self.num_rows();
