@@ -31,6 +31,7 @@ use crate::{
 
 use super::{
     grammar::{CGrammar, CSymIdx, CSymbol, RhsPtr},
+    regexvec::MatchingLexemes,
     lexer::{LexerResult, PreLexeme},
     lexerspec::{Lexeme, LexemeIdx, LexemeSpec, LexerSpec},
     perf::ParserPerfCounters,
@@ -494,10 +495,19 @@ struct SpecRowMemo {
     /// Per row position (from the walk's top row on): the id of the row
     /// stored there. Id 0 is the walk's top row.
     row_ids: Vec<u32>,
-    index: HashMap<(u32, MatchingLexemesIdx), u32>,
-    /// Entry `id - 1`: the row (`None` when the scan failed) and its items.
-    entries: Vec<(Option<Row>, Range<u32>)>,
+    /// (parent row id, hash of the scanned lexeme set) -> row id.
+    index: HashMap<(u32, u64), u32>,
+    /// Row `id` is entry `id - 1`.
+    entries: Vec<SpecEntry>,
     items: Vec<Item>,
+}
+
+#[derive(Clone)]
+struct SpecEntry {
+    lexemes: MatchingLexemes,
+    /// `None` when the scan failed.
+    row: Option<Row>,
+    items: Range<u32>,
 }
 
 impl SpecRowMemo {
@@ -2267,44 +2277,61 @@ impl ParserState {
     /// logitloom patch: `scan` for speculative rows, through `SpecRowMemo`.
     fn scan_memoised(&mut self, lexeme: &Lexeme) -> bool {
         let pos = self.num_rows();
-        let key = (self.spec_memo.row_ids[pos - 1], lexeme.idx);
+        // A scan reads only the set of lexemes matched, not which lexer
+        // state matched it (`IDENT` ends in a different state after `k`
+        // than after `key`), so the set is the key.
+        let set = self.shared_box.lexer().lexemes_from_idx(lexeme.idx);
+        let key = (self.spec_memo.row_ids[pos - 1], hash_of(set));
         if let Some(&id) = self.spec_memo.index.get(&key) {
-            let (row, range) = &self.spec_memo.entries[id as usize - 1];
-            let Some(row) = row.clone() else {
-                return false;
-            };
-            let first = row.first_item as usize;
-            debug_assert_eq!(first, self.rows[pos - 1].last_item as usize);
-            let items = &self.spec_memo.items[range.start as usize..range.end as usize];
-            let end = first + items.len();
-            if self.scratch.items.len() < end {
-                self.scratch.items.resize(end, Item::NULL);
+            let entry = &self.spec_memo.entries[id as usize - 1];
+            if entry.lexemes == *set {
+                let Some(mut row) = entry.row.clone() else {
+                    return false;
+                };
+                row.lexeme_idx = lexeme.idx;
+                let first = row.first_item as usize;
+                debug_assert_eq!(first, self.rows[pos - 1].last_item as usize);
+                let items = &self.spec_memo.items[entry.items.start as usize..entry.items.end as usize];
+                let end = first + items.len();
+                if self.scratch.items.len() < end {
+                    self.scratch.items.resize(end, Item::NULL);
+                }
+                self.scratch.items[first..end].copy_from_slice(items);
+                if self.rows.len() == pos {
+                    self.rows.push(row);
+                } else {
+                    self.rows[pos] = row;
+                }
+                self.rows_valid_end = pos + 1;
+                self.spec_memo.set_row_id(pos, id);
+                self.stats.cached_rows += 1;
+                return true;
             }
-            self.scratch.items[first..end].copy_from_slice(items);
-            if self.rows.len() == pos {
-                self.rows.push(row);
-            } else {
-                self.rows[pos] = row;
-            }
-            self.rows_valid_end = pos + 1;
-            self.spec_memo.set_row_id(pos, id);
-            self.stats.cached_rows += 1;
-            return true;
         }
+        let lexemes = set.clone();
         let ok = self.scan(lexeme);
+        if std::env::var_os("LLG_SPEC_DEBUG").is_some() {
+            let names: Vec<String> = (0..self.lexer_spec().lexemes.len())
+                .filter(|&i| lexemes.contains(LexemeIdx::new(i)))
+                .map(|i| self.lexer_spec().lexeme_def_to_string(LexemeIdx::new(i)))
+                .collect();
+            let n = if ok { self.rows[pos].item_indices().len() } else { 0 };
+            eprintln!("SPEC depth={} parent={} lex={:?} ok={} items={}", pos, key.0, names, ok, n);
+        }
         let id = self.spec_memo.entries.len() as u32 + 1;
-        if ok {
+        let (row, items) = if ok {
             let row = self.rows[pos].clone();
             let start = self.spec_memo.items.len() as u32;
             self.spec_memo
                 .items
                 .extend_from_slice(&self.scratch.items[row.item_indices()]);
-            let end = self.spec_memo.items.len() as u32;
-            self.spec_memo.entries.push((Some(row), start..end));
             self.spec_memo.set_row_id(pos, id);
+            (Some(row), start..self.spec_memo.items.len() as u32)
         } else {
-            self.spec_memo.entries.push((None, 0..0));
-        }
+            (None, 0..0)
+        };
+        self.spec_memo.entries.push(SpecEntry { lexemes, row, items });
+        // A colliding hash only loses the older entry.
         self.spec_memo.index.insert(key, id);
         ok
     }

@@ -30,7 +30,7 @@ pub struct LexerStats {
     pub error: bool,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum MatchingLexemes {
     None,
     One(LexemeIdx),
