@@ -238,6 +238,11 @@ impl GrammarWords {
         GrammarWords { words, prefixes }
     }
 
+    /// The grammar's words (keywords and contextual keywords).
+    pub(crate) fn words(&self) -> impl Iterator<Item = &[u8]> {
+        self.words.iter().map(Vec::as_slice)
+    }
+
     /// Whether a word could only have been accepted by splitting it after
     /// a keyword: it has a grammar word as a proper prefix, and it is not a
     /// grammar word itself (`complete`) or, while it may still grow, not a

@@ -207,7 +207,7 @@ impl Vocabulary {
             }
         }
         let glue_candidates = GlueCandidates::new(&tokens, eos, &grammar_words);
-        Ok(Vocabulary {
+        let vocabulary = Vocabulary {
             factory,
             token_bytes: tokens,
             eos,
@@ -218,7 +218,15 @@ impl Vocabulary {
             grammar_words,
             growth_glued: Mutex::new(HashMap::new()),
             whitespace_reuse: acceleration.whitespace_reuse,
-        })
+        };
+        // Every mask right after a keyword needs its growth set, and each
+        // takes a pass over the whole vocabulary (~1 ms at 50k tokens):
+        // pay for them here, once, rather than at the first `import`,
+        // `class`, `extends` or `throws` of a generation.
+        for word in vocabulary.grammar_words.words() {
+            vocabulary.tokens_growing_into_glue(word);
+        }
+        Ok(vocabulary)
     }
 
     /// The shared vocabulary for these token bytes, built on first request.
