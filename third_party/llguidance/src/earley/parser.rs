@@ -2310,14 +2310,6 @@ impl ParserState {
         }
         let lexemes = set.clone();
         let ok = self.scan(lexeme);
-        if std::env::var_os("LLG_SPEC_DEBUG").is_some() {
-            let names: Vec<String> = (0..self.lexer_spec().lexemes.len())
-                .filter(|&i| lexemes.contains(LexemeIdx::new(i)))
-                .map(|i| self.lexer_spec().lexeme_def_to_string(LexemeIdx::new(i)))
-                .collect();
-            let n = if ok { self.rows[pos].item_indices().len() } else { 0 };
-            eprintln!("SPEC depth={} parent={} lex={:?} ok={} items={}", pos, key.0, names, ok, n);
-        }
         let id = self.spec_memo.entries.len() as u32 + 1;
         let (row, items) = if ok {
             let row = self.rows[pos].clone();

@@ -368,6 +368,7 @@ impl RegexVec {
             if !self.subsumable.contains(idx) {
                 continue;
             }
+            let e = strip_non_empty_guard(&mut self.exprs, small, e);
             let c0 = self.exprs.cost();
             let cache_failures = budget > budget0 / 2;
             let is_contained = self
@@ -833,6 +834,32 @@ impl RegexVec {
 impl Debug for RegexVec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RegexVec({})", self.stats())
+    }
+}
+
+/// logitloom patch. A lexeme `A & ~B` (an identifier that is not a
+/// keyword), once its bytes spell a whole word of `B` (`public`), has
+/// the derivative `A' & ~ε`, which derivre builds as `A' & [_]+` (any
+/// non-empty string). derivre's containment check only understands
+/// `X & ~Y`, so it gives up there, and the mask after every keyword
+/// walked the whole token trie instead of taking the identifier slice
+/// as a block. For a slice that cannot match the empty string, being
+/// a prefix of a non-empty string of `A'` is the same as being a prefix
+/// of a string of `A'`, so the guard can be dropped.
+fn strip_non_empty_guard(exprs: &mut ExprSet, small: ExprRef, e: ExprRef) -> ExprRef {
+    if exprs.is_nullable(small) {
+        return e;
+    }
+    let other = match exprs.get_args(e) {
+        [a, b] if *a == ExprRef::NON_EMPTY_BYTE_STRING => *b,
+        [a, b] if *b == ExprRef::NON_EMPTY_BYTE_STRING => *a,
+        _ => return e,
+    };
+    // Concat has two arguments too: only an And rebuilds to `e`.
+    if exprs.mk_and(&mut vec![ExprRef::NON_EMPTY_BYTE_STRING, other]) == e {
+        other
+    } else {
+        e
     }
 }
 
