@@ -500,6 +500,9 @@ struct SpecRowMemo {
     /// Row `id` is entry `id - 1`.
     entries: Vec<SpecEntry>,
     items: Vec<Item>,
+    /// Set by `LLGUIDANCE_NO_ROW_MEMO` (for checking that memoised and
+    /// computed rows give the same masks).
+    disabled: bool,
 }
 
 #[derive(Clone)]
@@ -948,7 +951,10 @@ impl ParserState {
             bias_cache: None,
             row_hashes: vec![],
             structural_cache_enabled: std::env::var_os("LLGUIDANCE_NO_STRUCTURAL_CACHE").is_none(),
-            spec_memo: SpecRowMemo::default(),
+            spec_memo: SpecRowMemo {
+                disabled: std::env::var_os("LLGUIDANCE_NO_ROW_MEMO").is_some(),
+                ..SpecRowMemo::default()
+            },
             shared_box: Box::new(SharedState {
                 structural_masks: StructuralMaskCache::default(),
                 lexer_opt: Some(lexer),
@@ -3067,7 +3073,7 @@ impl ParserState {
             true
         } else {
             // Process this lexeme with the parser
-            let scan_res = if self.scratch.definitive {
+            let scan_res = if self.scratch.definitive || self.spec_memo.disabled {
                 self.scan(&lexeme)
             } else {
                 self.scan_memoised(&lexeme)
