@@ -46,12 +46,51 @@ fn prefix_increments_need_a_variable() {
     rejects_at(BODY, "int y = ++f();", 1, 14);
     // A second `--` cannot start a variable.
     rejects_at(BODY, "int y = -- --x;", 1, 12);
-    rejects_at(BODY, "--5;", 1, 3);
-    rejects_at(BODY, "int y = ++(x + 1);", 1, 14);
+    rejects_at(BODY, "-- -x;", 1, 4);
+    // `(x + 1)` could still be followed by `.f` or `[0]`.
+    rejects_at(BODY, "int y = ++(x + 1);", 1, 18);
     for ok in [
         "--x;", "++(x);", "++((x));", "--a[i];", "++this.y;", "++A.this.n;", "--super.k;", "++f().x;",
         "int z = (x)++ + ++(x) - -(-x) + - --x;", "f(--i, ++j);", "for (;; ++i, --j) {}", "f()++;",
     ] {
         assert!(check(BODY, ok).is_ok(), "{ok}");
     }
+}
+
+#[test]
+fn end_of_text_only_where_complete() {
+    rejects_at(FILE, "class A {", 1, 10);
+    rejects_at(BODY, "while (true) {", 1, 15);
+    rejects_at(BODY, "/* open comment", 1, 16);
+    assert!(check(BODY, "x = 1; // trailing comment").is_ok());
+}
+
+#[test]
+fn error_message_names_mode_line_column_and_token() {
+    let e = check(CLASS, "int f() {\n  return;\n}").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not valid Java (class-body mode) at line 2, column 9: \";\" cannot follow \"int f() {\\n  return\""
+    );
+}
+
+/// Java reads a run of identifier characters as one token: where only a
+/// keyword fits, `interfaces1000` is not `interface s1000` (the default
+/// model wrote exactly this), and `classData` is not `class Data`.
+#[test]
+fn words_are_not_split_after_a_keyword() {
+    rejects_at(BODY, "static final interfaces1000BITS {}", 1, 23);
+    rejects_at(FILE, "class A {}\nclassData {}", 2, 6);
+    rejects_at(FILE, "public classA {}", 1, 13);
+    // The same words where an identifier fits, and keywords in names.
+    for ok in [
+        "int interfaces1000 = 1;",
+        "Object newValue = forEach; newValue = null;",
+        "int classData = 0, doubled = 2 * classData;",
+        "for (int i = 0; i < n; i++) { format(i); }",
+        "interfaces1000: while (true) { break interfaces1000; }",
+    ] {
+        assert!(check(BODY, ok).is_ok(), "{ok}: {:?}", check(BODY, ok));
+    }
+    assert!(check(CLASS, "public non-sealed class A {} void doIt() { returnValue(); }").is_ok());
 }
