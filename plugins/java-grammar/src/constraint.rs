@@ -234,7 +234,34 @@ fn line_and_column(text: &[u8]) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::line_and_column;
+    use std::sync::Arc;
+
+    use super::{line_and_column, JavaConstraint};
+    use crate::{StartMode, Vocabulary};
+
+    /// After a keyword that an identifier could still extend (`public` ->
+    /// `publicKey`), llguidance takes the identifier-token slice as a
+    /// block instead of walking every identifier token through the trie
+    /// (third_party/llguidance/PATCHES.md, item 6); after a reserved word
+    /// its containment check used to fail, and masks there took a full
+    /// trie walk.
+    #[test]
+    fn identifier_slice_applies_after_a_keyword() {
+        let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        tokens.extend(["foo", "Bar", "Key", "value", "x1"].iter().map(|w| w.as_bytes().to_vec()));
+        let eos = tokens.len() as u32;
+        tokens.push(b"<|endoftext|>".to_vec());
+        let vocab = Arc::new(Vocabulary::new(tokens.clone(), tokens.len(), eos).unwrap());
+        for keyword in ["public", "static", "int"] {
+            let mut constraint = JavaConstraint::new(vocab.clone(), StartMode::ClassBody).unwrap();
+            constraint.feed(&keyword.bytes().map(u32::from).collect::<Vec<_>>()).unwrap();
+            let mask = constraint.mask().unwrap();
+            let key = tokens.iter().position(|t| t == b"Key").unwrap() as u32;
+            assert!(mask.is_allowed(key), "{keyword}Key is an identifier");
+            let stats = constraint.matcher.last_step_stats().unwrap();
+            assert!(stats.slices_applied >= 1, "after {keyword}: {stats:?}");
+        }
+    }
 
     #[test]
     fn positions_are_one_based_and_count_characters() {
