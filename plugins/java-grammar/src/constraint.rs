@@ -239,27 +239,43 @@ mod tests {
     use super::{line_and_column, JavaConstraint};
     use crate::{StartMode, Vocabulary};
 
-    /// After a keyword that an identifier could still extend (`public` ->
-    /// `publicKey`), llguidance takes the identifier-token slice as a
-    /// block instead of walking every identifier token through the trie
-    /// (third_party/llguidance/PATCHES.md, item 6); after a reserved word
-    /// its containment check used to fail, and masks there took a full
-    /// trie walk.
+    /// Where the text ends in a lexeme that could still grow, llguidance
+    /// takes the identifier-token slice as a block instead of walking
+    /// every identifier token through the trie
+    /// (third_party/llguidance/PATCHES.md, items 6 and 7):
+    /// * after a keyword an identifier could extend (`public` ->
+    ///   `publicKey`), where derivre's containment check used to fail;
+    /// * after an operator or whitespace that could still grow (`+` ->
+    ///   `++`, a line of indentation), at the start of the next lexeme,
+    ///   where llguidance never looked.
+    ///
+    /// Without them these masks took a full trie walk. The masks
+    /// themselves are checked by tests/mask_exact.rs.
     #[test]
-    fn identifier_slice_applies_after_a_keyword() {
+    fn identifier_slice_applies_where_a_lexeme_could_still_grow() {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         tokens.extend(["foo", "Bar", "Key", "value", "x1"].iter().map(|w| w.as_bytes().to_vec()));
         let eos = tokens.len() as u32;
         tokens.push(b"<|endoftext|>".to_vec());
+        let key = tokens.iter().position(|t| t == b"Key").unwrap() as u32;
         let vocab = Arc::new(Vocabulary::new(tokens.clone(), tokens.len(), eos).unwrap());
-        for keyword in ["public", "static", "int"] {
-            let mut constraint = JavaConstraint::new(vocab.clone(), StartMode::ClassBody).unwrap();
-            constraint.feed(&keyword.bytes().map(u32::from).collect::<Vec<_>>()).unwrap();
+        let body = StartMode::MethodBody(crate::BodyKind::Void);
+        let cases = [
+            (StartMode::ClassBody, "public"),
+            (StartMode::ClassBody, "static"),
+            (StartMode::ClassBody, "int"),
+            (body, "int y = a +"),
+            (body, "int y = a -"),
+            (body, "f(a, b); // done\n  "),
+            (body, "boolean b = c <"),
+        ];
+        for (mode, text) in cases {
+            let mut constraint = JavaConstraint::new(vocab.clone(), mode).unwrap();
+            constraint.feed(&text.bytes().map(u32::from).collect::<Vec<_>>()).unwrap();
             let mask = constraint.mask().unwrap();
-            let key = tokens.iter().position(|t| t == b"Key").unwrap() as u32;
-            assert!(mask.is_allowed(key), "{keyword}Key is an identifier");
+            assert!(mask.is_allowed(key), "{text:?} + Key");
             let stats = constraint.matcher.last_step_stats().unwrap();
-            assert!(stats.slices_applied >= 1, "after {keyword}: {stats:?}");
+            assert!(stats.slices_applied >= 1, "after {text:?}: {stats:?}");
         }
     }
 

@@ -1956,6 +1956,48 @@ impl ParserState {
         self.lexer_stack_flush_position = 0;
     }
 
+    /// logitloom patch: see `ParserRecognizer::next_lexeme_start`.
+    fn next_lexeme_start(&mut self) -> Option<(StateID, [bool; 256])> {
+        let curr = self.lexer_state();
+        let mut ends_lexeme = [false; 256];
+        let mut ended: Option<(MatchingLexemesIdx, u8)> = None;
+        for b in 0..=255u8 {
+            let res = self.shared_box.lexer_mut().advance(
+                curr.lexer_state,
+                b,
+                false,
+                &self.cancellation,
+            );
+            if let LexerResult::Lexeme(pre) = res {
+                if pre.byte_next_row && ended.get_or_insert((pre.idx, b)).0 == pre.idx {
+                    ends_lexeme[b as usize] = true;
+                }
+            }
+        }
+        let (idx, first) = ended?;
+        if self.lexer().lexeme_props(idx).0 > 0 {
+            return None;
+        }
+        let state = self.run_speculative("next_lexeme", |s| {
+            let curr = s.lexer_state();
+            let row = s.num_rows();
+            let res = s
+                .shared_box
+                .lexer_mut()
+                .advance(curr.lexer_state, first, false, &s.cancellation);
+            // The parser has taken the lexeme when a row was pushed at
+            // `row` (`rows_valid_end` starts there in a speculative run),
+            // even if `first` itself cannot start the next lexeme.
+            s.advance_lexer_or_parser(res, curr);
+            if s.rows_valid_end > row {
+                Some(s.rows[row].lexer_start_state)
+            } else {
+                None
+            }
+        })?;
+        Some((state, ends_lexeme))
+    }
+
     fn run_speculative<T>(&mut self, lbl: &str, f: impl FnOnce(&mut Self) -> T) -> T {
         self.trie_started_inner(lbl);
         let r = f(self);
@@ -3189,6 +3231,14 @@ impl<'a> ParserRecognizer<'a> {
     }
     pub fn lexer(&self) -> &Lexer {
         self.state.lexer()
+    }
+    /// logitloom patch (see the slicer's `NextLexeme`): the lexer state at
+    /// the start of the next lexeme, and the bytes that end the current
+    /// lexeme and would be the first of the next one, all ending it as the
+    /// same lexeme. `None` when no byte does, when that lexeme has hidden
+    /// bytes, or when the parser refuses it here.
+    pub(crate) fn next_lexeme_start(&mut self) -> Option<(StateID, [bool; 256])> {
+        self.state.next_lexeme_start()
     }
     pub fn lexer_state(&self) -> StateID {
         self.state.lexer_state().lexer_state

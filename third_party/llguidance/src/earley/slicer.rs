@@ -4,7 +4,7 @@ use anyhow::{ensure, Result};
 use derivre::{HashMap, HashSet, RegexBuilder};
 
 use crate::{
-    derivre::Regex,
+    derivre::{Regex, StateID},
     earley::{BiasComputer, ParserRecognizer},
     toktrie::{SimpleVob, TokEnv, TokTrie, TokenId},
 };
@@ -22,6 +22,27 @@ struct TokenizerSlice {
     mask_trimmed: SimpleVob,
     // each of these is a subset of the current one
     children: Vec<TokenizerSlice>,
+    /// logitloom patch: the first bytes of this slice's tokens (children
+    /// included), for `NextLexeme`.
+    first_bytes: Vec<u8>,
+}
+
+/// logitloom patch. Where the text ends in a lexeme that could still grow
+/// but need not (`+`, `-`, `=`, `:`, `<`, whitespace after a comment),
+/// llguidance's slices do not apply at the root and the mask walks the
+/// whole trie, ~95,000 nodes on a 50k code vocabulary, most of them
+/// identifier tokens. Yet a token whose first byte cannot continue the
+/// current lexeme is lexed from the start of the next one, after the
+/// parser has taken the current lexeme: if every first byte of a slice's
+/// tokens ends the current lexeme the same way, and the lexer state at
+/// the start of the next lexeme contains the slice, every token of the
+/// slice is allowed, exactly as a root slice would be.
+struct NextLexeme {
+    /// The lexer state at the start of the next lexeme.
+    state: StateID,
+    /// Bytes that end the current lexeme (all as the same lexeme) and
+    /// start the next one.
+    ends_lexeme: [bool; 256],
 }
 
 impl TokenizerSlice {
@@ -67,6 +88,16 @@ impl TokenizerSlice {
         let mut mask_trimmed = mask_with_children.clone();
         mask_trimmed.trim_trailing_zeros();
 
+        let mut has_first_byte = [false; 256];
+        for tok_idx in 0..n_vocab {
+            if mask_with_children.is_allowed(tok_idx) {
+                if let Some(&b) = trie.token(tok_idx).first() {
+                    has_first_byte[b as usize] = true;
+                }
+            }
+        }
+        let first_bytes = (0..=255u8).filter(|&b| has_first_byte[b as usize]).collect();
+
         Ok(TokenizerSlice {
             idx: node.value,
             regex,
@@ -76,16 +107,25 @@ impl TokenizerSlice {
             mask_with_children,
             mask_trimmed,
             children,
+            first_bytes,
         })
     }
 
-    fn matches(&self, rec: &mut ParserRecognizer<'_>) -> bool {
+    fn matches(&self, rec: &mut ParserRecognizer<'_>, next: Option<&NextLexeme>) -> bool {
         if rec.is_cancelled() || self.regex.is_empty() {
             return false;
         }
         // set to at least 500
         let budget = 1000;
-        let lexer_state = rec.lexer_state();
+        let lexer_state = match next {
+            None => rec.lexer_state(),
+            Some(next) => {
+                if !self.first_bytes.iter().all(|&b| next.ends_lexeme[b as usize]) {
+                    return false;
+                }
+                next.state
+            }
+        };
         let res = rec
             .check_subsume(lexer_state, self.idx, budget)
             .unwrap_or(false);
@@ -109,11 +149,16 @@ impl TokenizerSlice {
 
     // possibly sets bits corresponding to matching tokens in the current slice
     // returns true if it did
-    fn apply(&self, rec: &mut ParserRecognizer<'_>, trg: &mut SimpleVob) -> bool {
+    fn apply(
+        &self,
+        rec: &mut ParserRecognizer<'_>,
+        trg: &mut SimpleVob,
+        next: Option<&NextLexeme>,
+    ) -> bool {
         if rec.is_cancelled() {
             return false;
         }
-        if self.matches(rec) {
+        if self.matches(rec, next) {
             if rec.is_cancelled() {
                 return false;
             }
@@ -125,7 +170,7 @@ impl TokenizerSlice {
             let mut first_applied_idx = None;
             let mut applied_indices = vec![];
             for (idx, c) in self.children.iter().enumerate() {
-                if c.apply(rec, trg) {
+                if c.apply(rec, trg, next) {
                     num_applied += 1;
                     if num_applied == 1 {
                         first_applied_idx = Some(idx);
@@ -385,9 +430,15 @@ impl BiasComputer for SlicedBiasComputer {
         if !self.top_slice.children.is_empty()
             && start.is_empty()
             && rec.lexer_mut().subsume_possible(lexer_state)
-            && self.top_slice.apply(rec, &mut set)
+            && self.top_slice.apply(rec, &mut set, None)
         {
             // OK! applied
+        } else if !self.top_slice.children.is_empty()
+            && start.is_empty()
+            && !rec.is_cancelled()
+            && self.apply_at_next_lexeme(rec, &mut set)
+        {
+            // logitloom patch: applied at the start of the next lexeme
         } else if !rec.is_cancelled() {
             // if not top-level applied, or cannot apply, do it by hand
             self.top_slice
@@ -403,5 +454,20 @@ impl BiasComputer for SlicedBiasComputer {
 
     fn trie(&self) -> &TokTrie {
         self.tok_env.tok_trie()
+    }
+}
+
+impl SlicedBiasComputer {
+    /// logitloom patch: see `NextLexeme`. Nothing is added to `set` when
+    /// this returns false.
+    fn apply_at_next_lexeme(&self, rec: &mut ParserRecognizer<'_>, set: &mut SimpleVob) -> bool {
+        let Some((state, ends_lexeme)) = rec.next_lexeme_start() else {
+            return false;
+        };
+        if !rec.lexer_mut().subsume_possible(state) {
+            return false;
+        }
+        let next = NextLexeme { state, ends_lexeme };
+        self.top_slice.apply(rec, set, Some(&next))
     }
 }
