@@ -1144,6 +1144,11 @@ pub struct CGrammar {
 const RULE_SHIFT: usize = 2;
 
 impl CGrammar {
+    /// logitloom patch: whether any symbol starts a nested grammar.
+    pub fn has_gen_grammars(&self) -> bool {
+        self.symbols.iter().any(|s| s.gen_grammar.is_some())
+    }
+
     pub fn parametric(&self) -> bool {
         self.parametric
     }

@@ -501,7 +501,7 @@ struct SpecRowMemo {
     entries: Vec<SpecEntry>,
     items: Vec<Item>,
     /// Set by `LLGUIDANCE_NO_ROW_MEMO` (for checking that memoised and
-    /// computed rows give the same masks).
+    /// computed rows give the same masks), and for grammars it cannot serve.
     disabled: bool,
 }
 
@@ -916,6 +916,11 @@ impl ParserState {
         } else {
             INVALID_TOKEN
         };
+        // logitloom patch: the row memo copies items, not their parameters
+        // (item_args) or the nested-grammar stack entries a scan may push.
+        let no_row_memo = std::env::var_os("LLGUIDANCE_NO_ROW_MEMO").is_some()
+            || grammar.parametric()
+            || grammar.has_gen_grammars();
         let mut r = ParserState {
             cancellation: None,
             grammar,
@@ -952,7 +957,7 @@ impl ParserState {
             row_hashes: vec![],
             structural_cache_enabled: std::env::var_os("LLGUIDANCE_NO_STRUCTURAL_CACHE").is_none(),
             spec_memo: SpecRowMemo {
-                disabled: std::env::var_os("LLGUIDANCE_NO_ROW_MEMO").is_some(),
+                disabled: no_row_memo,
                 ..SpecRowMemo::default()
             },
             shared_box: Box::new(SharedState {
