@@ -485,11 +485,12 @@ struct ParserState {
 /// but the walk meets the same lexeme sequence along many byte paths
 /// (`.get(` and `.set(`, `);` after `x` and after `y`), and llguidance
 /// only remembers the last row pushed at each depth. This remembers every
-/// row computed in the walk, keyed by (the id of the row it was scanned
-/// from, the lexeme), and copies its items back instead of re-running
-/// prediction and completion. The ids are exact, so no hashing is involved.
-/// Rows at the same chain of lexemes sit at the same depth and item
-/// offsets, so a copy is byte-for-byte the row a fresh scan would build.
+/// row computed in the walk, keyed by the id of the row it was scanned
+/// from and the set of lexemes scanned (looked up by hash, then compared
+/// exactly), and copies its items back instead of re-running prediction
+/// and completion. Rows at the same chain of lexemes sit at the same depth
+/// and item offsets, so a copy is byte-for-byte the row a fresh scan would
+/// build.
 #[derive(Clone, Default)]
 struct SpecRowMemo {
     /// Per row position (from the walk's top row on): the id of the row
