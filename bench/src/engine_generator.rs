@@ -79,7 +79,7 @@ fn with_entropy_logger(spec: &ChainSpec) -> Result<ChainSpec, logitloom_plugin_h
     }
     let sampler_at = stages.len().saturating_sub(1);
     stages.insert(sampler_at, StageSpec::builtin(ENTROPY_STAGE, [("top_n", ParamValue::Int(0))]));
-    ChainSpec::from_stages(stages)
+    Ok(ChainSpec::from_stages(stages)?.with_rewind_budget(spec.rewind_budget()))
 }
 
 impl Generator for EngineGenerator {
@@ -125,6 +125,8 @@ impl Generator for EngineGenerator {
                     prefill_seconds: prefill,
                     decode_seconds: decode,
                     stage_seconds,
+                    rewinds: sequence.output.rewinds,
+                    discarded: sequence.output.discarded,
                 }
             })
             .collect())

@@ -25,6 +25,13 @@ pub struct Generated {
     pub decode_seconds: f64,
     /// Seconds spent in each chain stage for this sequence.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// Rewinds the chain's stages made (granted ones); `tokens` is what
+    /// they kept.
+    #[serde(default)]
+    pub rewinds: usize,
+    /// Tokens those rewinds dropped.
+    #[serde(default)]
+    pub discarded: usize,
 }
 
 impl Generated {
@@ -107,6 +114,8 @@ mod tests {
             prefill_seconds: 0.0,
             decode_seconds: 0.0,
             stage_seconds: BTreeMap::new(),
+            rewinds: 0,
+            discarded: 0,
         };
         let at: Vec<usize> = [0, 2, 3, 4, 5, 6, 99].iter().map(|&b| g.token_at_byte(b)).collect();
         assert_eq!(at, [0, 0, 1, 1, 2, 2, 2]);

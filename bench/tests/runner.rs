@@ -62,6 +62,8 @@ impl Generator for FakeGenerator {
                     prefill_seconds: 0.01,
                     decode_seconds: 0.1,
                     stage_seconds: BTreeMap::from([("top_k".to_string(), 0.002), ("multinomial".to_string(), 0.001)]),
+                    rewinds: 0,
+                    discarded: 0,
                 }
             })
             .collect())

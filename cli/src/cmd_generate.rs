@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use logitloom_engine::chain::generate_with_chain;
-use logitloom_engine::generate::{ContextOverflow, GenerateOptions};
+use logitloom_engine::generate::{ContextOverflow, GenerateOptions, Streamed};
 use logitloom_engine::score::{score_tokens, summarize};
 use logitloom_engine::tokenizer::Utf8Stream;
 use logitloom_engine::{device, parse_device, parse_dtype, Model};
@@ -161,14 +161,41 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let stream_live = args.batch == 1;
     let tokenizer = &model.tokenizer;
     let mut write_error = None;
-    let (results, stats) = generate_with_chain(&model, &chain, &prompts, &seeds, &options, &mut |seq, token| {
-        if stream_live && seq == 0 && (token != eos || args.ignore_eos) {
-            let text = stream.push(tokenizer.token_bytes(token));
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                write_error.get_or_insert(e);
+    // A chain that can rewind may take back up to its discard budget of
+    // tokens: the live stream holds that many back, so what it prints is
+    // final. Other chains stream every token at once.
+    let holdback = if chain.may_rewind() { chain.rewind_budget().max_discarded_tokens } else { 0 };
+    let mut live: Vec<u32> = Vec::new();
+    let mut printed = 0usize;
+    let mut print_up_to = |live: &[u32], upto: usize, printed: &mut usize, stream: &mut Utf8Stream, out: &mut std::io::StdoutLock<'_>| {
+        for &token in &live[*printed..upto] {
+            if token != eos || args.ignore_eos {
+                let text = stream.push(tokenizer.token_bytes(token));
+                if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                    write_error.get_or_insert(e);
+                }
             }
         }
+        *printed = upto.max(*printed);
+    };
+    let (results, stats) = generate_with_chain(&model, &chain, &prompts, &seeds, &options, &mut |seq, event| {
+        if !stream_live || seq != 0 {
+            return;
+        }
+        match event {
+            Streamed::Token(token) => live.push(token),
+            Streamed::Rewind { kept } => live.truncate(kept.max(printed)),
+        }
+        let ready = live.len().saturating_sub(holdback);
+        if ready > printed {
+            print_up_to(&live, ready, &mut printed, &mut stream, &mut out);
+        }
     })?;
+    if stream_live {
+        let kept = &results[0].output.tokens;
+        debug_assert_eq!(&live[..printed], &kept[..printed], "the stream printed only tokens no rewind could drop");
+        print_up_to(kept, kept.len(), &mut printed, &mut stream, &mut out);
+    }
     if let Some(e) = write_error {
         return Err(e).context("cannot write to stdout");
     }
@@ -207,6 +234,16 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         if stats.native_decode { "native" } else { "libtorch" },
         chain.stage_labels().join(" > "),
     );
+    if chain.may_rewind() {
+        let refused: usize = results.iter().map(|r| r.rewinds.iter().filter(|e| !e.granted).count()).sum();
+        eprintln!(
+            "rewinds: {} ({} tokens discarded, {} requests refused, {:.2} ms rolling stages back)",
+            stats.rewinds,
+            stats.discarded,
+            refused,
+            results.iter().map(|r| r.rollback_time.as_secs_f64()).sum::<f64>() * 1e3,
+        );
+    }
     Ok(())
 }
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use logitloom_plugin_host::{ChainInstance, LoadedChain, Observation, OwnedTokenBytes, SequenceSetup};
+use logitloom_plugin_host::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, SequenceSetup};
 
-use crate::generate::{generate, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler};
+use crate::generate::{generate, Choice, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler, Streamed};
 use crate::{EngineError, Model};
 
 /// Lets a chain instance pick one sequence's tokens.
@@ -18,8 +18,11 @@ impl SequenceSampler for ChainSampler<'_> {
     fn row(&mut self) -> &mut [f32] {
         self.instance.input_row()
     }
-    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<u32, String> {
-        self.instance.step_input_row(tokens, prompt_len, step).map_err(|e| e.to_string())
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<Choice, String> {
+        match self.instance.decide_input_row(tokens, prompt_len, step).map_err(|e| e.to_string())? {
+            Decision::Token(token) => Ok(Choice::Token(token)),
+            Decision::Rewind { to_len } => Ok(Choice::Rewind { to_len }),
+        }
     }
 }
 
@@ -30,6 +33,10 @@ pub struct ChainSequenceOutput {
     pub observations: Vec<Observation>,
     /// Cumulative time per stage label.
     pub stage_times: Vec<(String, Duration)>,
+    /// Every rewind a stage asked for, granted or refused.
+    pub rewinds: Vec<RewindEvent>,
+    /// Time spent rolling the chain's stages back (in `stage_times` too).
+    pub rollback_time: Duration,
 }
 
 /// The byte strings of every id the model can emit (ids past the
@@ -47,7 +54,7 @@ pub fn generate_with_chain(
     prompts: &[Vec<u32>],
     seeds: &[u64],
     options: &GenerateOptions,
-    on_token: &mut dyn FnMut(usize, u32),
+    on_event: &mut dyn FnMut(usize, Streamed),
 ) -> Result<(Vec<ChainSequenceOutput>, GenerationStats), EngineError> {
     assert_eq!(prompts.len(), seeds.len(), "one seed per prompt");
     let token_bytes = chain.needs_token_bytes().then(|| Arc::new(model_token_bytes(model)));
@@ -65,7 +72,7 @@ pub fn generate_with_chain(
     let (outputs, stats) = {
         let mut samplers: Vec<Box<dyn SequenceSampler + '_>> =
             instances.iter_mut().map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>).collect();
-        generate(&model.gpt, prompts, &mut samplers, options, on_token)?
+        generate(&model.gpt, prompts, &mut samplers, options, on_event)?
     };
     let results = outputs
         .into_iter()
@@ -76,6 +83,8 @@ pub fn generate_with_chain(
             seed,
             observations: instance.take_observations(),
             stage_times: instance.stage_times(),
+            rewinds: instance.rewind_events().to_vec(),
+            rollback_time: instance.rollback_time(),
         })
         .collect();
     Ok((results, stats))

@@ -9,6 +9,17 @@ use tch::{Kind, Tensor};
 use crate::native::NativeDecoder;
 use crate::{EngineError, Gpt2, KvCache};
 
+/// What a sampler decided for one sequence at one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// The next token.
+    Token(u32),
+    /// Go back: keep the first `to_len` tokens (prompt included, so at
+    /// least the prompt) and choose the token at `to_len` again. The sampler
+    /// has already rolled its own state back.
+    Rewind { to_len: usize },
+}
+
 /// Picks the tokens of one sequence.
 ///
 /// The engine writes each logits row (length = the model's vocabulary)
@@ -20,8 +31,10 @@ pub trait SequenceSampler {
     /// Where the next logits row goes; must be `vocab_size` long.
     fn row(&mut self) -> &mut [f32];
     /// Picks the next token from the row just written into [`row`](Self::row),
-    /// which the sampler may edit in place.
-    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<u32, String>;
+    /// which the sampler may edit in place, or asks to go back. `step` is
+    /// the position being chosen, counted from the first generated token
+    /// (`tokens.len() - prompt_len`), so it repeats after a rewind.
+    fn choose(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<Choice, String>;
 }
 
 /// What to do when a sequence reaches the model's context length.
@@ -52,9 +65,22 @@ pub enum Finish {
 
 #[derive(Clone, Debug)]
 pub struct SequenceOutput {
-    /// Generated tokens only (the EOS token included when it ended the sequence).
+    /// Generated tokens only (the EOS token included when it ended the
+    /// sequence); after rewinds, the kept ones.
     pub tokens: Vec<u32>,
     pub finish: Finish,
+    /// Rewinds the sequence's sampler asked for and the engine carried out.
+    pub rewinds: usize,
+    /// Tokens those rewinds dropped.
+    pub discarded: usize,
+}
+
+/// What the caller hears as a sequence grows: a token, or a rewind that
+/// dropped the generated tokens from `kept` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streamed {
+    Token(u32),
+    Rewind { kept: usize },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -62,13 +88,18 @@ pub struct GenerationStats {
     pub prefill_time: Duration,
     pub prefill_tokens: usize,
     pub decode_time: Duration,
-    /// Tokens produced by decode steps (all sequences together).
+    /// Tokens fed through decode steps (all sequences together), re-fed
+    /// ones after a rewind included.
     pub decode_tokens: usize,
     /// Time spent in samplers/chains, included in `decode_time`.
     pub sampling_time: Duration,
     /// Whether decode steps ran on the native CPU path (`crate::native`)
     /// rather than through libtorch.
     pub native_decode: bool,
+    /// Rewinds carried out, all sequences together.
+    pub rewinds: usize,
+    /// Tokens those rewinds dropped.
+    pub discarded: usize,
 }
 
 impl GenerationStats {
@@ -77,10 +108,16 @@ impl GenerationStats {
     }
 }
 
+/// One sequence as the loop sees it.
 struct Row {
     tokens: Vec<u32>,
     prompt_len: usize,
     finish: Option<Finish>,
+    /// Tokens dropped from the front of the cache by context slides:
+    /// cache position `p` holds token `slid + p`.
+    slid: usize,
+    rewinds: usize,
+    discarded: usize,
 }
 
 impl Row {
@@ -89,16 +126,26 @@ impl Row {
     }
 }
 
+/// How a live row takes part in the next decode step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Feed {
+    /// Finished, or already given its next logits (a refill).
+    Idle,
+    /// Feed this token at the row's cache length.
+    Token(u32),
+}
+
 /// Generates a continuation of every prompt.
 ///
-/// `samplers[i]` chooses the tokens of `prompts[i]`; `on_token(i, token)`
-/// is called as each token is chosen, so callers can stream text.
+/// `samplers[i]` chooses the tokens of `prompts[i]`; `on_event(i, ..)` is
+/// called as each token is chosen or a rewind drops tokens, so callers can
+/// stream text.
 pub fn generate(
     gpt: &Gpt2,
     prompts: &[Vec<u32>],
     samplers: &mut [Box<dyn SequenceSampler + '_>],
     options: &GenerateOptions,
-    on_token: &mut dyn FnMut(usize, u32),
+    on_event: &mut dyn FnMut(usize, Streamed),
 ) -> Result<(Vec<SequenceOutput>, GenerationStats), EngineError> {
     assert_eq!(prompts.len(), samplers.len(), "one sampler per prompt");
     let context = gpt.config.n_positions;
@@ -108,22 +155,47 @@ pub fn generate(
         }
     }
     let _guard = tch::no_grad_guard();
+    let batch = prompts.len();
+    let mut stats = GenerationStats::default();
+    let mut rows: Vec<Row> = prompts
+        .iter()
+        .map(|p| Row { tokens: p.clone(), prompt_len: p.len(), finish: None, slid: 0, rewinds: 0, discarded: 0 })
+        .collect();
+    if options.max_new_tokens > 0 {
+        let mut cache = KvCache::new(&gpt.config, batch, context, gpt.device(), gpt.kind());
+        let prefill_start = Instant::now();
+        prefill(gpt, prompts, &mut cache, samplers)?;
+        stats.prefill_time = prefill_start.elapsed();
+        stats.prefill_tokens = prompts.iter().map(Vec::len).sum();
+        decode(gpt, &mut rows, &mut cache, samplers, options, on_event, &mut stats)?;
+    }
+    let outputs = rows
+        .into_iter()
+        .map(|r| SequenceOutput {
+            tokens: r.tokens[r.prompt_len..].to_vec(),
+            finish: r.finish.unwrap_or(Finish::MaxTokens),
+            rewinds: r.rewinds,
+            discarded: r.discarded,
+        })
+        .collect();
+    Ok((outputs, stats))
+}
+
+/// Runs every prompt through the model in one forward pass and writes each
+/// row's next-token logits into its sampler.
+///
+/// Prompts are right-padded to the longest. Causal attention keeps real
+/// positions from seeing the padding, and each row's cache length is then
+/// set back to its true prompt length so padding is overwritten later.
+fn prefill(
+    gpt: &Gpt2,
+    prompts: &[Vec<u32>],
+    cache: &mut KvCache,
+    samplers: &mut [Box<dyn SequenceSampler + '_>],
+) -> Result<(), EngineError> {
     let device = gpt.device();
-    let kind = gpt.kind();
     let batch = prompts.len();
     let vocab = gpt.config.vocab_size;
-    let mut stats = GenerationStats::default();
-    let mut rows: Vec<Row> = prompts.iter().map(|p| Row { tokens: p.clone(), prompt_len: p.len(), finish: None }).collect();
-    if options.max_new_tokens == 0 {
-        return Ok((rows.into_iter().map(|_| SequenceOutput { tokens: vec![], finish: Finish::MaxTokens }).collect(), stats));
-    }
-
-    let mut cache = KvCache::new(&gpt.config, batch, context, device, kind);
-
-    // Prefill: right-pad to the longest prompt. Causal attention keeps real
-    // positions from seeing the padding, and each row's cache length is then
-    // set back to its true prompt length so padding is overwritten later.
-    let prefill_start = Instant::now();
     let longest = prompts.iter().map(Vec::len).max().expect("non-empty batch");
     let mut padded = vec![0i64; batch * longest];
     for (b, p) in prompts.iter().enumerate() {
@@ -132,123 +204,231 @@ pub fn generate(
         }
     }
     let idx = Tensor::from_slice(&padded).view([batch as i64, longest as i64]).to_device(device);
-    let hidden = gpt.forward_cached_hidden(&idx, &mut cache);
+    let hidden = gpt.forward_cached_hidden(&idx, cache);
     let last_positions: Vec<i64> = prompts.iter().map(|p| p.len() as i64 - 1).collect();
     let last = hidden
-        .gather(1, &Tensor::from_slice(&last_positions).to_device(device).view([batch as i64, 1, 1]).expand([batch as i64, 1, gpt.config.n_embd as i64], false), false)
+        .gather(
+            1,
+            &Tensor::from_slice(&last_positions)
+                .to_device(device)
+                .view([batch as i64, 1, 1])
+                .expand([batch as i64, 1, gpt.config.n_embd as i64], false),
+            false,
+        )
         .squeeze_dim(1);
     let host = host_logits(&gpt.logits(&last));
-    for b in 0..batch {
-        write_row(&host, b, vocab, &mut *samplers[b], 0)?;
-    }
     for (b, p) in prompts.iter().enumerate() {
+        write_row(&host, b, vocab, &mut *samplers[b], 0)?;
         cache.truncate(b, p.len());
     }
-    stats.prefill_time = prefill_start.elapsed();
-    stats.prefill_tokens = prompts.iter().map(Vec::len).sum();
+    Ok(())
+}
 
+/// The decode loop: every live row chooses (or rewinds), then every row
+/// with a token to feed goes through one batched decode step.
+fn decode(
+    gpt: &Gpt2,
+    rows: &mut [Row],
+    cache: &mut KvCache,
+    samplers: &mut [Box<dyn SequenceSampler + '_>],
+    options: &GenerateOptions,
+    on_event: &mut dyn FnMut(usize, Streamed),
+    stats: &mut GenerationStats,
+) -> Result<(), EngineError> {
     // Decode steps on the CPU run natively (see `crate::native`).
-    let mut native = NativeDecoder::new(gpt, batch);
+    let mut native = NativeDecoder::new(gpt, rows.len());
     stats.native_decode = native.is_some();
     let decode_start = Instant::now();
-    let mut next_input = vec![0i64; batch];
-    let mut fed_by_decode = vec![false; batch];
-    for step in 0.. {
-        // Choose a token for every live sequence.
+    let mut feeds = vec![Feed::Idle; rows.len()];
+    loop {
         let sampling_start = Instant::now();
         for (b, row) in rows.iter_mut().enumerate() {
-            if row.finish.is_some() {
-                continue;
-            }
-            let token = samplers[b]
-                .choose(&row.tokens, row.prompt_len, step)
-                .map_err(|message| EngineError::Sampler { sequence: b, step, message })?;
-            row.tokens.push(token);
-            on_token(b, token);
-            if options.stop_at_eos && token == options.eos_token_id {
-                row.finish = Some(Finish::Eos);
-            } else if row.generated() >= options.max_new_tokens {
-                row.finish = Some(Finish::MaxTokens);
+            feeds[b] = Feed::Idle;
+            if row.finish.is_none() {
+                choose(b, row, &mut *samplers[b], options, on_event, stats)?;
             }
         }
         stats.sampling_time += sampling_start.elapsed();
         if rows.iter().all(|r| r.finish.is_some()) {
             break;
         }
-
-        // Feed the chosen tokens back. Finished rows ride along (a batch is
-        // one tensor) but are rewound afterwards; a row that hit the context
-        // limit either stops or is re-prefilled on its own.
         for (b, row) in rows.iter_mut().enumerate() {
-            fed_by_decode[b] = false;
-            next_input[b] = 0;
-            if row.finish.is_some() {
-                continue;
-            }
-            if cache.len_of(b) < context {
-                fed_by_decode[b] = true;
-                next_input[b] = *row.tokens.last().expect("a token was just chosen") as i64;
-                continue;
-            }
-            match options.overflow {
-                ContextOverflow::Stop => row.finish = Some(Finish::ContextFull),
-                ContextOverflow::Slide { keep } => {
-                    let keep = keep.clamp(1, context - 1).min(row.tokens.len());
-                    let tail = &row.tokens[row.tokens.len() - keep..];
-                    let host = refill_row(gpt, &mut cache, b, tail);
-                    write_row(&host, 0, vocab, &mut *samplers[b], step + 1)?;
-                }
+            if row.finish.is_none() {
+                feeds[b] = plan_feed(gpt, b, row, cache, &mut *samplers[b], options)?;
             }
         }
-        if !fed_by_decode.iter().any(|&f| f) {
-            if rows.iter().all(|r| r.finish.is_some()) {
-                break;
-            }
+        if feeds.iter().all(|f| *f == Feed::Idle) {
             continue;
         }
-        if let Some(native) = native.as_mut() {
-            // Only fed rows are computed; the others' caches stay as they are.
-            let fed: Vec<(usize, u32)> = (0..batch).filter(|&b| fed_by_decode[b]).map(|b| (b, next_input[b] as u32)).collect();
-            let mut outputs = Vec::with_capacity(fed.len());
-            for &(b, _) in &fed {
-                outputs.push(logits_buffer(&mut *samplers[b], b, vocab, step + 1)?.as_mut_ptr());
-            }
-            // SAFETY: each pointer is a distinct sampler's `vocab`-long
-            // buffer, untouched until the samplers are called again.
-            unsafe { native.step(&mut cache, &fed, &outputs) };
-        } else {
-            // The batch is one tensor, so rows not fed are computed too:
-            // each writes at its current length, which must be a valid
-            // slot, and is rewound right after.
-            for b in 0..batch {
-                if !fed_by_decode[b] && cache.len_of(b) >= context {
-                    cache.truncate(b, context - 1);
-                }
-            }
-            let parked: Vec<(usize, usize)> = (0..batch).filter(|&b| !fed_by_decode[b]).map(|b| (b, cache.len_of(b))).collect();
-            let idx = Tensor::from_slice(&next_input).view([batch as i64, 1]).to_device(device);
-            let hidden = gpt.forward_cached_hidden(&idx, &mut cache).squeeze_dim(1);
-            let host = host_logits(&gpt.logits(&hidden));
-            for b in 0..batch {
-                if fed_by_decode[b] {
-                    write_row(&host, b, vocab, &mut *samplers[b], step + 1)?;
-                }
-            }
-            for (b, len) in parked {
-                cache.truncate(b, len);
-            }
+        match native.as_mut() {
+            Some(native) => native_step(native, cache, &feeds, samplers, gpt.config.vocab_size, rows)?,
+            None => libtorch_step(gpt, cache, &feeds, samplers, rows)?,
         }
-        stats.decode_tokens += fed_by_decode.iter().filter(|&&f| f).count();
+        stats.decode_tokens += feeds.iter().filter(|f| **f != Feed::Idle).count();
     }
     stats.decode_time = decode_start.elapsed();
-    // Tokens chosen from the prefill logits count as decode output too:
-    // every generated token costs one sampler call and (all but the last)
-    // one decode step.
-    let outputs = rows
-        .into_iter()
-        .map(|r| SequenceOutput { tokens: r.tokens[r.prompt_len..].to_vec(), finish: r.finish.unwrap_or(Finish::MaxTokens) })
+    Ok(())
+}
+
+/// Lets row `b`'s sampler choose, and applies its choice: a token (which
+/// may finish the row) or a rewind.
+fn choose(
+    b: usize,
+    row: &mut Row,
+    sampler: &mut dyn SequenceSampler,
+    options: &GenerateOptions,
+    on_event: &mut dyn FnMut(usize, Streamed),
+    stats: &mut GenerationStats,
+) -> Result<(), EngineError> {
+    let step = row.generated();
+    let choice = sampler
+        .choose(&row.tokens, row.prompt_len, step)
+        .map_err(|message| EngineError::Sampler { sequence: b, step, message })?;
+    match choice {
+        Choice::Token(token) => {
+            row.tokens.push(token);
+            on_event(b, Streamed::Token(token));
+            if options.stop_at_eos && token == options.eos_token_id {
+                row.finish = Some(Finish::Eos);
+            } else if row.generated() >= options.max_new_tokens {
+                row.finish = Some(Finish::MaxTokens);
+            }
+        }
+        Choice::Rewind { to_len } => {
+            if to_len < row.prompt_len || to_len > row.tokens.len() {
+                return Err(EngineError::Sampler {
+                    sequence: b,
+                    step,
+                    message: format!(
+                        "asked to rewind to {to_len} tokens; the prompt has {} and the sequence {}",
+                        row.prompt_len,
+                        row.tokens.len()
+                    ),
+                });
+            }
+            let dropped = row.tokens.len() - to_len;
+            row.tokens.truncate(to_len);
+            row.rewinds += 1;
+            row.discarded += dropped;
+            stats.rewinds += 1;
+            stats.discarded += dropped;
+            on_event(b, Streamed::Rewind { kept: row.generated() });
+        }
+    }
+    Ok(())
+}
+
+/// What live row `b` feeds next. The invariant between steps is that the
+/// cache holds every token but the last, which is fed; so after a rewind
+/// the cache is cut back to `to_len - 1` and the kept last token fed again
+/// (its logits were dropped with the rest). A row that reached the context
+/// limit stops or is re-prefilled on its own, as is a rewound row whose
+/// kept tokens a slide had pushed out of the cache.
+fn plan_feed(
+    gpt: &Gpt2,
+    b: usize,
+    row: &mut Row,
+    cache: &mut KvCache,
+    sampler: &mut dyn SequenceSampler,
+    options: &GenerateOptions,
+) -> Result<Feed, EngineError> {
+    let context = gpt.config.n_positions;
+    let last = *row.tokens.last().expect("a row holds at least its prompt");
+    let wanted = row.tokens.len() - 1;
+    if wanted < row.slid + cache.len_of(b) {
+        // Rewound: keep the cached prefix if the slide left it there.
+        if wanted >= row.slid && (wanted > row.slid || row.slid == 0) {
+            cache.truncate(b, wanted - row.slid);
+        } else {
+            let keep = cache.len_of(b).max(1).min(row.tokens.len());
+            let tail = &row.tokens[row.tokens.len() - keep..];
+            row.slid = row.tokens.len() - keep;
+            let host = refill_row(gpt, cache, b, tail);
+            write_row(&host, 0, gpt.config.vocab_size, sampler, row.generated())?;
+            return Ok(Feed::Idle);
+        }
+    }
+    if cache.len_of(b) < context {
+        return Ok(Feed::Token(last));
+    }
+    match options.overflow {
+        ContextOverflow::Stop => row.finish = Some(Finish::ContextFull),
+        ContextOverflow::Slide { keep } => {
+            let keep = keep.clamp(1, context - 1).min(row.tokens.len());
+            let tail = &row.tokens[row.tokens.len() - keep..];
+            row.slid = row.tokens.len() - keep;
+            let host = refill_row(gpt, cache, b, tail);
+            write_row(&host, 0, gpt.config.vocab_size, sampler, row.generated())?;
+        }
+    }
+    Ok(Feed::Idle)
+}
+
+/// One decode step on the engine's own CPU kernels: only fed rows are
+/// computed; the others' caches stay as they are.
+fn native_step(
+    native: &mut NativeDecoder<'_>,
+    cache: &mut KvCache,
+    feeds: &[Feed],
+    samplers: &mut [Box<dyn SequenceSampler + '_>],
+    vocab: usize,
+    rows: &[Row],
+) -> Result<(), EngineError> {
+    let fed: Vec<(usize, u32)> = feeds
+        .iter()
+        .enumerate()
+        .filter_map(|(b, f)| match f {
+            Feed::Token(t) => Some((b, *t)),
+            Feed::Idle => None,
+        })
         .collect();
-    Ok((outputs, stats))
+    let mut outputs = Vec::with_capacity(fed.len());
+    for &(b, _) in &fed {
+        outputs.push(logits_buffer(&mut *samplers[b], b, vocab, rows[b].generated())?.as_mut_ptr());
+    }
+    // SAFETY: each pointer is a distinct sampler's `vocab`-long buffer,
+    // untouched until the samplers are called again.
+    unsafe { native.step(cache, &fed, &outputs) };
+    Ok(())
+}
+
+/// One decode step through libtorch. The batch is one tensor, so rows not
+/// fed are computed too: each writes at its current length, which must be
+/// a valid slot, and is rewound right after.
+fn libtorch_step(
+    gpt: &Gpt2,
+    cache: &mut KvCache,
+    feeds: &[Feed],
+    samplers: &mut [Box<dyn SequenceSampler + '_>],
+    rows: &[Row],
+) -> Result<(), EngineError> {
+    let context = gpt.config.n_positions;
+    let vocab = gpt.config.vocab_size;
+    let mut parked = Vec::new();
+    let mut input = vec![0i64; feeds.len()];
+    for (b, feed) in feeds.iter().enumerate() {
+        match feed {
+            Feed::Token(t) => input[b] = *t as i64,
+            Feed::Idle => {
+                if cache.len_of(b) >= context {
+                    cache.truncate(b, context - 1);
+                }
+                parked.push((b, cache.len_of(b)));
+            }
+        }
+    }
+    let idx = Tensor::from_slice(&input).view([feeds.len() as i64, 1]).to_device(gpt.device());
+    let hidden = gpt.forward_cached_hidden(&idx, cache).squeeze_dim(1);
+    let host = host_logits(&gpt.logits(&hidden));
+    for (b, feed) in feeds.iter().enumerate() {
+        if *feed != Feed::Idle {
+            write_row(&host, b, vocab, &mut *samplers[b], rows[b].generated())?;
+        }
+    }
+    for (b, len) in parked {
+        cache.truncate(b, len);
+    }
+    Ok(())
 }
 
 /// Recomputes the cache of one row from `tokens` (after a context slide)

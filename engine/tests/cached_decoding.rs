@@ -2,7 +2,7 @@
 //! within 1e-4 (f32) at every step of a 200-step generation, for batch 1
 //! and for batch 4 with different prompt lengths.
 
-use logitloom_engine::generate::{generate, ContextOverflow, GenerateOptions, SequenceSampler};
+use logitloom_engine::generate::{generate, Choice, ContextOverflow, GenerateOptions, SequenceSampler};
 use logitloom_engine::{DecodePath, Gpt2, Gpt2Config, KvCache};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -16,14 +16,14 @@ impl SequenceSampler for Recording {
     fn row(&mut self) -> &mut [f32] {
         &mut self.row
     }
-    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize) -> Result<u32, String> {
+    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize) -> Result<Choice, String> {
         let logits = &self.row;
         self.seen.push(logits.to_vec());
         // Greedy would quickly loop on one token; a deterministic spread of
         // choices exercises more of the cache.
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-        Ok(order[self.seen.len() % 3] as u32)
+        Ok(Choice::Token(order[self.seen.len() % 3] as u32))
     }
 }
 

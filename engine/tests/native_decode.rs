@@ -6,7 +6,7 @@
 //! keeps activations in f32, so its logits must be at least as close to an
 //! f32 recompute *with the same rounded weights* as libtorch's own decode.
 
-use logitloom_engine::generate::{generate, ContextOverflow, GenerateOptions, SequenceSampler};
+use logitloom_engine::generate::{generate, Choice, ContextOverflow, GenerateOptions, SequenceSampler};
 use logitloom_engine::{DecodePath, Gpt2, Gpt2Config};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -21,9 +21,9 @@ impl SequenceSampler for Scripted {
     fn row(&mut self) -> &mut [f32] {
         &mut self.row
     }
-    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize) -> Result<u32, String> {
+    fn choose(&mut self, _tokens: &[u32], _prompt_len: usize, _step: usize) -> Result<Choice, String> {
         self.seen.push(self.row.clone());
-        Ok(self.script[self.seen.len() - 1])
+        Ok(Choice::Token(self.script[self.seen.len() - 1]))
     }
 }
 

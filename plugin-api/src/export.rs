@@ -167,6 +167,10 @@ macro_rules! __export_wasm {
             unsafe { $crate::ffi::wasm::sample(logits, vocab_size, tokens, tokens_len, prompt_len, step, raw_logits) }
         }
         #[no_mangle]
+        pub extern "C" fn logitloom_rollback(len: u32) -> i32 {
+            $crate::ffi::wasm::rollback(len)
+        }
+        #[no_mangle]
         pub unsafe extern "C" fn logitloom_accept(
             tokens: *const u32,
             tokens_len: u32,

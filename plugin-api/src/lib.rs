@@ -31,14 +31,18 @@ mod processor;
 
 pub use params::{ParamError, ParamKind, ParamSpec, ParamValue, Params};
 pub use processor::{
-    create_validated, LogitProcessor, PluginError, ProcessorEntry, ProcessorInfo, Setup,
-    StageKind, Step,
-    TokenBytes,
+    create_validated, LogitProcessor, PluginError, ProcessorEntry, ProcessorInfo, RewindRequest, Rollback, Setup,
+    StageKind, Step, TokenBytes,
 };
 
 /// Version of this interface. Bump `major` for any change a plugin built
 /// against the old version could not survive; bump `minor` for additions.
-pub const INTERFACE_VERSION: InterfaceVersion = InterfaceVersion { major: 1, minor: 0 };
+///
+/// 1.1 added rewinds: [`Step::rewind`] and [`LogitProcessor::rollback`]
+/// (native: two prefix fields after `destroy`; WASM: the optional
+/// `logitloom.rewind` import and `logitloom_rollback` export). 1.0 plugins
+/// load unchanged: they never ask, and the host rolls them back by replay.
+pub const INTERFACE_VERSION: InterfaceVersion = InterfaceVersion { major: 1, minor: 1 };
 
 /// A `major.minor` interface version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -49,6 +49,9 @@ impl ParamKind {
     pub fn int_at_least(min: i64) -> Self {
         ParamKind::Int { min: Some(min), max: None }
     }
+    pub fn int_in(min: i64, max: i64) -> Self {
+        ParamKind::Int { min: Some(min), max: Some(max) }
+    }
 
     fn type_name(&self) -> &'static str {
         match self {

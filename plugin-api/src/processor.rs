@@ -30,6 +30,12 @@ pub struct ProcessorInfo {
     /// at creation (grammar constraints, loggers that print text).
     #[serde(default)]
     pub needs_token_bytes: bool,
+    /// The processor may ask to rewind its sequence ([`Step::rewind`],
+    /// interface 1.1). The host refuses requests from stages that did not
+    /// say so, and knows from this which chains can rewind (a streaming
+    /// caller holds back only their text).
+    #[serde(default)]
+    pub may_rewind: bool,
 }
 
 /// The byte string of every token in the vocabulary, stored flat so it
@@ -100,6 +106,30 @@ pub struct Step<'a> {
     /// present when [`ProcessorInfo::needs_raw_logits`] is set.
     pub raw_logits: Option<&'a [f32]>,
     observations: Vec<String>,
+    rewind: Option<RewindRequest>,
+}
+
+/// A stage's request to take its sequence back to an earlier length and
+/// choose again from there (interface 1.1). See [`Step::rewind`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewindRequest {
+    /// The sequence length, prompt included, to go back to: tokens
+    /// `to_len..` are dropped and the token at position `to_len` is chosen
+    /// again. At least the prompt's length, at most `step.tokens.len()`.
+    pub to_len: usize,
+    /// Tokens that may not be chosen at position `to_len` when generation
+    /// resumes there (once; later visits of that position are free again).
+    pub ban: Vec<u32>,
+}
+
+/// What [`LogitProcessor::rollback`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rollback {
+    /// The stage restored itself.
+    Done,
+    /// The stage cannot roll back: the host re-creates it and replays
+    /// [`accept`](LogitProcessor::accept) over the kept tokens.
+    Replay,
 }
 
 impl<'a> Step<'a> {
@@ -111,7 +141,7 @@ impl<'a> Step<'a> {
         eos_token_id: u32,
         raw_logits: Option<&'a [f32]>,
     ) -> Self {
-        Step { tokens, prompt_len, step, vocab_size, eos_token_id, raw_logits, observations: Vec::new() }
+        Step { tokens, prompt_len, step, vocab_size, eos_token_id, raw_logits, observations: Vec::new(), rewind: None }
     }
 
     /// Generated tokens so far.
@@ -129,6 +159,30 @@ impl<'a> Step<'a> {
     /// Takes the observations recorded so far (used by the ABI glue).
     pub fn take_observations(&mut self) -> Vec<String> {
         std::mem::take(&mut self.observations)
+    }
+
+    /// Asks the host to rewind this sequence to `to_len` tokens (prompt
+    /// included) and to choose the token at `to_len` again, never one of
+    /// `ban` (interface 1.1).
+    ///
+    /// Callable from `process`, `sample` or `accept`. The request is honoured
+    /// after the call returns: the host drops the rest of this step,
+    /// truncates the sequence's KV cache, rolls every stage of the chain back
+    /// (see [`LogitProcessor::rollback`]) and decodes on from `to_len`. It
+    /// may refuse: each sequence has a rewind budget (chain file,
+    /// `[rewind]`), a rewind that would repeat an earlier one (same length,
+    /// no new ban) is refused so that generation always ends, and a caller
+    /// that cannot rewind (Hugging Face `generate`) refuses every request.
+    /// A refusal is traced and decoding goes on forward. A `to_len` shorter
+    /// than the prompt or longer than `tokens.len()` fails the step. A
+    /// second request in the same call replaces the first.
+    pub fn rewind(&mut self, to_len: usize, ban: &[u32]) {
+        self.rewind = Some(RewindRequest { to_len, ban: ban.to_vec() });
+    }
+
+    /// Takes the rewind request of this call, if any (used by the ABI glue).
+    pub fn take_rewind(&mut self) -> Option<RewindRequest> {
+        self.rewind.take()
     }
 }
 
@@ -157,7 +211,9 @@ impl From<crate::params::ParamError> for PluginError {
 /// [`process`](LogitProcessor::process) on each processor stage in chain
 /// order, then [`sample`](LogitProcessor::sample) on the final sampler
 /// stage, then [`accept`](LogitProcessor::accept) on every stage with the
-/// chosen token.
+/// chosen token. Any of the three may ask to go back ([`Step::rewind`]);
+/// when the host grants it, it calls [`rollback`](LogitProcessor::rollback)
+/// on every stage.
 pub trait LogitProcessor: Send + 'static {
     /// Name, kind, parameters. Must not depend on anything but the type.
     fn info() -> ProcessorInfo
@@ -183,6 +239,21 @@ pub trait LogitProcessor: Send + 'static {
     /// Called on every stage after the token is chosen.
     fn accept(&mut self, _step: &mut Step<'_>, _token: u32) -> Result<(), PluginError> {
         Ok(())
+    }
+
+    /// Restores the state this stage had when its sequence held `len`
+    /// tokens (prompt included) and the token at `len` was not chosen yet,
+    /// as if the later tokens had never been generated (interface 1.1).
+    ///
+    /// The default, [`Rollback::Replay`], lets the host do it: it re-creates
+    /// the stage and calls `accept` for every kept generated token. That is
+    /// exact for any stage whose state follows from the accepted tokens, and
+    /// costs one `accept` per kept token, so stages with a cheap undo (a
+    /// parser that can roll back) implement it. A random stream is the one
+    /// thing a stage should *not* rewind: a redrawn position needs a fresh
+    /// draw (see the `multinomial` sampler).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Replay)
     }
 }
 

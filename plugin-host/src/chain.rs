@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logitloom_plugin_api::{ParamValue, ProcessorInfo, Setup, StageKind, TokenBytes};
+use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, TokenBytes};
 use serde::Serialize;
 
-use crate::config::ResolvedStage;
+use crate::config::{ResolvedStage, RewindBudget};
 use crate::error::{HostError, StageFailure};
 use crate::library::PluginLibrary;
 use crate::logits_check::check_logits;
@@ -52,6 +52,8 @@ pub struct Observation {
     pub record: serde_json::Value,
 }
 
+/// What it takes to create a stage's processor for a sequence: kept by
+/// every instance too, so a stage that cannot roll back can be re-created.
 struct LoadedStage {
     label: String,
     library: PluginLibrary,
@@ -64,12 +66,30 @@ struct LoadedStage {
 /// A validated chain with its plugins loaded and compiled: cheap to
 /// instantiate for every sequence, and shareable between threads.
 pub struct LoadedChain {
-    stages: Vec<LoadedStage>,
+    stages: Vec<Arc<LoadedStage>>,
     check_logits: bool,
+    rewind: RewindBudget,
+}
+
+impl LoadedStage {
+    fn create(&self, setup: &SequenceSetup) -> Result<Box<dyn StageRunner>, StageFailure> {
+        let token_bytes = match (&setup.token_bytes, self.info.needs_token_bytes) {
+            (_, false) => None,
+            (Some(tb), true) => Some(tb.view()),
+            (None, true) => {
+                return Err(StageFailure::Error(
+                    "it needs the vocabulary's token bytes, but the sequence setup has none".into(),
+                ))
+            }
+        };
+        let plugin_setup =
+            Setup { vocab_size: setup.vocab_size, eos_token_id: setup.eos_token_id, seed: setup.seed, token_bytes };
+        self.library.create(self.index, &self.params, &self.params_json, &plugin_setup)
+    }
 }
 
 impl LoadedChain {
-    pub(crate) fn new(stages: Vec<(PluginLibrary, ResolvedStage)>, opts: &HostOptions) -> LoadedChain {
+    pub(crate) fn new(stages: Vec<(PluginLibrary, ResolvedStage)>, opts: &HostOptions, rewind: RewindBudget) -> LoadedChain {
         let mut seen: std::collections::HashMap<String, usize> = Default::default();
         let stages = stages
             .into_iter()
@@ -80,10 +100,21 @@ impl LoadedChain {
                 let label = if *count == 1 { info.name.clone() } else { format!("{}#{}", info.name, count) };
                 let params = resolved.params.as_map().clone();
                 let params_json = serde_json::to_string(&params).expect("parameter values always serialise");
-                LoadedStage { label, library, index: resolved.index, info, params, params_json }
+                Arc::new(LoadedStage { label, library, index: resolved.index, info, params, params_json })
             })
             .collect();
-        LoadedChain { stages, check_logits: opts.check_logits }
+        LoadedChain { stages, check_logits: opts.check_logits, rewind }
+    }
+
+    /// Each sequence's rewind budget (chain file, `[rewind]`).
+    pub fn rewind_budget(&self) -> RewindBudget {
+        self.rewind
+    }
+
+    /// Whether any stage may ask to rewind (declares `may_rewind`): only
+    /// then can text already chosen be taken back.
+    pub fn may_rewind(&self) -> bool {
+        self.stages.iter().any(|s| s.info.may_rewind) && self.rewind.max_rewinds > 0
     }
 
     /// One label per stage: the processor name, with `#2`, `#3`... on
@@ -106,30 +137,14 @@ impl LoadedChain {
     pub fn instantiate(&self, setup: &SequenceSetup) -> Result<ChainInstance, HostError> {
         let mut running = Vec::with_capacity(self.stages.len());
         for (i, stage) in self.stages.iter().enumerate() {
-            let create_error = |failure| HostError::Create {
+            let runner = stage.create(setup).map_err(|failure| HostError::Create {
                 stage: i + 1,
                 name: stage.info.name.clone(),
                 plugin: stage.library.describe(),
                 failure,
-            };
-            let token_bytes = match (&setup.token_bytes, stage.info.needs_token_bytes) {
-                (_, false) => None,
-                (Some(tb), true) => Some(tb.view()),
-                (None, true) => {
-                    return Err(create_error(StageFailure::Error(
-                        "it needs the vocabulary's token bytes, but the sequence setup has none".into(),
-                    )))
-                }
-            };
-            let plugin_setup = Setup {
-                vocab_size: setup.vocab_size,
-                eos_token_id: setup.eos_token_id,
-                seed: setup.seed,
-                token_bytes,
-            };
-            let runner =
-                stage.library.create(stage.index, &stage.params, &stage.params_json, &plugin_setup).map_err(create_error)?;
+            })?;
             running.push(RunningStage {
+                recipe: Arc::clone(stage),
                 number: i + 1,
                 label: stage.label.clone(),
                 name: stage.info.name.clone(),
@@ -148,14 +163,17 @@ impl LoadedChain {
             raw_logits: if needs_raw { vec![0.0; setup.vocab_size] } else { Vec::new() },
             needs_raw,
             input: Vec::new(),
-            records: Vec::new(),
+            records: Records::default(),
             observations: Vec::new(),
             failed: None,
+            setup: setup.clone(),
+            rewinds: RewindState { budget: self.rewind, ..Default::default() },
         })
     }
 }
 
 struct RunningStage {
+    recipe: Arc<LoadedStage>,
     number: usize,
     label: String,
     name: String,
@@ -185,6 +203,73 @@ pub struct ChainInstance {
     records: Records,
     observations: Vec<Observation>,
     failed: Option<String>,
+    /// Kept to re-create stages that cannot roll back.
+    setup: SequenceSetup,
+    rewinds: RewindState,
+}
+
+/// What the chain decided at one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The token chosen at this step.
+    Token(u32),
+    /// A stage's rewind was granted: the chain has already rolled every
+    /// stage back to `to_len` tokens; the caller drops the tokens from
+    /// `to_len` on, truncates the sequence's KV cache to match and asks
+    /// for position `to_len` again.
+    Rewind { to_len: usize },
+}
+
+/// One rewind request, granted or refused: what `--trace` records.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RewindEvent {
+    /// The step (generated position) at which it was asked.
+    pub step: usize,
+    /// The label of the stage that asked.
+    pub stage: String,
+    /// The sequence's length when it was asked (prompt included).
+    pub from_len: usize,
+    pub to_len: usize,
+    /// Tokens banned at `to_len` when generation resumes there: this
+    /// request's and those of earlier rewinds to the same place.
+    pub ban: Vec<u32>,
+    /// Tokens dropped (a token chosen at this step counts).
+    pub discarded: usize,
+    pub granted: bool,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// One sequence's rewinds so far.
+#[derive(Default)]
+struct RewindState {
+    budget: RewindBudget,
+    granted: usize,
+    discarded: usize,
+    /// Bans granted so far, by (position, hash of the prefix before it):
+    /// a request that adds no ban to its place is a repeat, refused, which
+    /// is what makes every generation end.
+    banned: std::collections::HashMap<(usize, u64), Vec<u32>>,
+    /// Bans for the next choice, at this length.
+    pending_ban: Option<(usize, Vec<u32>)>,
+    events: Vec<RewindEvent>,
+    /// Time spent rolling stages back.
+    rollback_time: Duration,
+}
+
+/// Rewind totals of one sequence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RewindTotals {
+    pub granted: usize,
+    pub refused: usize,
+    pub discarded: usize,
+}
+
+/// FNV-1a over token ids: tells apart the prefixes that lead to one
+/// position, for the no-repeat rule.
+fn prefix_hash(tokens: &[u32]) -> u64 {
+    tokens.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &t| (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Where the step's logits row is right now. A WASM stage can only read its
@@ -216,16 +301,41 @@ impl ChainInstance {
     /// return it holds the row as the chain left it (copied back out of a
     /// WASM module if the last stages ran there). After an error the
     /// instance refuses further steps: a stage's state may be half-updated.
+    ///
+    /// Rewind requests are refused (and traced): this is the call for
+    /// callers that cannot go back. [`decide`](Self::decide) is the one
+    /// that can.
     pub fn step(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, HostError> {
+        match self.decide_impl(tokens, prompt_len, step, logits, false)? {
+            Decision::Token(token) => Ok(token),
+            Decision::Rewind { .. } => unreachable!("rewinds are refused when the caller cannot rewind"),
+        }
+    }
+
+    /// [`step`](Self::step) for a caller that can rewind: a granted rewind
+    /// comes back as [`Decision::Rewind`], with every stage already rolled
+    /// back.
+    pub fn decide(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<Decision, HostError> {
+        self.decide_impl(tokens, prompt_len, step, logits, true)
+    }
+
+    fn decide_impl(
+        &mut self,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        logits: &mut [f32],
+        can_rewind: bool,
+    ) -> Result<Decision, HostError> {
         self.guarded(|chain| {
             if logits.len() != chain.vocab_size {
                 return Err(HostError::VocabMismatch { expected: chain.vocab_size, got: logits.len() });
             }
-            let (token, at) = chain.run_step(tokens, prompt_len, step, logits, RowAt::Host)?;
+            let (outcome, at) = chain.run_step(tokens, prompt_len, step, logits, RowAt::Host, can_rewind)?;
             if at != RowAt::Host {
                 logits.copy_from_slice(row_at(&mut chain.stages, &mut [], at));
             }
-            Ok(token)
+            Ok(outcome)
         })
     }
 
@@ -248,7 +358,21 @@ impl ChainInstance {
     /// [`step`](Self::step) on the row written into
     /// [`input_row`](Self::input_row). What the chain leaves in its buffers
     /// is not copied anywhere: only the token comes out.
+    /// Rewinds are refused, as in [`step`](Self::step).
     pub fn step_input_row(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<u32, HostError> {
+        match self.decide_input_row_impl(tokens, prompt_len, step, false)? {
+            Decision::Token(token) => Ok(token),
+            Decision::Rewind { .. } => unreachable!("rewinds are refused when the caller cannot rewind"),
+        }
+    }
+
+    /// [`decide`](Self::decide) on the row written into
+    /// [`input_row`](Self::input_row).
+    pub fn decide_input_row(&mut self, tokens: &[u32], prompt_len: usize, step: usize) -> Result<Decision, HostError> {
+        self.decide_input_row_impl(tokens, prompt_len, step, true)
+    }
+
+    fn decide_input_row_impl(&mut self, tokens: &[u32], prompt_len: usize, step: usize, can_rewind: bool) -> Result<Decision, HostError> {
         self.guarded(|chain| {
             let mut input = std::mem::take(&mut chain.input);
             let start = if chain.stages[0].runner.own_row().is_some() { RowAt::Stage(0) } else { RowAt::Host };
@@ -256,14 +380,52 @@ impl ChainInstance {
                 // input_row was never called: there is no row to run on.
                 input.resize(chain.vocab_size, f32::NEG_INFINITY);
             }
-            let result = chain.run_step(tokens, prompt_len, step, &mut input, start).map(|(token, _)| token);
+            let result = chain.run_step(tokens, prompt_len, step, &mut input, start, can_rewind).map(|(outcome, _)| outcome);
             chain.input = input;
             result
         })
     }
 
+    /// Rolls every stage back to `to_len` tokens of `tokens` (prompt
+    /// included), as a granted rewind does: stages that implement
+    /// `rollback` restore themselves, the others are re-created and replay
+    /// `accept` over `tokens[prompt_len..to_len]`. For callers that rewind
+    /// on their own (tests, servers that cancel a speculative tail).
+    pub fn rewind_to(&mut self, tokens: &[u32], prompt_len: usize, to_len: usize) -> Result<(), HostError> {
+        self.guarded(|chain| {
+            if to_len < prompt_len || to_len > tokens.len() {
+                return Err(HostError::Rewind(format!(
+                    "cannot rewind to {to_len} tokens: the prompt has {prompt_len} and the sequence {}",
+                    tokens.len()
+                )));
+            }
+            chain.roll_back(tokens, prompt_len, to_len)?;
+            Ok(Decision::Rewind { to_len })
+        })
+        .map(drop)
+    }
+
+    /// Every rewind request so far, granted or refused.
+    pub fn rewind_events(&self) -> &[RewindEvent] {
+        &self.rewinds.events
+    }
+
+    /// Granted and refused rewinds and tokens discarded so far.
+    pub fn rewind_totals(&self) -> RewindTotals {
+        RewindTotals {
+            granted: self.rewinds.granted,
+            refused: self.rewinds.events.iter().filter(|e| !e.granted).count(),
+            discarded: self.rewinds.discarded,
+        }
+    }
+
+    /// Time spent rolling stages back (part of the stages' times too).
+    pub fn rollback_time(&self) -> Duration {
+        self.rewinds.rollback_time
+    }
+
     /// Runs `body`, then poisons the instance if it failed.
-    fn guarded(&mut self, body: impl FnOnce(&mut Self) -> Result<u32, HostError>) -> Result<u32, HostError> {
+    fn guarded<T>(&mut self, body: impl FnOnce(&mut Self) -> Result<T, HostError>) -> Result<T, HostError> {
         if let Some(reason) = &self.failed {
             return Err(HostError::Poisoned(reason.clone()));
         }
@@ -275,7 +437,7 @@ impl ChainInstance {
     }
 
     /// One step on a row that starts at `start` (`host` when `RowAt::Host`);
-    /// returns the token and where the row ended up.
+    /// returns the decision and where the row ended up.
     fn run_step(
         &mut self,
         tokens: &[u32],
@@ -283,10 +445,10 @@ impl ChainInstance {
         step: usize,
         host: &mut [f32],
         start: RowAt,
-    ) -> Result<(u32, RowAt), HostError> {
-        let mut at = start;
+        can_rewind: bool,
+    ) -> Result<(Decision, RowAt), HostError> {
         {
-            let row = row_at(&mut self.stages, host, at);
+            let row = row_at(&mut self.stages, host, start);
             if self.check_logits {
                 check_logits(row).map_err(|message| HostError::InputLogits { step, message })?;
             }
@@ -294,13 +456,38 @@ impl ChainInstance {
                 self.raw_logits.copy_from_slice(row);
             }
         }
+        // The stages borrow the raw row while the chain changes itself
+        // (rewinds), so it leaves `self` for the step.
+        let raw = std::mem::take(&mut self.raw_logits);
+        let result = self.run_stages(tokens, prompt_len, step, host, start, can_rewind, &raw);
+        self.raw_logits = raw;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_stages(
+        &mut self,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        host: &mut [f32],
+        start: RowAt,
+        can_rewind: bool,
+        raw: &[f32],
+    ) -> Result<(Decision, RowAt), HostError> {
+        let mut at = start;
+        // Bans of a rewind to this very place apply to this choice only.
+        let bans = match self.rewinds.pending_ban.take() {
+            Some((len, ban)) if len == tokens.len() => ban,
+            _ => Vec::new(),
+        };
         let ctx = StepContext {
             tokens,
             prompt_len,
             step,
             vocab_size: self.vocab_size,
             eos_token_id: self.eos_token_id,
-            raw_logits: self.needs_raw.then_some(&self.raw_logits[..]),
+            raw_logits: self.needs_raw.then_some(raw),
         };
         let last = self.stages.len() - 1;
         let mut token = 0;
@@ -312,6 +499,9 @@ impl ChainInstance {
             if keeps_own_row && at != RowAt::Stage(i) {
                 move_row(&mut self.stages, host, at, i);
                 at = RowAt::Stage(i);
+            }
+            if is_sampler && !bans.is_empty() {
+                apply_bans(row_at(&mut self.stages, host, at), &bans);
             }
             let records = &mut self.records;
             let result = if keeps_own_row {
@@ -339,8 +529,12 @@ impl ChainInstance {
             };
             let stage = &mut self.stages[i];
             stage.time += started.elapsed();
-            collect(&mut self.observations, &mut self.records, &stage.label, step);
+            collect(&mut self.observations, &mut self.records.observations, &stage.label, step);
             let value = result.map_err(|f| stage.failed(step, f))?;
+            // A token chosen at this step is dropped by any rewind too.
+            if let Some(to_len) = self.consider_rewind(i, tokens, prompt_len, step, is_sampler, can_rewind)? {
+                return Ok((Decision::Rewind { to_len }, at));
+            }
             if is_sampler {
                 token = value;
             } else if self.check_logits {
@@ -354,14 +548,132 @@ impl ChainInstance {
         if token as usize >= self.vocab_size {
             return Err(sampler.failed(step, StageFailure::TokenOutOfRange { token: token.into(), vocab_size: self.vocab_size }));
         }
-        for stage in self.stages.iter_mut() {
+        for i in 0..=last {
+            let stage = &mut self.stages[i];
             let started = Instant::now();
             let result = stage.runner.accept(&ctx, token, &mut self.records);
             stage.time += started.elapsed();
-            collect(&mut self.observations, &mut self.records, &stage.label, step);
+            collect(&mut self.observations, &mut self.records.observations, &stage.label, step);
             result.map_err(|f| stage.failed(step, f))?;
+            if let Some(to_len) = self.consider_rewind(i, tokens, prompt_len, step, true, can_rewind)? {
+                return Ok((Decision::Rewind { to_len }, at));
+            }
         }
-        Ok((token, at))
+        Ok((Decision::Token(token), at))
+    }
+
+    /// Grants or refuses the rewind stage `i` asked for in the call just
+    /// made, if it asked; returns the length a granted one went back to,
+    /// with every stage rolled back. `chosen`: whether a token was chosen
+    /// at this step already.
+    fn consider_rewind(
+        &mut self,
+        i: usize,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        chosen: bool,
+        can_rewind: bool,
+    ) -> Result<Option<usize>, HostError> {
+        let Some(request) = self.records.rewind.take() else { return Ok(None) };
+        let RewindRequest { to_len, ban } = request;
+        if to_len < prompt_len || to_len > tokens.len() {
+            let why = if to_len < prompt_len {
+                format!("asked to rewind to {to_len} tokens, shorter than the prompt ({} tokens)", prompt_len)
+            } else {
+                format!("asked to rewind to {to_len} tokens, past the sequence's current length ({})", tokens.len())
+            };
+            return Err(self.stages[i].failed(step, StageFailure::Error(why)));
+        }
+        if let Some(&bad) = ban.iter().find(|&&t| t as usize >= self.vocab_size) {
+            let why = format!("asked to ban token {bad}, outside the vocabulary of {}", self.vocab_size);
+            return Err(self.stages[i].failed(step, StageFailure::Error(why)));
+        }
+        let discarded = tokens.len() - to_len + usize::from(chosen);
+        let key = (to_len, prefix_hash(&tokens[..to_len]));
+        let state = &mut self.rewinds;
+        let before = state.banned.get(&key);
+        let mut merged: Vec<u32> = before.cloned().unwrap_or_default();
+        merged.extend(&ban);
+        merged.sort_unstable();
+        merged.dedup();
+        let refused = if !self.stages[i].recipe.info.may_rewind {
+            Some("the stage did not declare `may_rewind` in its description".to_string())
+        } else if !can_rewind {
+            Some("the caller cannot rewind".to_string())
+        } else if state.granted >= state.budget.max_rewinds {
+            Some(format!("the sequence's budget of {} rewinds is spent", state.budget.max_rewinds))
+        } else if state.discarded + discarded > state.budget.max_discarded_tokens {
+            Some(format!(
+                "it would discard {discarded} tokens, and {} of the budget's {} are spent",
+                state.discarded, state.budget.max_discarded_tokens
+            ))
+        } else if before.is_some_and(|b| b.len() == merged.len()) {
+            Some("it repeats an earlier rewind to the same place without a new ban".to_string())
+        } else {
+            None
+        };
+        let event = RewindEvent {
+            step: step,
+            stage: self.stages[i].label.clone(),
+            from_len: tokens.len(),
+            to_len,
+            ban: if refused.is_some() { ban } else { merged.clone() },
+            discarded: if refused.is_some() { 0 } else { discarded },
+            granted: refused.is_none(),
+            refused,
+        };
+        self.observations.push(Observation {
+            stage: event.stage.clone(),
+            step: step,
+            record: serde_json::json!({ "rewind": &event }),
+        });
+        let granted = event.granted;
+        state.events.push(event);
+        if !granted {
+            return Ok(None);
+        }
+        state.granted += 1;
+        state.discarded += discarded;
+        state.banned.insert(key, merged.clone());
+        state.pending_ban = Some((to_len, merged));
+        self.records = Records::default();
+        self.roll_back(tokens, prompt_len, to_len)?;
+        Ok(Some(to_len))
+    }
+
+    /// Rolls every stage back to `to_len` tokens: `rollback` where the
+    /// stage has one, else a fresh instance that replays `accept`.
+    fn roll_back(&mut self, tokens: &[u32], prompt_len: usize, to_len: usize) -> Result<(), HostError> {
+        let started = Instant::now();
+        for stage in self.stages.iter_mut() {
+            let stage_started = Instant::now();
+            let at_step = to_len - prompt_len;
+            match stage.runner.rollback(to_len).map_err(|f| stage.failed(at_step, f))? {
+                Rollback::Done => {}
+                Rollback::Replay => {
+                    stage.runner = stage.recipe.create(&self.setup).map_err(|f| stage.failed(at_step, f))?;
+                    // What a replay observes or asks was seen the first time.
+                    let mut ignored = Records::default();
+                    for pos in prompt_len..to_len {
+                        let ctx = StepContext {
+                            tokens: &tokens[..pos],
+                            prompt_len,
+                            step: pos - prompt_len,
+                            vocab_size: self.vocab_size,
+                            eos_token_id: self.eos_token_id,
+                            raw_logits: None,
+                        };
+                        stage.runner.accept(&ctx, tokens[pos], &mut ignored).map_err(|f| stage.failed(pos - prompt_len, f))?;
+                        ignored.observations.clear();
+                        ignored.rewind = None;
+                    }
+                }
+            }
+            stage.time += stage_started.elapsed();
+        }
+        self.rewinds.rollback_time += started.elapsed();
+        Ok(())
     }
 
     /// Observations recorded since the last call.
@@ -399,9 +711,22 @@ fn two_stages(stages: &mut [RunningStage], a: usize, b: usize) -> (&mut RunningS
     }
 }
 
+/// Removes banned tokens from the row, unless that would leave nothing to
+/// choose: a ban steers a rewound choice, it must not end the sequence.
+fn apply_bans(row: &mut [f32], bans: &[u32]) {
+    let survivor = row.iter().enumerate().any(|(t, l)| *l > f32::NEG_INFINITY && bans.binary_search(&(t as u32)).is_err());
+    if survivor {
+        for &t in bans {
+            if let Some(l) = row.get_mut(t as usize) {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
+}
+
 /// Moves a call's records into the observation list; a record that is not
 /// JSON is kept as a string rather than dropped.
-fn collect(observations: &mut Vec<Observation>, records: &mut Records, stage: &str, step: usize) {
+fn collect(observations: &mut Vec<Observation>, records: &mut Vec<String>, stage: &str, step: usize) {
     for record in records.drain(..) {
         let record = serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record));
         observations.push(Observation { stage: stage.to_string(), step, record });

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use logitloom_plugin_api::{ParamValue, Params, StageKind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::error::{ChainError, HostError, Location};
@@ -66,6 +66,40 @@ pub struct ChainSpec {
     stages: Vec<StageSpec>,
     origin: String,
     lines: Vec<StageLines>,
+    rewind: RewindBudget,
+}
+
+/// How far each sequence may go back (chain file, `[rewind]`). Past either
+/// limit, rewind requests are refused and decoding goes on forward; with
+/// the rule that a rewind must add a ban to its place, this bounds every
+/// generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewindBudget {
+    /// Most rewinds granted per sequence.
+    #[serde(default = "RewindBudget::default_max_rewinds")]
+    pub max_rewinds: usize,
+    /// Most tokens all of a sequence's rewinds may discard together.
+    #[serde(default = "RewindBudget::default_max_discarded_tokens")]
+    pub max_discarded_tokens: usize,
+}
+
+impl RewindBudget {
+    fn default_max_rewinds() -> usize {
+        8
+    }
+    fn default_max_discarded_tokens() -> usize {
+        48
+    }
+}
+
+impl Default for RewindBudget {
+    fn default() -> Self {
+        RewindBudget {
+            max_rewinds: RewindBudget::default_max_rewinds(),
+            max_discarded_tokens: RewindBudget::default_max_discarded_tokens(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -74,6 +108,8 @@ struct RawChain {
     #[serde(default)]
     #[allow(dead_code)]
     description: Option<String>,
+    #[serde(default)]
+    rewind: Option<RewindBudget>,
     #[serde(default)]
     stage: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
 }
@@ -102,6 +138,7 @@ impl ChainSpec {
         })?;
         let mut stages = Vec::new();
         let mut lines = Vec::new();
+        let rewind = raw.rewind.unwrap_or_default();
         for (i, table) in raw.stage.into_iter().enumerate() {
             let table_line = line_of(text, table.span().start);
             let mut stage_lines = StageLines { table: Some(table_line), ..Default::default() };
@@ -176,7 +213,7 @@ impl ChainSpec {
             stages.push(StageSpec { plugin, processor, params });
             lines.push(stage_lines);
         }
-        let spec = ChainSpec { stages, origin: origin.to_string(), lines };
+        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind };
         spec.check_builtins()?;
         Ok(spec)
     }
@@ -185,13 +222,24 @@ impl ChainSpec {
     /// errors name the origin `command line`.
     pub fn from_stages(stages: Vec<StageSpec>) -> Result<ChainSpec, ChainError> {
         let lines = stages.iter().map(|s| StageLines { written: s.plugin.clone(), ..Default::default() }).collect();
-        let spec = ChainSpec { stages, origin: "command line".to_string(), lines };
+        let spec = ChainSpec { stages, origin: "command line".to_string(), lines, rewind: RewindBudget::default() };
         spec.check_builtins()?;
         Ok(spec)
     }
 
     pub fn stages(&self) -> &[StageSpec] {
         &self.stages
+    }
+
+    /// Each sequence's rewind budget (`[rewind]`, or the defaults).
+    pub fn rewind_budget(&self) -> RewindBudget {
+        self.rewind
+    }
+
+    /// The same chain with another rewind budget.
+    pub fn with_rewind_budget(mut self, rewind: RewindBudget) -> ChainSpec {
+        self.rewind = rewind;
+        self
     }
 
     /// The file (or `command line`) this chain came from.
@@ -317,7 +365,7 @@ impl ChainSpec {
         }
         let kinds: Vec<Option<StageKind>> = stages.iter().map(|(_, r)| Some(r.kind)).collect();
         self.check_sampler(&kinds)?;
-        Ok(LoadedChain::new(stages, opts))
+        Ok(LoadedChain::new(stages, opts, self.rewind))
     }
 }
 

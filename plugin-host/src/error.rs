@@ -108,4 +108,6 @@ pub enum HostError {
     VocabMismatch { expected: usize, got: usize },
     #[error("this chain instance already failed ({0}); start a new sequence")]
     Poisoned(String),
+    #[error("{0}")]
+    Rewind(String),
 }

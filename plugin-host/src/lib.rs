@@ -9,6 +9,7 @@
 //!     -> LoadedChain                          Send + Sync, shared by a batch
 //!     .instantiate(&SequenceSetup)            once per sequence
 //!     -> ChainInstance.step(tokens, prompt_len, step, logits) -> token
+//!        ChainInstance.decide(...) -> Decision::Token | Decision::Rewind (for callers that can go back)
 //! ```
 //!
 //! ## Design choices
@@ -41,14 +42,14 @@ mod options;
 mod runner;
 mod wasm;
 
-pub use chain::{ChainInstance, LoadedChain, Observation, OwnedTokenBytes, SequenceSetup};
-pub use config::{ChainSpec, StageSpec};
+pub use chain::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, RewindTotals, SequenceSetup};
+pub use config::{ChainSpec, RewindBudget, StageSpec};
 pub use error::{ChainError, HostError, Location, StageFailure};
 pub use library::{builtin_entries, default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};
 
-pub use logitloom_plugin_api::{ParamValue, ProcessorInfo, StageKind, INTERFACE_VERSION};
+pub use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, StageKind, INTERFACE_VERSION};
 
 #[cfg(test)]
 mod send_sync {

@@ -23,7 +23,7 @@ use logitloom_plugin_api::ffi::native::{
     FfiOutcome, FfiSetup, FfiStatus, FfiStep, FfiTokenBytes, PluginModuleRef, ProcessorHandle,
 };
 use logitloom_plugin_api::ffi::{unpack_version, INTERFACE_VERSION_SYMBOL};
-use logitloom_plugin_api::{ProcessorInfo, Setup, INTERFACE_VERSION};
+use logitloom_plugin_api::{ProcessorInfo, RewindRequest, Rollback, Setup, INTERFACE_VERSION};
 
 use crate::error::{HostError, StageFailure};
 use crate::runner::{Records, StageRunner, StepContext};
@@ -126,7 +126,7 @@ fn ffi_step<'a>(ctx: &StepContext<'a>, raw: bool) -> FfiStep<'a> {
 }
 
 fn outcome(result: FfiOutcome, out: &mut Records) -> Result<u32, StageFailure> {
-    out.extend(result.observations.into_iter().map(|r| r.into_string()));
+    out.observations.extend(result.observations.into_iter().map(|r| r.into_string()));
     match result.status {
         FfiStatus::Ok => Ok(result.token),
         FfiStatus::Error => Err(StageFailure::Error(result.message.into_string())),
@@ -134,20 +134,49 @@ fn outcome(result: FfiOutcome, out: &mut Records) -> Result<u32, StageFailure> {
     }
 }
 
+impl NativeRunner {
+    /// Collects the rewind request of the call just made (1.1 plugins).
+    fn take_rewind(&mut self, out: &mut Records) {
+        if let Some(take) = self.module.take_rewind() {
+            // SAFETY: the handle came from this module's `create` and lives
+            // until Drop.
+            if let ROption::RSome(r) = unsafe { take(self.handle) } {
+                out.rewind = Some(RewindRequest { to_len: r.to_len, ban: r.ban.into_vec() });
+            }
+        }
+    }
+}
+
 impl StageRunner for NativeRunner {
     fn process(&mut self, ctx: &StepContext<'_>, logits: &mut [f32], out: &mut Records) -> Result<(), StageFailure> {
-        // Safety: the handle came from this module's `create` and lives
+        // SAFETY: the handle came from this module's `create` and lives
         // until Drop.
         let result = unsafe { (self.module.process())(self.handle, &ffi_step(ctx, true), RSliceMut::from_mut_slice(logits)) };
+        self.take_rewind(out);
         outcome(result, out).map(drop)
     }
     fn sample(&mut self, ctx: &StepContext<'_>, logits: &[f32], out: &mut Records) -> Result<u32, StageFailure> {
+        // SAFETY: as in `process`.
         let result = unsafe { (self.module.sample())(self.handle, &ffi_step(ctx, true), RSlice::from_slice(logits)) };
+        self.take_rewind(out);
         outcome(result, out)
     }
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure> {
+        // SAFETY: as in `process`.
         let result = unsafe { (self.module.accept())(self.handle, &ffi_step(ctx, false), token) };
+        self.take_rewind(out);
         outcome(result, out).map(drop)
+    }
+    fn rollback(&mut self, len: usize) -> Result<Rollback, StageFailure> {
+        let Some(rollback) = self.module.rollback() else { return Ok(Rollback::Replay) };
+        // SAFETY: as in `process`.
+        let result = unsafe { rollback(self.handle, len) };
+        match result.status {
+            FfiStatus::Ok if result.done => Ok(Rollback::Done),
+            FfiStatus::Ok => Ok(Rollback::Replay),
+            FfiStatus::Error => Err(StageFailure::Error(result.message.into_string())),
+            FfiStatus::Panic => Err(StageFailure::Panic(result.message.into_string())),
+        }
     }
 }
 

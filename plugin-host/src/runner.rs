@@ -6,7 +6,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use logitloom_plugin_api::{LogitProcessor, PluginError, Step};
+use logitloom_plugin_api::{LogitProcessor, PluginError, RewindRequest, Rollback, Step};
 
 use crate::error::StageFailure;
 
@@ -21,13 +21,24 @@ pub(crate) struct StepContext<'a> {
     pub raw_logits: Option<&'a [f32]>,
 }
 
-/// Observation records (JSON text) a call produced.
-pub(crate) type Records = Vec<String>;
+/// What a call produced besides its result: observation records (JSON
+/// text) and, from 1.1 stages, a rewind request.
+#[derive(Default)]
+pub(crate) struct Records {
+    pub observations: Vec<String>,
+    pub rewind: Option<RewindRequest>,
+}
 
 pub(crate) trait StageRunner: Send {
     fn process(&mut self, ctx: &StepContext<'_>, logits: &mut [f32], out: &mut Records) -> Result<(), StageFailure>;
     fn sample(&mut self, ctx: &StepContext<'_>, logits: &[f32], out: &mut Records) -> Result<u32, StageFailure>;
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure>;
+
+    /// [`LogitProcessor::rollback`]; stages that cannot (1.0 plugins) answer
+    /// [`Rollback::Replay`].
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, StageFailure> {
+        Ok(Rollback::Replay)
+    }
 
     /// The runner's own logits buffer, for runners that can read nothing
     /// but their own memory (WASM modules). The chain moves the row into it
@@ -63,7 +74,10 @@ fn in_process<R>(
 ) -> Result<R, StageFailure> {
     let mut step = Step::new(ctx.tokens, ctx.prompt_len, ctx.step, ctx.vocab_size, ctx.eos_token_id, raw_logits);
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut step)));
-    out.extend(step.take_observations());
+    out.observations.extend(step.take_observations());
+    if let Some(rewind) = step.take_rewind() {
+        out.rewind = Some(rewind);
+    }
     match result {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => Err(StageFailure::Error(e.message)),
@@ -80,5 +94,12 @@ impl StageRunner for InProcessRunner {
     }
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure> {
         in_process(ctx, out, None, |step| self.processor.accept(step, token))
+    }
+    fn rollback(&mut self, len: usize) -> Result<Rollback, StageFailure> {
+        match catch_unwind(AssertUnwindSafe(|| self.processor.rollback(len))) {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(StageFailure::Error(e.message)),
+            Err(payload) => Err(StageFailure::Panic(logitloom_plugin_api::ffi::panic_message(&*payload))),
+        }
     }
 }

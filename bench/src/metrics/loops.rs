@@ -1,14 +1,8 @@
 //! Tail-loop detection: is the end of a generation one unit repeated?
 //!
-//! For every candidate period `p` we walk back from the end while
-//! `x[i] == x[i + p]`; the stretch this covers plus one unit is the longest
-//! suffix with period `p`, possibly ending in a partial unit (generation
-//! stops wherever the token budget runs out). The period whose stretch of
-//! matches is longest wins; ties go to the smaller period, so `.S.S.S` is
-//! period 2, not 4. (Comparing whole suffixes instead would let any long
-//! period win: every suffix of length `p` is trivially "periodic" with
-//! period `p`.) This is `O(n * max_period)`, a few hundred thousand comparisons for
-//! a 512-token generation.
+//! The periodic tail itself is `logitloom_std_plugins::periodic`'s, the
+//! same the `loop_breaker` stage acts on; this module decides when a tail
+//! is long enough to call the generation collapsed.
 //!
 //! Holtzman et al. flag a loop only when the repeated span is long, which for
 //! a period-2 loop like `.S.S.S` means some 60 repeats. We instead report a
@@ -39,36 +33,7 @@ impl Default for LoopRule {
     }
 }
 
-/// The periodic tail of a sequence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TailLoop {
-    /// Length of the repeated unit.
-    pub period: usize,
-    /// Full repeats of the unit in the tail.
-    pub repeats: usize,
-    /// First position of the periodic tail: from here on the rest is the loop.
-    pub start: usize,
-}
-
-/// The longest periodic tail of `items` (smallest period on ties), whether
-/// or not it is long enough to be a loop. `None` when no period repeats
-/// even one item.
-pub fn longest_periodic_tail<T: PartialEq>(items: &[T], max_period: usize) -> Option<TailLoop> {
-    let n = items.len();
-    let mut best: Option<(usize, TailLoop)> = None;
-    for period in 1..=max_period.min(n / 2) {
-        // Walk back over positions i with items[i] == items[i + period].
-        let mut i = n - period;
-        while i > 0 && items[i - 1] == items[i - 1 + period] {
-            i -= 1;
-        }
-        let matches = n - period - i;
-        if matches > 0 && best.is_none_or(|(m, _)| matches > m) {
-            best = Some((matches, TailLoop { period, repeats: (n - i) / period, start: i }));
-        }
-    }
-    best.map(|(_, tail)| tail)
-}
+pub use logitloom_std_plugins::periodic::{longest_periodic_tail, TailLoop};
 
 /// The tail loop of `items` if [`LoopRule`] calls it one.
 pub fn detect_tail_loop<T: PartialEq>(items: &[T], rule: &LoopRule) -> Option<TailLoop> {

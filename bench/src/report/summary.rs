@@ -74,6 +74,11 @@ pub const METRICS: &[MetricDef] = &[
     rate("compiles", "compiles (javac)", Better::Higher, |m| m.java.compiles),
     rate("bare_return", "`return;` in non-void method", Better::Lower, |m| Some(m.java.bare_return_in_non_void)),
     mean("tokens", "generated tokens", Better::Neither, 1, |m| Some(m.generated.tokens.len() as f64)),
+    mean("rewinds", "rewinds per generation", Better::Neither, 2, |m| Some(m.generated.rewinds as f64)),
+    mean("generated_per_kept", "tokens generated per token kept", Better::Lower, 3, |m| {
+        let kept = m.generated.tokens.len();
+        (kept > 0).then(|| (kept + m.generated.discarded) as f64 / kept as f64)
+    }),
     mean("tokens_per_second", "tokens/s", Better::Higher, 1, |m| Some(m.tokens_per_second)),
 ];
 

@@ -15,7 +15,7 @@ use abi_stable::std_types::{ROption, RSlice, RSliceMut, RStr, RString, RVec};
 use abi_stable::StableAbi;
 
 use super::{describe_json, pack_version, panic_message, parse_params, ExportedLibrary};
-use crate::{LogitProcessor, PluginError, Setup, Step, TokenBytes};
+use crate::{LogitProcessor, PluginError, RewindRequest, Rollback, Setup, Step, TokenBytes};
 
 pub use abi_stable;
 
@@ -88,7 +88,32 @@ pub struct FfiOutcome {
     pub observations: RVec<RString>,
 }
 
+/// A rewind request (interface 1.1), as [`PluginModule::take_rewind`]
+/// returns it.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiRewind {
+    pub to_len: usize,
+    pub ban: RVec<u32>,
+}
+
+/// Result of [`PluginModule::rollback`]: `status` as for the other calls;
+/// when it is `Ok`, `done` says whether the processor rolled itself back
+/// (`false`: the host re-creates it and replays).
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct FfiRollback {
+    pub status: FfiStatus,
+    pub message: RString,
+    pub done: bool,
+}
+
 /// The root module of a native plugin library.
+///
+/// Fields after `destroy` were added by later minor versions: a library
+/// built against an older interface lacks them, and their accessors return
+/// `None` (the host then treats the plugin as one that never rewinds and
+/// rolls it back by replay).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
@@ -107,11 +132,21 @@ pub struct PluginModule {
     pub accept: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome,
     #[sabi(last_prefix_field)]
     pub destroy: unsafe extern "C" fn(ProcessorHandle),
+    /// 1.1: the rewind request the processor made during the last call, if
+    /// any (outcomes keep their 1.0 layout, so it comes separately).
+    #[sabi(missing_field(option))]
+    pub take_rewind: unsafe extern "C" fn(ProcessorHandle) -> ROption<FfiRewind>,
+    /// 1.1: [`LogitProcessor::rollback`].
+    #[sabi(missing_field(option))]
+    pub rollback: unsafe extern "C" fn(ProcessorHandle, len: usize) -> FfiRollback,
 }
 
-/// `abi_stable` compares this at load too; the host compares
-/// [`INTERFACE_VERSION`](crate::INTERFACE_VERSION) before that, with a
-/// clearer message, so the two must agree (a unit test checks it).
+/// `abi_stable` compares this at load too, and refuses a library whose
+/// minor version is older than the host's; but minor versions of the
+/// interface only add prefix fields, which `abi_stable` checks field by
+/// field, so this stays at `MAJOR.0.0` and the host compares
+/// [`INTERFACE_VERSION`](crate::INTERFACE_VERSION) itself, with a clearer
+/// message (a unit test keeps the majors in step).
 const ROOT_MODULE_VERSION: &str = "1.0.0";
 
 impl RootModule for PluginModuleRef {
@@ -122,6 +157,13 @@ impl RootModule for PluginModuleRef {
 }
 
 type BoxedProcessor = Box<dyn LogitProcessor>;
+
+/// What a [`ProcessorHandle`] points to: the processor and the rewind
+/// request of its last call, kept until the host takes it.
+struct Hosted {
+    processor: BoxedProcessor,
+    rewind: Option<RewindRequest>,
+}
 
 /// The root module for library `L`; what the generated loader returns.
 pub fn module<L: ExportedLibrary>() -> PluginModuleRef {
@@ -134,6 +176,8 @@ pub fn module<L: ExportedLibrary>() -> PluginModuleRef {
         sample,
         accept,
         destroy,
+        take_rewind,
+        rollback,
     }
     .leak_into_prefix()
 }
@@ -169,7 +213,7 @@ extern "C" fn create<L: ExportedLibrary>(index: u32, params_json: RStr<'_>, setu
         Ok(Ok(processor)) => FfiCreated {
             status: FfiStatus::Ok,
             message: RString::new(),
-            handle: ProcessorHandle(Box::into_raw(Box::new(processor)).cast()),
+            handle: ProcessorHandle(Box::into_raw(Box::new(Hosted { processor, rewind: None })).cast()),
         },
         Ok(Err(e)) => FfiCreated { status: FfiStatus::Error, message: e.message.into(), handle: null },
         Err(payload) => FfiCreated { status: FfiStatus::Panic, message: panic_message(&*payload).into(), handle: null },
@@ -187,7 +231,9 @@ unsafe fn call(
     step: &FfiStep<'_>,
     body: impl FnOnce(&mut BoxedProcessor, &mut Step<'_>) -> Result<u32, PluginError>,
 ) -> FfiOutcome {
-    let processor = unsafe { &mut *handle.0.cast::<BoxedProcessor>() };
+    // SAFETY: the caller guarantees `handle` came from `create`, which
+    // boxed a `Hosted`, and that nothing else uses it during this call.
+    let hosted = unsafe { &mut *handle.0.cast::<Hosted>() };
     let raw_logits = match &step.raw_logits {
         ROption::RSome(r) => Some(r.as_slice()),
         ROption::RNone => None,
@@ -200,7 +246,8 @@ unsafe fn call(
         step.eos_token_id,
         raw_logits,
     );
-    let result = catch_unwind(AssertUnwindSafe(|| body(processor, &mut view)));
+    let result = catch_unwind(AssertUnwindSafe(|| body(&mut hosted.processor, &mut view)));
+    hosted.rewind = view.take_rewind();
     let observations: RVec<RString> = view.take_observations().into_iter().map(RString::from).collect();
     let (status, message, token) = match result {
         Ok(Ok(token)) => (FfiStatus::Ok, RString::new(), token),
@@ -228,7 +275,29 @@ unsafe extern "C" fn destroy(handle: ProcessorHandle) {
     }
     // A panicking Drop must not unwind into the host; the state is gone
     // either way.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle.0.cast::<BoxedProcessor>()) })));
+    // SAFETY: `handle` came from `create` (a boxed `Hosted`) and the host
+    // destroys it once, after its last use.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle.0.cast::<Hosted>()) })));
+}
+
+unsafe extern "C" fn take_rewind(handle: ProcessorHandle) -> ROption<FfiRewind> {
+    // SAFETY: as for `call`.
+    let hosted = unsafe { &mut *handle.0.cast::<Hosted>() };
+    match hosted.rewind.take() {
+        Some(r) => ROption::RSome(FfiRewind { to_len: r.to_len, ban: r.ban.into() }),
+        None => ROption::RNone,
+    }
+}
+
+unsafe extern "C" fn rollback(handle: ProcessorHandle, len: usize) -> FfiRollback {
+    // SAFETY: as for `call`.
+    let hosted = unsafe { &mut *handle.0.cast::<Hosted>() };
+    hosted.rewind = None;
+    match catch_unwind(AssertUnwindSafe(|| hosted.processor.rollback(len))) {
+        Ok(Ok(done)) => FfiRollback { status: FfiStatus::Ok, message: RString::new(), done: done == Rollback::Done },
+        Ok(Err(e)) => FfiRollback { status: FfiStatus::Error, message: e.message.into(), done: false },
+        Err(payload) => FfiRollback { status: FfiStatus::Panic, message: panic_message(&*payload).into(), done: false },
+    }
 }
 
 #[cfg(test)]
@@ -236,9 +305,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn abi_stable_version_matches_interface_version() {
+    fn abi_stable_version_matches_interface_major_version() {
         let v = crate::INTERFACE_VERSION;
-        assert_eq!(ROOT_MODULE_VERSION, format!("{}.{}.0", v.major, v.minor));
+        assert_eq!(ROOT_MODULE_VERSION, format!("{}.0.0", v.major));
     }
 
     #[test]

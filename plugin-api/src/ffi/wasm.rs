@@ -16,6 +16,10 @@ extern "C" {
     /// Hands one JSON observation record (UTF-8) to the host.
     #[link_name = "observe"]
     fn host_observe(ptr: *const u8, len: u32);
+    /// Asks the host to rewind the sequence (interface 1.1): `ban_len`
+    /// `u32` token ids at `ban_ptr` may not be chosen at `to_len`.
+    #[link_name = "rewind"]
+    fn host_rewind(to_len: u32, ban_ptr: *const u32, ban_len: u32);
 }
 
 struct Instance {
@@ -148,7 +152,14 @@ unsafe fn with_step<R>(
         );
         let result = body(instance.processor.as_mut(), &mut view);
         for record in view.take_observations() {
+            // SAFETY: the host copies `len` bytes out of our memory before
+            // returning; `record` outlives the call.
             unsafe { host_observe(record.as_ptr(), record.len() as u32) };
+        }
+        if let Some(rewind) = view.take_rewind() {
+            let to_len = u32::try_from(rewind.to_len).unwrap_or(u32::MAX);
+            // SAFETY: as for `host_observe`; the host copies the ids out.
+            unsafe { host_rewind(to_len, rewind.ban.as_ptr(), rewind.ban.len() as u32) };
         }
         result
     })
@@ -199,4 +210,22 @@ pub unsafe fn accept(
     status(unsafe {
         with_step(tokens, tokens_len, prompt_len, step, vocab_size, std::ptr::null(), |p, s| p.accept(s, token))
     })
+}
+
+/// 0 when the processor rolled itself back to `len` tokens, 2 when the host
+/// must re-create it and replay (the default), 1 on error.
+pub fn rollback(len: u32) -> i32 {
+    let result = INSTANCE.with(|i| {
+        let mut guard = i.borrow_mut();
+        let instance = guard.as_mut().ok_or_else(|| PluginError::new("called before logitloom_create"))?;
+        instance.processor.rollback(len as usize)
+    });
+    match result {
+        Ok(crate::Rollback::Done) => 0,
+        Ok(crate::Rollback::Replay) => 2,
+        Err(e) => {
+            set_error(e.message);
+            1
+        }
+    }
 }

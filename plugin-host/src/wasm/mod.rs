@@ -3,8 +3,8 @@
 //! WASM plugins are untrusted. Each instance gets a memory limit (a
 //! `StoreLimits` that traps on growth beyond it) and every call a deadline
 //! (epoch interruption); a trap, timeout or memory overrun becomes a
-//! [`StageFailure`]. The module may import nothing but `logitloom.observe`:
-//! no WASI, no host access.
+//! [`StageFailure`]. The module may import nothing but `logitloom.observe`
+//! and (1.1) `logitloom.rewind`: no WASI, no host access.
 //!
 //! The hot path follows `docs/wasm-abi.md`: per instance the host allocates
 //! one logits buffer (and one token buffer, regrown by doubling) inside the
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use logitloom_plugin_api::ffi::{unpack_version, INTERFACE_VERSION_SYMBOL};
-use logitloom_plugin_api::{InterfaceVersion, ProcessorInfo, Setup, StageKind, INTERFACE_VERSION};
+use logitloom_plugin_api::{InterfaceVersion, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, INTERFACE_VERSION};
 use wasmtime::{
     Caller, Extern, Instance, InstancePre, Linker, Memory, ResourceLimiter, Store, StoreLimits,
     StoreLimitsBuilder, Trap, TypedFunc,
@@ -38,7 +38,13 @@ compile_error!("the WASM hot path copies f32/u32 rows as little-endian bytes");
 pub(crate) struct WasmState {
     limiter: Limiter,
     observations: Vec<String>,
+    /// The rewind request of the current call, or why it was unreadable.
+    rewind: Option<Result<RewindRequest, String>>,
 }
+
+/// The most tokens one rewind request may ban: a ban list is a handful of
+/// ids, and the host copies it out of the module.
+pub(crate) const MAX_REWIND_BANS: usize = 4096;
 
 /// `StoreLimits`, remembering whether it refused a growth so the failure
 /// can be reported as a memory overrun rather than a generic trap.
@@ -73,6 +79,8 @@ struct Exports {
     process: Option<TypedFunc<StepArgs, i32>>,
     sample: Option<TypedFunc<StepArgs, i64>>,
     accept: TypedFunc<AcceptArgs, i32>,
+    /// 1.1, optional: without it the host rolls the stage back by replay.
+    rollback: Option<TypedFunc<u32, i32>>,
 }
 
 impl Exports {
@@ -101,6 +109,7 @@ impl Exports {
             process: func(instance, store, "logitloom_process")?,
             sample: func(instance, store, "logitloom_sample")?,
             accept: func(instance, store, "logitloom_accept")?.ok_or_else(|| required("logitloom_accept"))?,
+            rollback: func(instance, store, "logitloom_rollback")?,
         })
     }
 }
@@ -122,9 +131,9 @@ impl WasmLibrary {
         let module = engine::compile(&bytes, cache_dir)
             .map_err(|e| load_error(format!("not a valid WASM module: {}", one_line(&e))))?;
         for import in module.imports() {
-            if (import.module(), import.name()) != ("logitloom", "observe") {
+            if !matches!((import.module(), import.name()), ("logitloom", "observe" | "rewind")) {
                 return Err(load_error(format!(
-                    "imports `{}.{}`, but a plugin may import only `logitloom.observe` (no WASI)",
+                    "imports `{}.{}`, but a plugin may import only `logitloom.observe` and `logitloom.rewind` (no WASI)",
                     import.module(),
                     import.name()
                 )));
@@ -137,6 +146,9 @@ impl WasmLibrary {
         linker
             .func_wrap("logitloom", "observe", observe)
             .map_err(|e| load_error(format!("cannot define the observe import: {e}")))?;
+        linker
+            .func_wrap("logitloom", "rewind", rewind)
+            .map_err(|e| load_error(format!("cannot define the rewind import: {e}")))?;
         let pre = linker.instantiate_pre(&module).map_err(|e| load_error(one_line(&e)))?;
         let mut library =
             WasmLibrary { path: path.to_path_buf(), interface: INTERFACE_VERSION, processors: vec![], pre, deadline, memory_limit };
@@ -186,7 +198,7 @@ impl WasmLibrary {
     fn new_store(&self) -> Store<WasmState> {
         let limits = StoreLimitsBuilder::new().memory_size(self.memory_limit).trap_on_grow_failure(true).build();
         let mut store =
-            Store::new(engine::engine(), WasmState { limiter: Limiter { limits, exceeded: false }, observations: vec![] });
+            Store::new(engine::engine(), WasmState { limiter: Limiter { limits, exceeded: false }, observations: vec![], rewind: None });
         store.limiter(|state| &mut state.limiter);
         store
     }
@@ -268,6 +280,26 @@ fn observe(mut caller: Caller<'_, WasmState>, ptr: u32, len: u32) {
     if let Some(record) = record {
         caller.data_mut().observations.push(record);
     }
+}
+
+/// The `logitloom.rewind(to_len, ban_ptr, ban_len)` import (1.1): copies
+/// the request out; the chain validates and grants or refuses it after the
+/// call.
+fn rewind(mut caller: Caller<'_, WasmState>, to_len: u32, ban_ptr: u32, ban_len: u32) {
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return };
+    let request = if ban_len as usize > MAX_REWIND_BANS {
+        Err(format!("asked to rewind with {ban_len} banned tokens; at most {MAX_REWIND_BANS}"))
+    } else {
+        let start = ban_ptr as usize;
+        match memory.data(&caller).get(start..start + ban_len as usize * 4) {
+            Some(bytes) => Ok(RewindRequest {
+                to_len: to_len as usize,
+                ban: bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            }),
+            None => Err(format!("asked to rewind with a ban list at {ban_ptr}+{}, outside its memory", ban_len as usize * 4)),
+        }
+    };
+    caller.data_mut().rewind = Some(request);
 }
 
 fn one_line(e: &wasmtime::Error) -> String {
@@ -382,8 +414,19 @@ impl WasmRunner {
         Ok((self.tokens_ptr, ctx.tokens.len() as u32, ctx.prompt_len as u32, ctx.step as u32, raw))
     }
 
-    fn drain_observations(&mut self, out: &mut Records) {
-        out.append(&mut self.store.data_mut().observations);
+    /// Moves what the call left in the store (observations, a rewind
+    /// request) into `out`; an unreadable request fails the call.
+    fn drain_observations(&mut self, out: &mut Records) -> Result<(), StageFailure> {
+        let state = self.store.data_mut();
+        out.observations.append(&mut state.observations);
+        match state.rewind.take() {
+            None => Ok(()),
+            Some(Ok(request)) => {
+                out.rewind = Some(request);
+                Ok(())
+            }
+            Some(Err(message)) => Err(StageFailure::Error(message)),
+        }
     }
 }
 
@@ -422,7 +465,7 @@ impl StageRunner for WasmRunner {
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let status = self.call(|store| process.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
-        self.drain_observations(out);
+        self.drain_observations(out)?;
         if status? != 0 {
             return Err(StageFailure::Error(self.last_error()));
         }
@@ -434,7 +477,7 @@ impl StageRunner for WasmRunner {
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let token = self.call(|store| sample.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
-        self.drain_observations(out);
+        self.drain_observations(out)?;
         let token = token?;
         if token < 0 {
             return Err(StageFailure::Error(self.last_error()));
@@ -447,10 +490,21 @@ impl StageRunner for WasmRunner {
         let (tokens, tokens_len, prompt_len, step, _) = self.write_step(ctx)?;
         let vocab = self.vocab_size as u32;
         let status = self.call(|store| accept.call(store, (tokens, tokens_len, prompt_len, step, vocab, token)));
-        self.drain_observations(out);
+        self.drain_observations(out)?;
         if status? != 0 {
             return Err(StageFailure::Error(self.last_error()));
         }
         Ok(())
+    }
+
+    fn rollback(&mut self, len: usize) -> Result<Rollback, StageFailure> {
+        let Some(rollback) = self.exports.rollback.clone() else { return Ok(Rollback::Replay) };
+        let len = u32::try_from(len).map_err(|_| StageFailure::Error(format!("cannot roll back to {len} tokens")))?;
+        match self.call(|store| rollback.call(store, len))? {
+            0 => Ok(Rollback::Done),
+            2 => Ok(Rollback::Replay),
+            1 => Err(StageFailure::Error(self.last_error())),
+            other => Err(StageFailure::Error(format!("logitloom_rollback returned {other}; expected 0, 1 or 2"))),
+        }
     }
 }

@@ -28,6 +28,18 @@ pub struct JavaConstraint {
     /// current state, kept while only whitespace follows a state where
     /// whitespace changes nothing (see [`JavaConstraint::mask`]).
     mask_before_whitespace: Option<SimpleVob>,
+    /// What each consumed token changed besides the parser, to undo it
+    /// (see [`JavaConstraint::rollback`]).
+    undo: Vec<Undo>,
+}
+
+/// The state beside the parser before one token was consumed.
+struct Undo {
+    text_len: usize,
+    words: WordScan,
+    trailing_word_may_be_identifier: bool,
+    mask_before_whitespace: Option<SimpleVob>,
+    checks: Vec<Box<dyn SemanticCheck>>,
 }
 
 impl JavaConstraint {
@@ -42,6 +54,7 @@ impl JavaConstraint {
             words: WordScan::new(),
             trailing_word_may_be_identifier: true,
             mask_before_whitespace: None,
+            undo: Vec::new(),
         })
     }
 
@@ -62,7 +75,34 @@ impl JavaConstraint {
             words: self.words.clone(),
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
             mask_before_whitespace: self.mask_before_whitespace.clone(),
+            undo: self.undo.iter().map(Undo::fork).collect(),
         }
+    }
+
+    /// Tokens consumed so far (prompt included).
+    pub fn consumed(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Takes back the last `n` consumed tokens: the parser through
+    /// llguidance's own rollback, the rest from the undo log. The state is
+    /// then exactly the one those tokens found (masks included).
+    pub fn rollback(&mut self, n: usize) -> Result<(), ConstraintError> {
+        if n == 0 {
+            return Ok(());
+        }
+        if n > self.undo.len() {
+            return Err(self.internal(format!("cannot take back {n} tokens, {} were consumed", self.undo.len())));
+        }
+        self.matcher.rollback(n).map_err(|e| self.internal(e))?;
+        let keep = self.undo.len() - n;
+        let before = self.undo.drain(keep..).next().expect("n > 0 entries were drained");
+        self.text.truncate(before.text_len);
+        self.words = before.words;
+        self.trailing_word_may_be_identifier = before.trailing_word_may_be_identifier;
+        self.mask_before_whitespace = before.mask_before_whitespace;
+        self.checks = before.checks;
+        Ok(())
     }
 
     /// Consumes `tokens`, or says at which token (line and column) the text
@@ -86,6 +126,13 @@ impl JavaConstraint {
     }
 
     fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
+        self.undo.push(Undo {
+            text_len: self.text.len(),
+            words: self.words.clone(),
+            trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
+            mask_before_whitespace: self.mask_before_whitespace.clone(),
+            checks: self.checks.iter().map(|c| c.fork()).collect(),
+        });
         let bytes = self.vocab.token_bytes(token);
         if token == self.vocab.eos() || !bytes.iter().all(u8::is_ascii_whitespace) {
             self.mask_before_whitespace = None;
@@ -210,6 +257,18 @@ impl JavaConstraint {
 
     fn internal(&self, e: impl std::fmt::Display) -> ConstraintError {
         ConstraintError::Parser(e.to_string())
+    }
+}
+
+impl Undo {
+    fn fork(&self) -> Undo {
+        Undo {
+            text_len: self.text_len,
+            words: self.words.clone(),
+            trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
+            mask_before_whitespace: self.mask_before_whitespace.clone(),
+            checks: self.checks.iter().map(|c| c.fork()).collect(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use logitloom_plugin_api::{
-    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup,
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup,
     StageKind, Step,
 };
 
@@ -22,6 +22,9 @@ pub struct JavaGrammar {
     /// `end_on_close` is off or in file mode.
     closing_tokens: Vec<u32>,
     eos: u32,
+    /// Below this probability mass on the allowed tokens, the stage asks to
+    /// rewind instead of forcing an improbable token (0: never).
+    dead_end_mass: f64,
 }
 
 impl LogitProcessor for JavaGrammar {
@@ -47,6 +50,14 @@ impl LogitProcessor for JavaGrammar {
                      or is decided by the first return statement",
                 ),
                 ParamSpec::new(
+                    "dead_end_mass",
+                    ParamKind::float_in(0.0, 1.0),
+                    Some(ParamValue::Float(0.0)),
+                    "when the model puts less than this probability on every token the grammar allows, \
+                     rewind one token and ban it instead of forcing an improbable continuation (0 = never; \
+                     needs a caller that can rewind)",
+                ),
+                ParamSpec::new(
                     "end_on_close",
                     ParamKind::Bool,
                     Some(ParamValue::Bool(true)),
@@ -57,6 +68,7 @@ impl LogitProcessor for JavaGrammar {
             ],
             needs_raw_logits: false,
             needs_token_bytes: true,
+            may_rewind: true,
         }
     }
 
@@ -77,7 +89,13 @@ impl LogitProcessor for JavaGrammar {
         } else {
             Vec::new()
         };
-        Ok(JavaGrammar { constraint, prompt_fed: false, closing_tokens, eos: setup.eos_token_id })
+        Ok(JavaGrammar {
+            constraint,
+            prompt_fed: false,
+            closing_tokens,
+            eos: setup.eos_token_id,
+            dead_end_mass: params.float("dead_end_mass"),
+        })
     }
 
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
@@ -94,6 +112,14 @@ impl LogitProcessor for JavaGrammar {
             None
         };
         let words = mask.as_slice();
+        if self.dead_end_mass > 0.0 && step.tokens.len() > step.prompt_len {
+            let allowed = allowed_mass(logits, words);
+            if allowed < self.dead_end_mass {
+                // The last token led here: take it back and try another.
+                let back = step.tokens.len() - 1;
+                step.rewind(back, &[step.tokens[back]]);
+            }
+        }
         for (chunk_index, chunk) in logits.chunks_mut(32).enumerate() {
             let word = words.get(chunk_index).copied().unwrap_or(0);
             if word == u32::MAX {
@@ -115,6 +141,23 @@ impl LogitProcessor for JavaGrammar {
         self.feed_prompt(step)?;
         self.constraint.accept(token).map_err(|e| PluginError::new(format!("generated token rejected: {e}")))
     }
+
+    /// The parser rolls back through llguidance, the rest through the
+    /// constraint's undo log: a rewind costs no re-parse of the prompt.
+    fn rollback(&mut self, len: usize) -> Result<Rollback, PluginError> {
+        if !self.prompt_fed {
+            return Ok(Rollback::Done);
+        }
+        let consumed = self.constraint.consumed();
+        if len > consumed {
+            return Err(PluginError::new(format!("cannot roll back to {len} tokens: only {consumed} were consumed")));
+        }
+        // A parser that cannot roll back (an error state) is rebuilt by replay.
+        Ok(match self.constraint.rollback(consumed - len) {
+            Ok(()) => Rollback::Done,
+            Err(_) => Rollback::Replay,
+        })
+    }
 }
 
 impl JavaGrammar {
@@ -126,6 +169,25 @@ impl JavaGrammar {
         let prompt = &step.tokens[..step.prompt_len.min(step.tokens.len())];
         self.constraint.feed(prompt).map_err(|e| PluginError::new(format!("prompt: {e}")))
     }
+}
+
+/// The softmax probability of the tokens whose mask bit is set.
+fn allowed_mass(logits: &[f32], mask_words: &[u32]) -> f64 {
+    let max = logits.iter().copied().filter(|l| l.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return 0.0;
+    }
+    let (mut all, mut allowed) = (0.0f64, 0.0f64);
+    for (i, &l) in logits.iter().enumerate() {
+        if l.is_finite() {
+            let w = ((l - max) as f64).exp();
+            all += w;
+            if mask_words.get(i / 32).is_some_and(|word| word & (1 << (i % 32)) != 0) {
+                allowed += w;
+            }
+        }
+    }
+    allowed / all
 }
 
 fn opens_with_closing_brace(bytes: &[u8]) -> bool {

@@ -24,7 +24,7 @@
 //! vocabularies (`":\n"` is a token and contains `":"`). `range` counts the
 //! prompt, as llama.cpp's `last_tokens` does; `0` means the whole context.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 /// `ln(f32::MAX)`: llama.cpp's bound on `base^exponent`.
 const FLOAT_MAX_LOG: f64 = 88.722_839_1;
@@ -44,6 +44,12 @@ pub struct Dry {
 }
 
 impl LogitProcessor for Dry {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "dry".into(),
@@ -63,6 +69,7 @@ impl LogitProcessor for Dry {
             ],
             needs_raw_logits: false,
             needs_token_bytes: true,
+            may_rewind: false,
         }
     }
 

@@ -18,7 +18,7 @@
 //! `logprob` is under the post-chain distribution, `raw_logprob` under the
 //! model's. `plot-entropy` reads these back.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 use serde_json::json;
 
 use crate::dist::{softmax, top_n, KthLargest};
@@ -48,6 +48,12 @@ struct Pending {
 }
 
 impl LogitProcessor for EntropyLogger {
+    /// Only the observation being built for the current step is state.
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        self.pending = None;
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "entropy_logger".into(),
@@ -56,6 +62,7 @@ impl LogitProcessor for EntropyLogger {
             params: vec![ParamSpec::new("top_n", ParamKind::int_at_least(0), Some(ParamValue::Int(5)), "alternatives to record per token")],
             needs_raw_logits: true,
             needs_token_bytes: true,
+            may_rewind: false,
         }
     }
 

@@ -30,11 +30,14 @@
 //!   says so in its doc comment, including how ties are broken.
 
 pub mod dist;
+pub mod periodic;
 pub mod rng;
 
 mod dry;
+mod entropy_backtrack;
 mod entropy_logger;
 mod history;
+mod loop_breaker;
 mod min_p;
 mod no_repeat_ngram;
 mod penalties;
@@ -44,7 +47,9 @@ mod top_k;
 mod top_p;
 
 pub use dry::Dry;
+pub use entropy_backtrack::EntropyBacktrack;
 pub use entropy_logger::EntropyLogger;
+pub use loop_breaker::LoopBreaker;
 pub use min_p::MinP;
 pub use no_repeat_ngram::NoRepeatNgram;
 pub use penalties::{FrequencyPresencePenalty, RepetitionPenalty};
@@ -67,6 +72,8 @@ pub fn library() -> Vec<ProcessorEntry> {
         ProcessorEntry::of::<NoRepeatNgram>(),
         ProcessorEntry::of::<Dry>(),
         ProcessorEntry::of::<EntropyLogger>(),
+        ProcessorEntry::of::<LoopBreaker>(),
+        ProcessorEntry::of::<EntropyBacktrack>(),
         ProcessorEntry::of::<Greedy>(),
         ProcessorEntry::of::<Multinomial>(),
     ]

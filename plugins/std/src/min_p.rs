@@ -10,7 +10,7 @@
 //! probability rule while costing one vector subtraction and compare per
 //! four tokens.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 use crate::dist::{cut_below_band, is_live, max_live, KthLargest, BLOCK};
 
@@ -27,6 +27,12 @@ pub struct MinP {
 }
 
 impl LogitProcessor for MinP {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "min_p".into(),
@@ -38,6 +44,7 @@ impl LogitProcessor for MinP {
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -10,13 +10,19 @@
 //! context lengths (≤ 1024 tokens) this is a few microseconds, and unlike
 //! HF's per-step dictionary it needs no hashing.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 pub struct NoRepeatNgram {
     n: usize,
 }
 
 impl LogitProcessor for NoRepeatNgram {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "no_repeat_ngram".into(),
@@ -25,6 +31,7 @@ impl LogitProcessor for NoRepeatNgram {
             params: vec![ParamSpec::new("n", ParamKind::int_at_least(1), None, "n-gram size")],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -5,7 +5,7 @@
 //! vocabulary-sized scratch table that they leave zeroed after each step, so
 //! a step costs O(history), not O(vocab), and nothing is allocated.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 use crate::history::History;
 
@@ -22,6 +22,12 @@ pub struct RepetitionPenalty {
 }
 
 impl LogitProcessor for RepetitionPenalty {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         let mut params = vec![ParamSpec::new("penalty", ParamKind::positive_float(), None, "> 1 discourages repeats, < 1 encourages them")];
         params.extend(History::specs());
@@ -32,6 +38,7 @@ impl LogitProcessor for RepetitionPenalty {
             params,
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 
@@ -74,6 +81,12 @@ pub struct FrequencyPresencePenalty {
 }
 
 impl LogitProcessor for FrequencyPresencePenalty {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         let mut params = vec![
             ParamSpec::new("frequency", ParamKind::Float { min: None, max: None, min_exclusive: false, max_exclusive: false }, Some(ParamValue::Float(0.0)), "subtracted once per occurrence"),
@@ -87,6 +100,7 @@ impl LogitProcessor for FrequencyPresencePenalty {
             params,
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The two samplers: `greedy` and `multinomial`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 use std::ops::ControlFlow;
 
@@ -22,6 +22,12 @@ fn sampleable<T>(logits: &[f32], scanned: Result<Option<T>, InvalidLogit>) -> Re
 pub struct Greedy;
 
 impl LogitProcessor for Greedy {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "greedy".into(),
@@ -30,6 +36,7 @@ impl LogitProcessor for Greedy {
             params: vec![],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 
@@ -58,6 +65,15 @@ pub struct Multinomial {
 const SEED_FROM_RUN: i64 = -1;
 
 impl LogitProcessor for Multinomial {
+    /// The random stream is *not* rewound: a position chosen again after a
+    /// rewind gets a fresh draw. Replaying the draw that picked a banned
+    /// token would, by inverse CDF, pick its neighbour in id order instead
+    /// of a sample of what is left. Runs stay reproducible: the stream is
+    /// seeded and its use deterministic.
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "multinomial".into(),
@@ -71,6 +87,7 @@ impl LogitProcessor for Multinomial {
             )],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -4,13 +4,19 @@
 //! Face `TemperatureLogitsWarper` (`scores / temperature`); removed tokens
 //! stay removed because `-inf / T = -inf`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 pub struct Temperature {
     temperature: f32,
 }
 
 impl LogitProcessor for Temperature {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "temperature".into(),
@@ -19,6 +25,7 @@ impl LogitProcessor for Temperature {
             params: vec![ParamSpec::new("temperature", ParamKind::positive_float(), None, "T > 0; below 1 sharpens, above 1 flattens")],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -5,7 +5,7 @@
 //! all kept (more than `k` may survive, never fewer than `min(k, live)`).
 //! Tokens already removed by an earlier stage do not count towards `k`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 use crate::dist::{mask_below, KthLargest};
 
@@ -15,6 +15,12 @@ pub struct TopK {
 }
 
 impl LogitProcessor for TopK {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "top_k".into(),
@@ -23,6 +29,7 @@ impl LogitProcessor for TopK {
             params: vec![ParamSpec::new("k", ParamKind::int_at_least(1), None, "how many tokens to keep")],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -17,7 +17,7 @@
 //! tokens of that bucket are gathered and sorted. Linear time, no
 //! selection, and after a top-k stage only `k` tokens are visited at all.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Setup, StageKind, Step};
+use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
 use crate::dist::{best_first, gather_live, KthLargest};
 
@@ -35,6 +35,12 @@ pub struct TopP {
 }
 
 impl LogitProcessor for TopP {
+    /// Nothing to undo: every step works from the tokens it is shown
+    /// (scratch buffers aside).
+    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+        Ok(Rollback::Done)
+    }
+
     fn info() -> ProcessorInfo {
         ProcessorInfo {
             name: "top_p".into(),
@@ -51,6 +57,7 @@ impl LogitProcessor for TopP {
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
 

@@ -30,6 +30,7 @@ impl LogitProcessor for BanWords {
             needs_raw_logits: false,
             // Ask the host for every token's bytes at creation.
             needs_token_bytes: true,
+            may_rewind: false,
         }
     }
 

@@ -19,6 +19,7 @@ fn info(name: &str, kind: StageKind, description: &str, params: Vec<ParamSpec>) 
         params,
         needs_raw_logits: false,
         needs_token_bytes: false,
+        may_rewind: false,
     }
 }
 

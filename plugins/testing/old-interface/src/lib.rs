@@ -17,6 +17,7 @@ impl LogitProcessor for Noop {
             params: vec![],
             needs_raw_logits: false,
             needs_token_bytes: false,
+            may_rewind: false,
         }
     }
     fn create(_: &Params, _: &Setup<'_>) -> Result<Self, PluginError> {
