@@ -340,7 +340,10 @@ fn plan_feed(
         if wanted >= row.slid && (wanted > row.slid || row.slid == 0) {
             cache.truncate(b, wanted - row.slid);
         } else {
-            let keep = cache.len_of(b).max(1).min(row.tokens.len());
+            let ContextOverflow::Slide { keep } = options.overflow else {
+                unreachable!("only a slide moves the cache's window")
+            };
+            let keep = keep.clamp(1, context - 1).min(row.tokens.len());
             let tail = &row.tokens[row.tokens.len() - keep..];
             row.slid = row.tokens.len() - keep;
             let host = refill_row(gpt, cache, b, tail);

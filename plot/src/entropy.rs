@@ -159,6 +159,22 @@ impl Figure for EntropyFigure {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2)));
         }
 
+        // Rewinds: a dashed line where the kept text was taken back to.
+        let rewind_colour = RGBColor(230, 130, 20);
+        let rewinds: Vec<f64> = self.sequences.iter().flat_map(|s| s.rewinds.iter().map(|r| r.to as f64 - 0.5)).collect();
+        if !rewinds.is_empty() {
+            for &x in &rewinds {
+                chart
+                    .draw_series(DashedLineSeries::new(vec![(x, 0.0), (x, y_top * 1.1)], 4, 3, rewind_colour.stroke_width(1)))
+                    .map_err(e)?;
+            }
+            chart
+                .draw_series(rewinds.iter().map(|&x| TriangleMarker::new((x, y_top * 1.1), 6, rewind_colour.filled())))
+                .map_err(e)?
+                .label(format!("rewind ({}): text kept up to here", rewinds.len()))
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 5, rewind_colour.filled()));
+        }
+
         let spike_colour = RGBColor(200, 30, 30);
         let marks: Vec<(f64, f64)> = self
             .spikes()

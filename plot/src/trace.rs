@@ -3,7 +3,10 @@
 //! The trace holds one JSON object per line, one per observation:
 //! `{"stage": …, "seq": <sequence index>, "step": n, "record": {…}}`.
 //! Records written by `entropy_logger` carry `pos`, `entropy_after` and
-//! friends; every other record (other stages log other things) is skipped.
+//! friends; a granted rewind (`{"rewind": {"granted": true, "to_len": …}}`,
+//! written by the host) drops the points it took back and is kept as a
+//! mark, so the figure shows the kept text and where it was rewound;
+//! every other record (other stages log other things) is skipped.
 
 use std::path::Path;
 
@@ -24,11 +27,27 @@ pub struct EntropyPoint {
     pub text: String,
 }
 
-/// The points of one sequence of the batch, in position order.
+/// A granted rewind: the text from `to` on was dropped at length `from`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RewindMark {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// The points of one sequence of the batch, in position order, with its
+/// rewinds in the order they happened.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequence {
     pub seq: u64,
     pub points: Vec<EntropyPoint>,
+    pub rewinds: Vec<RewindMark>,
+}
+
+#[derive(Deserialize)]
+struct RewindRecord {
+    granted: bool,
+    from_len: u64,
+    to_len: u64,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +83,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sequence>, PlotError> {
         let bad = |message: String| PlotError::BadRecord { path: path.to_path_buf(), line: i + 1, message };
         let line: Line = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
         let Some(record) = line.record else { continue };
+        let sequence = |sequences: &mut Vec<Sequence>| -> usize {
+            match sequences.iter().position(|s| s.seq == line.seq) {
+                Some(i) => i,
+                None => {
+                    sequences.push(Sequence { seq: line.seq, points: vec![], rewinds: vec![] });
+                    sequences.len() - 1
+                }
+            }
+        };
+        if let Some(rewind) = record.get("rewind") {
+            let rewind: RewindRecord = serde_json::from_value(rewind.clone()).map_err(|e| bad(format!("rewind record: {e}")))?;
+            if rewind.granted {
+                let s = &mut sequences[sequence(&mut sequences)];
+                s.points.retain(|p| p.pos < rewind.to_len);
+                s.rewinds.push(RewindMark { from: rewind.from_len, to: rewind.to_len });
+            }
+            continue;
+        }
         if record.get("entropy_after").is_none() || record.get("pos").is_none() {
             continue;
         }
@@ -71,11 +108,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sequence>, PlotError> {
         // Null only when nothing was left to sample from, which ends a sequence anyway.
         let Some(after) = record.entropy_after else { continue };
         let point = EntropyPoint { pos: record.pos, after, before: record.entropy_before, text: record.text };
-        match sequences.iter_mut().find(|s| s.seq == line.seq) {
-            Some(s) => s.points.push(point),
-            None => sequences.push(Sequence { seq: line.seq, points: vec![point] }),
-        }
+        let i = sequence(&mut sequences);
+        sequences[i].points.push(point);
     }
+    sequences.retain(|s| !s.points.is_empty());
     if sequences.is_empty() {
         return Err(PlotError::NoEntropy { path: path.to_path_buf() });
     }
@@ -105,6 +141,22 @@ mod tests {
         assert_eq!(seqs[0].points[0].before, Some(2.0));
         assert_eq!(seqs[0].points[1].before, None);
         assert_eq!(seqs[1].points[0].text, "a");
+    }
+
+    #[test]
+    fn a_granted_rewind_drops_the_points_it_took_back_and_leaves_a_mark() {
+        let text = r#"
+{"stage":"entropy_logger","seq":0,"step":0,"record":{"pos":3,"entropy_after":1.0,"text":"a"}}
+{"stage":"entropy_logger","seq":0,"step":1,"record":{"pos":4,"entropy_after":2.0,"text":"b"}}
+{"stage":"entropy_logger","seq":0,"step":2,"record":{"pos":5,"entropy_after":3.0,"text":"c"}}
+{"stage":"loop_breaker","seq":0,"step":3,"record":{"rewind":{"step":3,"stage":"loop_breaker","from_len":6,"to_len":4,"ban":[9],"discarded":2,"granted":true}}}
+{"stage":"loop_breaker","seq":0,"step":1,"record":{"rewind":{"step":1,"stage":"loop_breaker","from_len":4,"to_len":3,"ban":[],"discarded":0,"granted":false,"refused":"budget"}}}
+{"stage":"entropy_logger","seq":0,"step":1,"record":{"pos":4,"entropy_after":0.5,"text":"d"}}
+"#;
+        let seqs = parse(text, Path::new("t.jsonl")).unwrap();
+        let texts: Vec<&str> = seqs[0].points.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["a", "d"]);
+        assert_eq!(seqs[0].rewinds, vec![RewindMark { from: 6, to: 4 }]);
     }
 
     #[test]

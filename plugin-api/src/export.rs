@@ -79,6 +79,10 @@ macro_rules! __export_native {
 
         #[no_mangle]
         #[allow(non_upper_case_globals)]
+        pub static logitloom_rewind_api: $crate::ffi::native::RewindApi = $crate::ffi::native::REWIND_API;
+
+        #[no_mangle]
+        #[allow(non_upper_case_globals)]
         pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::ffi::native::abi_stable::library::LibHeader = {
             extern "C" fn load_root_module() -> $crate::ffi::native::abi_stable::library::RootModuleResult {
                 $crate::ffi::native::abi_stable::library::__call_root_module_loader(

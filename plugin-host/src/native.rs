@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use abi_stable::library::{lib_header_from_path, RawLibrary};
 use abi_stable::std_types::{ROption, RSlice, RSliceMut, RStr};
 use logitloom_plugin_api::ffi::native::{
-    FfiOutcome, FfiSetup, FfiStatus, FfiStep, FfiTokenBytes, PluginModuleRef, ProcessorHandle,
+    FfiOutcome, FfiSetup, FfiStatus, FfiStep, FfiTokenBytes, PluginModuleRef, ProcessorHandle, RewindApi,
+    REWIND_API_SYMBOL,
 };
 use logitloom_plugin_api::ffi::{unpack_version, INTERFACE_VERSION_SYMBOL};
-use logitloom_plugin_api::{ProcessorInfo, RewindRequest, Rollback, Setup, INTERFACE_VERSION};
+use logitloom_plugin_api::{InterfaceVersion, ProcessorInfo, RewindRequest, Rollback, Setup, INTERFACE_VERSION};
 
 use crate::error::{HostError, StageFailure};
 use crate::runner::{Records, StageRunner, StepContext};
@@ -35,6 +36,8 @@ pub(crate) struct NativeLibrary {
     pub path: PathBuf,
     pub module: PluginModuleRef,
     pub processors: Vec<ProcessorInfo>,
+    /// Interface 1.1's rewind functions; `None` for 1.0 libraries.
+    rewind: Option<RewindApi>,
 }
 
 impl NativeLibrary {
@@ -61,6 +64,18 @@ impl NativeLibrary {
                 host: INTERFACE_VERSION,
             });
         }
+        let rewind = if version.can_be_hosted_by(InterfaceVersion { major: 1, minor: 0 }) {
+            None
+        } else {
+            let symbol = format!("{REWIND_API_SYMBOL}\0");
+            // SAFETY: a library reporting interface 1.1 or newer exports this
+            // static with the plugin API's `RewindApi` layout (the export
+            // macro does it); the library is never unloaded.
+            let api = unsafe { raw.get::<*const RewindApi>(symbol.as_bytes()) }
+                .map_err(|_| load_error(format!("reports interface {version} but has no `{REWIND_API_SYMBOL}` symbol")))?;
+            // SAFETY: as above; the symbol's address is the static's.
+            Some(unsafe { **api })
+        };
         let header = lib_header_from_path(path).map_err(|e| load_error(one_line(&e.to_string())))?;
         let module = header
             .init_root_module::<PluginModuleRef>()
@@ -70,7 +85,7 @@ impl NativeLibrary {
         if processors.is_empty() {
             return Err(load_error("the library exports no processors".into()));
         }
-        Ok(NativeLibrary { path: path.to_path_buf(), module, processors })
+        Ok(NativeLibrary { path: path.to_path_buf(), module, processors, rewind })
     }
 
     pub fn create(
@@ -93,7 +108,7 @@ impl NativeLibrary {
         };
         let created = (self.module.create())(index as u32, RStr::from_str(params_json), &ffi_setup);
         match created.status {
-            FfiStatus::Ok => Ok(NativeRunner { module: self.module, handle: created.handle }),
+            FfiStatus::Ok => Ok(NativeRunner { module: self.module, rewind: self.rewind, handle: created.handle }),
             FfiStatus::Error => Err(StageFailure::Error(created.message.into_string())),
             FfiStatus::Panic => Err(StageFailure::Panic(created.message.into_string())),
         }
@@ -108,6 +123,7 @@ fn one_line(text: &str) -> String {
 /// One processor living in a native library.
 pub(crate) struct NativeRunner {
     module: PluginModuleRef,
+    rewind: Option<RewindApi>,
     handle: ProcessorHandle,
 }
 
@@ -137,10 +153,10 @@ fn outcome(result: FfiOutcome, out: &mut Records) -> Result<u32, StageFailure> {
 impl NativeRunner {
     /// Collects the rewind request of the call just made (1.1 plugins).
     fn take_rewind(&mut self, out: &mut Records) {
-        if let Some(take) = self.module.take_rewind() {
+        if let Some(api) = self.rewind {
             // SAFETY: the handle came from this module's `create` and lives
             // until Drop.
-            if let ROption::RSome(r) = unsafe { take(self.handle) } {
+            if let ROption::RSome(r) = unsafe { (api.take_rewind)(self.handle) } {
                 out.rewind = Some(RewindRequest { to_len: r.to_len, ban: r.ban.into_vec() });
             }
         }
@@ -168,9 +184,9 @@ impl StageRunner for NativeRunner {
         outcome(result, out).map(drop)
     }
     fn rollback(&mut self, len: usize) -> Result<Rollback, StageFailure> {
-        let Some(rollback) = self.module.rollback() else { return Ok(Rollback::Replay) };
+        let Some(api) = self.rewind else { return Ok(Rollback::Replay) };
         // SAFETY: as in `process`.
-        let result = unsafe { rollback(self.handle, len) };
+        let result = unsafe { (api.rollback)(self.handle, len) };
         match result.status {
             FfiStatus::Ok if result.done => Ok(Rollback::Done),
             FfiStatus::Ok => Ok(Rollback::Replay),

@@ -108,12 +108,31 @@ pub struct FfiRollback {
     pub done: bool,
 }
 
-/// The root module of a native plugin library.
+/// Interface 1.1's additions, exported beside the root module as the plain
+/// static [`REWIND_API_SYMBOL`].
 ///
-/// Fields after `destroy` were added by later minor versions: a library
-/// built against an older interface lacks them, and their accessors return
-/// `None` (the host then treats the plugin as one that never rewinds and
-/// rolls it back by replay).
+/// Not as new prefix fields of [`PluginModule`]: `abi_stable` accepts a
+/// library whose root module has *more* fields than the host expects, never
+/// fewer, so a 1.1 host could no longer load 1.0 plugins. The host reads
+/// this symbol only from libraries whose `logitloom_interface_version` is
+/// 1.1 or newer, which is what vouches for its layout.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RewindApi {
+    /// The rewind request the processor made during the last call, if any
+    /// (outcomes keep their 1.0 layout, so it comes separately).
+    pub take_rewind: unsafe extern "C" fn(ProcessorHandle) -> ROption<FfiRewind>,
+    /// [`LogitProcessor::rollback`].
+    pub rollback: unsafe extern "C" fn(ProcessorHandle, len: usize) -> FfiRollback,
+}
+
+/// The name of the exported [`RewindApi`] static.
+pub const REWIND_API_SYMBOL: &str = "logitloom_rewind_api";
+
+/// What the export macro puts in the [`REWIND_API_SYMBOL`] static.
+pub const REWIND_API: RewindApi = RewindApi { take_rewind, rollback };
+
+/// The root module of a native plugin library.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
@@ -132,19 +151,12 @@ pub struct PluginModule {
     pub accept: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome,
     #[sabi(last_prefix_field)]
     pub destroy: unsafe extern "C" fn(ProcessorHandle),
-    /// 1.1: the rewind request the processor made during the last call, if
-    /// any (outcomes keep their 1.0 layout, so it comes separately).
-    #[sabi(missing_field(option))]
-    pub take_rewind: unsafe extern "C" fn(ProcessorHandle) -> ROption<FfiRewind>,
-    /// 1.1: [`LogitProcessor::rollback`].
-    #[sabi(missing_field(option))]
-    pub rollback: unsafe extern "C" fn(ProcessorHandle, len: usize) -> FfiRollback,
 }
 
 /// `abi_stable` compares this at load too, and refuses a library whose
-/// minor version is older than the host's; but minor versions of the
-/// interface only add prefix fields, which `abi_stable` checks field by
-/// field, so this stays at `MAJOR.0.0` and the host compares
+/// minor version is older than the host's; minor versions of the interface
+/// leave the root module as it is and add symbols beside it
+/// ([`RewindApi`]), so this stays at `MAJOR.0.0` and the host compares
 /// [`INTERFACE_VERSION`](crate::INTERFACE_VERSION) itself, with a clearer
 /// message (a unit test keeps the majors in step).
 const ROOT_MODULE_VERSION: &str = "1.0.0";
@@ -176,8 +188,6 @@ pub fn module<L: ExportedLibrary>() -> PluginModuleRef {
         sample,
         accept,
         destroy,
-        take_rewind,
-        rollback,
     }
     .leak_into_prefix()
 }

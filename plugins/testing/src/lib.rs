@@ -122,4 +122,78 @@ misbehaving!(AllocateForever, "allocate_forever", "allocates memory without boun
     }
 });
 
-export_plugin!(Bias, Argmax, PanicAt, FailAt, WriteNan, MaskAll, SpinForever, AllocateForever);
+/// Asks for rewinds (interface 1.1), well or badly, from step `at_step` on:
+/// `back_one` takes the last token back and bans it, `every_step` asks for
+/// the same one-token rewind at every step without a ban, `before_prompt`
+/// and `past_end` ask for lengths the host must refuse.
+pub struct Rewinder {
+    at_step: usize,
+    mode: String,
+}
+
+impl LogitProcessor for Rewinder {
+    fn info() -> ProcessorInfo {
+        let mut info = info(
+            "rewinder",
+            StageKind::Processor,
+            "asks for rewinds from step `at_step` on",
+            vec![
+                at_step_param(),
+                ParamSpec::new(
+                    "mode",
+                    ParamKind::String {
+                        choices: Some(["back_one", "every_step", "before_prompt", "past_end"].map(String::from).to_vec()),
+                    },
+                    Some(ParamValue::String("back_one".into())),
+                    "which rewind to ask for",
+                ),
+            ],
+        );
+        info.may_rewind = true;
+        info
+    }
+    fn create(params: &Params, _: &Setup<'_>) -> Result<Self, PluginError> {
+        Ok(Rewinder { at_step: params.int("at_step") as usize, mode: params.string("mode").to_string() })
+    }
+    fn process(&mut self, step: &mut Step<'_>, _logits: &mut [f32]) -> Result<(), PluginError> {
+        if step.step < self.at_step {
+            return Ok(());
+        }
+        let len = step.tokens.len();
+        match self.mode.as_str() {
+            "back_one" if len > step.prompt_len => step.rewind(len - 1, &[step.tokens[len - 1]]),
+            "every_step" => step.rewind(len.saturating_sub(1).max(step.prompt_len), &[]),
+            "before_prompt" => step.rewind(step.prompt_len.saturating_sub(1), &[]),
+            "past_end" => step.rewind(len + 1, &[]),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// State that only a replay can restore: counts the tokens it accepted and
+/// raises the logit of token `count % vocab` by 5. It has no `rollback`, so
+/// after a rewind the host re-creates it and replays `accept`.
+pub struct AcceptCounter {
+    accepted: usize,
+}
+
+impl LogitProcessor for AcceptCounter {
+    fn info() -> ProcessorInfo {
+        info("accept_counter", StageKind::Processor, "raises the logit of token (tokens accepted) mod vocab", vec![])
+    }
+    fn create(_: &Params, _: &Setup<'_>) -> Result<Self, PluginError> {
+        Ok(AcceptCounter { accepted: 0 })
+    }
+    fn process(&mut self, _: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        let n = logits.len();
+        logits[self.accepted % n] += 5.0;
+        Ok(())
+    }
+    fn accept(&mut self, _: &mut Step<'_>, _: u32) -> Result<(), PluginError> {
+        self.accepted += 1;
+        Ok(())
+    }
+}
+
+export_plugin!(Bias, Argmax, PanicAt, FailAt, WriteNan, MaskAll, SpinForever, AllocateForever, Rewinder, AcceptCounter);
