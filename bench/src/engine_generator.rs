@@ -127,6 +127,7 @@ impl Generator for EngineGenerator {
                     stage_seconds,
                     rewinds: sequence.output.rewinds,
                     discarded: sequence.output.discarded,
+                    rollback_seconds: sequence.rollback_time.as_secs_f64(),
                 }
             })
             .collect())

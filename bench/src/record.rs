@@ -32,6 +32,10 @@ pub struct Generated {
     /// Tokens those rewinds dropped.
     #[serde(default)]
     pub discarded: usize,
+    /// Seconds spent rolling the chain's stages back (in `stage_seconds`
+    /// too).
+    #[serde(default)]
+    pub rollback_seconds: f64,
 }
 
 impl Generated {
@@ -116,6 +120,7 @@ mod tests {
             stage_seconds: BTreeMap::new(),
             rewinds: 0,
             discarded: 0,
+            rollback_seconds: 0.0,
         };
         let at: Vec<usize> = [0, 2, 3, 4, 5, 6, 99].iter().map(|&b| g.token_at_byte(b)).collect();
         assert_eq!(at, [0, 0, 1, 1, 2, 2, 2]);

@@ -64,6 +64,7 @@ impl Generator for FakeGenerator {
                     stage_seconds: BTreeMap::from([("top_k".to_string(), 0.002), ("multinomial".to_string(), 0.001)]),
                     rewinds: 0,
                     discarded: 0,
+                    rollback_seconds: 0.0,
                 }
             })
             .collect())

@@ -70,7 +70,7 @@ fn check(prompts: Vec<Vec<u32>>, rewinds: Vec<Vec<(usize, usize)>>, steps: usize
             assert_eq!(outputs[b].rewinds, rewinds[b].len());
             // SAFETY: the samplers are still alive in `samplers`.
             let seen = unsafe { &(*recordings[b]).seen };
-            assert_eq!(seen.len(), steps + rewinds[b].len());
+            assert_eq!(seen.len(), steps + rewinds[b].len() + outputs[b].discarded, "row {b}: one call per kept or dropped token and per rewind");
             for (call, (before, row)) in seen.iter().enumerate() {
                 assert!(before.starts_with(prompt));
                 let idx = Tensor::from_slice(&before.iter().map(|&t| t as i64).collect::<Vec<_>>()).view([1, before.len() as i64]);
@@ -88,15 +88,17 @@ fn check(prompts: Vec<Vec<u32>>, rewinds: Vec<Vec<(usize, usize)>>, steps: usize
 
 #[test]
 fn batch_of_one_rewinds_then_matches_a_fresh_run() {
-    // Back 6 tokens at call 10, then redo the current position at call 20
-    // (a rewind to the full length), then back to the prompt at call 30.
-    check(vec![vec![5, 17, 3, 88, 42]], vec![vec![(10, 5 + 3), (20, 5 + 13), (30, 5)]], 40);
+    // Call 10 (14 tokens) goes back to 8; call 20 (17 tokens) redoes its
+    // own position (a rewind to the full length); call 30 (26 tokens) goes
+    // back to the prompt.
+    check(vec![vec![5, 17, 3, 88, 42]], vec![vec![(10, 8), (20, 17), (30, 5)]], 40);
 }
 
 #[test]
 fn batch_of_four_ragged_rows_only_one_rewinds() {
     let prompts = vec![vec![1], vec![2, 3, 4, 5, 6, 7, 8], vec![9, 10, 11], vec![12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]];
-    check(prompts, vec![vec![], vec![], vec![(9, 3 + 2), (25, 3 + 20)], vec![]], 40);
+    // Row 2: call 9 (11 tokens) back to 5, call 25 (20 tokens) back to 15.
+    check(prompts, vec![vec![], vec![], vec![(9, 5), (25, 15)], vec![]], 40);
 }
 
 #[test]
@@ -128,9 +130,10 @@ fn a_rewind_after_a_context_slide_cuts_the_slid_window() {
     let seen = unsafe { &(*recording).seen };
     let (before, row) = &seen[14];
     assert_eq!(before.len(), 121, "the call after the rewind chooses position 121");
-    // The slide at 128 tokens kept tokens 64.. in the cache; the rewind
-    // cuts that window back, so the model sees tokens 64..121.
-    let window = &before[64..];
+    // The cache is full when position 129 is chosen: the slide keeps the
+    // last 64 of those 129 tokens (65..129); the rewind cuts that window
+    // back, so the model sees tokens 65..121.
+    let window = &before[65..];
     let idx = Tensor::from_slice(&window.iter().map(|&t| t as i64).collect::<Vec<_>>()).view([1, window.len() as i64]);
     let fresh = tch::no_grad(|| gpt.forward_train(&idx, false)).squeeze_dim(0).get(window.len() as i64 - 1);
     let diff = (Tensor::from_slice(row) - fresh).abs().max().double_value(&[]);

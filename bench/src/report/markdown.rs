@@ -100,7 +100,10 @@ fn full_table(summaries: &[ChainSummary]) -> String {
 fn stage_table(summaries: &[ChainSummary]) -> String {
     let mut s = String::from("| chain | stages |\n|---|---|\n");
     for summary in summaries {
-        let stages: Vec<String> = summary.stage_ms_per_token.iter().map(|(name, ms)| format!("{name} {ms:.3}")).collect();
+        let mut stages: Vec<String> = summary.stage_ms_per_token.iter().map(|(name, ms)| format!("{name} {ms:.3}")).collect();
+        if let Some(ms) = summary.rollback_ms_per_rewind {
+            stages.push(format!("(rollback {ms:.3} ms per rewind)"));
+        }
         let _ = writeln!(s, "| {} | {} |", summary.chain, if stages.is_empty() { "–".into() } else { stages.join(", ") });
     }
     s

@@ -99,6 +99,8 @@ pub struct ChainSummary {
     pub estimates: BTreeMap<&'static str, Estimate>,
     /// Milliseconds per generated token in each stage.
     pub stage_ms_per_token: BTreeMap<String, f64>,
+    /// Milliseconds spent rolling the chain back per rewind, when it rewound.
+    pub rollback_ms_per_rewind: Option<f64>,
 }
 
 /// Summaries of `records` (one model's) per chain, in `chains` order.
@@ -132,7 +134,10 @@ pub fn summarise(chains: &[String], records: &[&Record]) -> Vec<ChainSummary> {
                     *stage_ms_per_token.entry(stage.clone()).or_insert(0.0) += seconds * 1000.0 / tokens.max(1) as f64;
                 }
             }
-            ChainSummary { chain: chain.clone(), ok: measured.len(), failures, estimates, stage_ms_per_token }
+            let rewinds: usize = measured.iter().map(|m| m.generated.rewinds).sum();
+            let rollback: f64 = measured.iter().map(|m| m.generated.rollback_seconds).sum();
+            let rollback_ms_per_rewind = (rewinds > 0).then(|| rollback * 1000.0 / rewinds as f64);
+            ChainSummary { chain: chain.clone(), ok: measured.len(), failures, estimates, stage_ms_per_token, rollback_ms_per_rewind }
         })
         .collect()
 }
