@@ -95,7 +95,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sequence>, PlotError> {
         if let Some(rewind) = record.get("rewind") {
             let rewind: RewindRecord = serde_json::from_value(rewind.clone()).map_err(|e| bad(format!("rewind record: {e}")))?;
             if rewind.granted {
-                let s = &mut sequences[sequence(&mut sequences)];
+                let i = sequence(&mut sequences);
+                let s = &mut sequences[i];
                 s.points.retain(|p| p.pos < rewind.to_len);
                 s.rewinds.push(RewindMark { from: rewind.from_len, to: rewind.to_len });
             }

@@ -81,21 +81,23 @@ fn rollback_gives_the_masks_of_a_fresh_parse_of_the_kept_text() {
 
 #[test]
 fn a_dead_end_asks_to_take_the_last_token_back() {
-    let mut p = create("method-body", &[("dead_end_mass", ParamValue::Float(0.05))]);
-    let tokens = bytes("int x = 1; x");
-    let prompt_len = tokens.len() - 1;
-    // All the model's mass on `"`, which nothing allows right after an
-    // identifier.
-    let mut logits = vec![-20.0f32; VOCAB];
-    logits[b'"' as usize] = 10.0;
-    let mut step = Step::new(&tokens, prompt_len, 1, VOCAB, EOS, None);
-    p.process(&mut step, &mut logits).unwrap();
-    let request = step.take_rewind().expect("a dead end asks to rewind");
-    assert_eq!((request.to_len, request.ban), (tokens.len() - 1, vec![u32::from(b'x')]));
-    // With mass where the grammar allows it, no request.
-    let mut p = create("method-body", &[("dead_end_mass", ParamValue::Float(0.05))]);
-    let mut logits = vec![0.0f32; VOCAB];
-    let mut step = Step::new(&tokens, prompt_len, 1, VOCAB, EOS, None);
-    p.process(&mut step, &mut logits).unwrap();
-    assert_eq!(step.take_rewind(), None);
+    let prompt = bytes("int x = 1; ");
+    for (mass_on, asks) in [(b'"', true), (b'=', false)] {
+        let mut p = create("method-body", &[("dead_end_mass", ParamValue::Float(0.05))]);
+        let mut tokens = prompt.clone();
+        generate(p.as_mut(), &mut tokens, prompt.len(), "x");
+        // All the model's mass on one token: `"` cannot follow an identifier
+        // here, `=` can.
+        let mut logits = vec![-20.0f32; VOCAB];
+        logits[mass_on as usize] = 10.0;
+        let mut step = Step::new(&tokens, prompt.len(), 1, VOCAB, EOS, None);
+        p.process(&mut step, &mut logits).unwrap();
+        match step.take_rewind() {
+            Some(request) => {
+                assert!(asks, "{:?}: no dead end, yet a rewind", mass_on as char);
+                assert_eq!((request.to_len, request.ban), (tokens.len() - 1, vec![u32::from(b'x')]));
+            }
+            None => assert!(!asks, "{:?}: a dead end, yet no rewind", mass_on as char),
+        }
+    }
 }
