@@ -24,15 +24,8 @@ pub struct JavaGrammar {
     eos: u32,
 }
 
-impl LogitProcessor for JavaGrammar {
-    fn info() -> ProcessorInfo {
-        ProcessorInfo {
-            name: "java_grammar".into(),
-            kind: StageKind::Processor,
-            description: "Allows only tokens that continue valid Java 17 (with return statements that match \
-                          their method's type); EOS only where the text is complete."
-                .into(),
-            params: vec![
+fn grammar_params() -> Vec<ParamSpec> {
+            vec![
                 ParamSpec::new(
                     "start",
                     ParamKind::String { choices: Some(StartMode::NAMES.iter().map(|s| s.to_string()).collect()) },
@@ -54,13 +47,77 @@ impl LogitProcessor for JavaGrammar {
                      that would close it (a model ends a body by closing it, and that brace is not part \
                      of the text)",
                 ),
-            ],
+            ]
+}
+
+impl LogitProcessor for JavaGrammar {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "java_grammar".into(),
+            kind: StageKind::Processor,
+            description: "Allows only tokens that continue valid Java 17 (with return statements that match \
+                          their method's type); EOS only where the text is complete."
+                .into(),
+            params: grammar_params(),
             needs_raw_logits: false,
             needs_token_bytes: true,
         }
     }
 
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        JavaGrammar::create_with(params, setup, false)
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.process_row(step, logits)
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        self.accept_token(step, token)
+    }
+}
+
+/// `java_grammar` plus the symbol table (`scope/`): one parse, one mask,
+/// and names the table proves wrong removed from it.
+pub struct JavaScope(JavaGrammar);
+
+impl JavaScope {
+    /// The symbol table, for tests.
+    pub fn scope(&self) -> Option<&crate::scope::Scope> {
+        self.0.constraint.scope()
+    }
+}
+
+impl LogitProcessor for JavaScope {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "java_scope".into(),
+            kind: StageKind::Processor,
+            description: "java_grammar, and also only names that can exist there: members the receiver's type \
+                          has (JDK index and the file's own closed classes), no `.` after a primitive, no local \
+                          declared twice. Whatever it cannot resolve stays allowed."
+                .into(),
+            params: grammar_params(),
+            needs_raw_logits: false,
+            needs_token_bytes: true,
+        }
+    }
+
+    fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        JavaGrammar::create_with(params, setup, true).map(JavaScope)
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.0.process_row(step, logits)
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        self.0.accept_token(step, token)
+    }
+}
+
+impl JavaGrammar {
+    fn create_with(params: &Params, setup: &Setup<'_>, scope: bool) -> Result<Self, PluginError> {
         // Both values were validated against the declared choices.
         let body = BodyKind::from_name(params.string("method_return")).expect("validated choice");
         let mode = StartMode::from_names(params.string("start"), body).expect("validated choice");
@@ -69,7 +126,11 @@ impl LogitProcessor for JavaGrammar {
             .ok_or_else(|| PluginError::new("java_grammar needs the token byte strings, but the host passed none"))?;
         let tokens: Vec<Vec<u8>> = (0..token_bytes.len()).map(|i| token_bytes.get(i).to_vec()).collect();
         let vocab = Vocabulary::shared(&tokens, setup.vocab_size, setup.eos_token_id).map_err(to_plugin_error)?;
-        let constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
+        let mut constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
+        if scope {
+            constraint.enable_scope();
+            vocab.scope_tables();
+        }
         let closing_tokens = if params.bool("end_on_close") && mode != StartMode::File {
             (0..tokens.len() as u32)
                 .filter(|&t| t != setup.eos_token_id && opens_with_closing_brace(&tokens[t as usize]))
@@ -80,7 +141,7 @@ impl LogitProcessor for JavaGrammar {
         Ok(JavaGrammar { constraint, prompt_fed: false, closing_tokens, eos: setup.eos_token_id })
     }
 
-    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+    fn process_row(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
         let mask = self.constraint.mask().map_err(to_plugin_error)?;
         let eos = self.eos as usize;
@@ -111,7 +172,7 @@ impl LogitProcessor for JavaGrammar {
         Ok(())
     }
 
-    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+    fn accept_token(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
         self.constraint.accept(token).map_err(|e| PluginError::new(format!("generated token rejected: {e}")))
     }
