@@ -94,6 +94,35 @@ pub struct ChainSummary {
     pub estimates: BTreeMap<&'static str, Estimate>,
     /// Milliseconds per generated token in each stage.
     pub stage_ms_per_token: BTreeMap<String, f64>,
+    /// Generations per kind of first javac error ([`error_kind`]), plus
+    /// "compiles" and "not compiled" (javac gave no verdict).
+    pub first_errors: BTreeMap<&'static str, usize>,
+}
+
+/// The kind of javac's first error message, with names and types left out
+/// so that generations group: `variable mid is already defined in method
+/// merge(int[])` is "already defined".
+pub fn error_kind(message: &str) -> &'static str {
+    const KINDS: &[(&str, &str)] = &[
+        ("cannot find symbol", "cannot find symbol"),
+        ("already defined", "already defined"),
+        ("cannot be dereferenced", "cannot be dereferenced"),
+        ("bad operand", "bad operand types"),
+        ("incompatible types", "incompatible types"),
+        ("cannot be applied", "wrong arguments"),
+        ("no suitable", "wrong arguments"),
+        ("missing return", "missing return statement"),
+        ("might not have been initialized", "not initialized"),
+        ("static context", "static context"),
+        ("modifier", "modifiers"),
+        ("unreachable", "unreachable statement"),
+        ("expected", "syntax"),
+        ("illegal start", "syntax"),
+        ("not a statement", "syntax"),
+        ("reached end of file", "syntax"),
+        ("return type required", "syntax"),
+    ];
+    KINDS.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |k| k.1)
 }
 
 /// Summaries of `records` (one model's) per chain, in `chains` order.
@@ -127,7 +156,16 @@ pub fn summarise(chains: &[String], records: &[&Record]) -> Vec<ChainSummary> {
                     *stage_ms_per_token.entry(stage.clone()).or_insert(0.0) += seconds * 1000.0 / tokens.max(1) as f64;
                 }
             }
-            ChainSummary { chain: chain.clone(), ok: measured.len(), failures, estimates, stage_ms_per_token }
+            let mut first_errors = BTreeMap::new();
+            for m in &measured {
+                let kind = match (&m.java.compiles, &m.java.compile_error) {
+                    (Some(true), _) => "compiles",
+                    (_, Some(message)) => error_kind(message),
+                    _ => "not compiled",
+                };
+                *first_errors.entry(kind).or_insert(0) += 1;
+            }
+            ChainSummary { chain: chain.clone(), ok: measured.len(), failures, estimates, stage_ms_per_token, first_errors }
         })
         .collect()
 }
