@@ -11,7 +11,10 @@
 //! 3. Feeds every java.base file, tokenized, through the constraint and
 //!    lists each file it rejects with the place and the rejected token.
 //! 4. Feeds the project's own Java files (tests/data, configs/prompts,
-//!    bench/prompts); prompts only need to be valid prefixes.
+//!    bench/prompts); prompts only need to be valid prefixes; then the
+//!    files of `--extra-modules` (by default java.sql, java.logging,
+//!    java.net.http and jdk.httpserver), a second corpus.
+//!    `--scope` does all of it with the `java_scope` symbol table on.
 //! 5. Times the mask computation at every token of `--speed-files` files.
 //!
 //! Not a test: it takes minutes.
@@ -71,9 +74,9 @@ struct Args {
     /// vocabulary mask with the token-by-token reference (0 = never).
     #[arg(long, default_value_t = 0)]
     scope_verify_every: usize,
-    /// Also replay the files of these src.zip modules (a corpus the scope
-    /// stage was not developed on), comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    /// Also replay the files of these src.zip modules (a second corpus,
+    /// which neither stage was developed on), comma-separated; "" for none.
+    #[arg(long, value_delimiter = ',', default_value = "java.sql,java.logging,java.net.http,jdk.httpserver")]
     extra_modules: Vec<String>,
     /// Where to write the list of rejected files.
     #[arg(long, default_value = "target/java-grammar/rejected.txt")]
@@ -121,7 +124,7 @@ fn main() -> Result<()> {
     if !args.skip_replay {
         replay_java_base(&args, &tokenizer, &vocab, &sources, "java.base")?;
         replay_project_files(&tokenizer, &vocab)?;
-        if !args.extra_modules.is_empty() {
+        if args.extra_modules.iter().any(|m| !m.is_empty()) {
             let extra = read_modules(&args.src_zip, &args.extra_modules)?;
             replay_java_base(&args, &tokenizer, &vocab, &extra, &args.extra_modules.join("+"))?;
         }
