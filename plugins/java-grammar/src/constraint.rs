@@ -52,7 +52,7 @@ impl JavaConstraint {
     /// Turns on scope-aware decoding (`scope/`): from now on masks also
     /// drop names the symbol table proves wrong. Call before feeding.
     pub fn enable_scope(&mut self) {
-        let mut scope = Scope::new();
+        let mut scope = Scope::for_mode(self.mode);
         if !self.text.is_empty() {
             scope.observe(&self.text);
         }

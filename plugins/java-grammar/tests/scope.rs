@@ -60,7 +60,7 @@ fn rejections_at_the_exact_byte() {
     // A name the receiver's class does not declare: a closed class of this file.
     refuses_at(
         FILE,
-        "class A {\n  static class Node { int value; Node next; }\n  void f(Node n) {\n    n.next = null;\n    n.pre⟪v = null;\n  }\n}",
+        "class A {\n  static class Node { int value; Node next; }\n  void f(Node n) {\n    n.next = null;\n    n.pr⟪ev = null;\n  }\n}",
     );
     // Static access on a JDK type.
     refuses_at(BODY, "double d = Math.sqr⟪oot(2.0);");
@@ -176,7 +176,7 @@ class Use {
   void f(P p, Color c) { p.x(); p.name().trim(); c.ordinal(); c.name(); c.next(); Color.valueOf(\"RED\"); }
 }",
     );
-    refuses_at(FILE, "record P(int x) {}\nclass Use {\n  void f(P p) { p.y⟪(); }\n}");
+    refuses_at(FILE, "record P(int x) {}\nclass Use {\n  void f(P p) { p.⟪y(); }\n}");
 }
 
 /// Tokens of a BPE-like vocabulary: every byte plus words and fragments

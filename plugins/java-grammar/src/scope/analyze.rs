@@ -325,6 +325,20 @@ fn parameter(p: &[Lexeme]) -> Option<(Box<str>, TypeRef)> {
 }
 
 impl Analyzer {
+    /// The table for text that starts inside a class body (`class_body`)
+    /// or a method body (`method_body`) of a class we do not see.
+    pub fn starting_inside(class_body: bool, method_body: bool) -> Analyzer {
+        let mut a = Analyzer::default();
+        if class_body || method_body {
+            let id = a.anonymous_class(None);
+            a.frames.push(Frame::new(FrameKind::Class(id), false));
+        }
+        if method_body {
+            a.frames.push(Frame::new(FrameKind::Block, false));
+        }
+        a
+    }
+
     pub fn frame(&self) -> &Frame {
         self.frames.last().expect("the file frame is never popped")
     }
@@ -348,11 +362,11 @@ impl Analyzer {
             "{" if lexeme.kind == Kind::Punct => self.open_brace(),
             "}" if lexeme.kind == Kind::Punct => self.close_brace(),
             ";" if self.frame().depth == 0 => {
-                self.declarator_end();
+                self.declarator_end(false);
                 self.end_statement();
             }
             "=" | "," | ":" | "[" if self.frame().depth == 0 => {
-                self.declarator_end();
+                self.declarator_end(lexeme.is("["));
                 self.append(lexeme);
             }
             "(" if self.frame().depth == 0 && in_class_body => {
@@ -412,7 +426,7 @@ impl Analyzer {
     }
 
     /// At `=`, `,`, `:`, `[` or `;` on depth 0: the statement so far may end a declarator.
-    fn declarator_end(&mut self) {
+    fn declarator_end(&mut self, array_after_name: bool) {
         let kind = self.frame().kind;
         if !matches!(kind, FrameKind::Block | FrameKind::Class(_)) {
             return;
@@ -428,7 +442,10 @@ impl Analyzer {
                     .then(|| (s[n - 1].text.clone(), ty.clone()))
             }
         };
-        let Some((name, ty)) = found else { return };
+        let Some((name, mut ty)) = found else { return };
+        if array_after_name {
+            ty = TypeRef::UNKNOWN; // `int a[]`: the brackets belong to the name
+        }
         let f = self.frame_mut();
         if f.decl_type.is_none() {
             f.decl_type = Some(ty.clone());
@@ -468,9 +485,7 @@ impl Analyzer {
         if self.frame().kind == FrameKind::File {
             self.file_statement();
         }
-        if let FrameKind::Class(id) = self.frame().kind {
-            self.classes[id].in_enum_constants = false;
-        }
+        self.end_enum_constants();
         let f = self.frame_mut();
         f.stmt.clear();
         f.depth = 0;
@@ -692,7 +707,30 @@ impl Analyzer {
         self.classes.len() - 1
     }
 
+    /// At the `;` or `}` that ends an enum's constants: every name on
+    /// depth 0 of the list becomes a field (annotation names too, which
+    /// costs nothing but a missed ban).
+    fn end_enum_constants(&mut self) {
+        let FrameKind::Class(id) = self.frame().kind else { return };
+        if !self.classes[id].in_enum_constants {
+            return;
+        }
+        self.classes[id].in_enum_constants = false;
+        let mut depth = 0;
+        let mut names = Vec::new();
+        for l in &self.frame().stmt {
+            match &*l.text {
+                "(" | "[" => depth += 1,
+                ")" | "]" => depth -= 1,
+                _ if depth == 0 && plain_word(l) => names.push((l.text.clone(), TypeRef::UNKNOWN)),
+                _ => {}
+            }
+        }
+        self.classes[id].fields.extend(names);
+    }
+
     fn close_brace(&mut self) {
+        self.end_enum_constants();
         if self.frames.len() == 1 {
             self.frame_mut().stmt.clear();
             return; // unbalanced; the grammar refuses it anyway

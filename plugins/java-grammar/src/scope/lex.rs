@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(lex("Map<K, List<V>> m ").0, "Map < K , List < V > > m".split(' ').map(String::from).collect::<Vec<_>>());
         assert_eq!(lex("x >>= 2;").0, vec!["x", ">>=", "2", ";"]);
         assert_eq!(lex("x /* a */ // b\n y-").0, vec!["x", "y"]);
-        assert_eq!(lex("s = \"a\\\"b\" + \"\"\"\n q \"\"\";").0.len(), 5);
+        assert_eq!(lex("s = \"a\\\"b\" + \"\"\"\n q \"\"\";").0.len(), 6);
         assert_eq!(lex("x.").0, vec!["x"]);
         assert_eq!(lex("x. ").0, vec!["x", "."]);
         assert_eq!(lex("f(int... a)").0, vec!["f", "(", "int", "...", "a", ")"]);

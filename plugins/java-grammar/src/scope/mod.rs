@@ -33,6 +33,7 @@ pub use analyze::{Analyzer, Base, ClassInfo, ClassKind, TypeRef};
 pub use index::JdkIndex;
 pub use mask::{Restriction, ScopeTables};
 
+use crate::grammar::StartMode;
 use analyze::{is_keyword, matching_open, FrameKind, KEYWORDS};
 use lex::{is_ident_byte, is_ident_start, Kind, Lexeme, Step};
 
@@ -58,6 +59,8 @@ pub struct Scope {
     /// The text length after each observed token.
     token_ends: Vec<usize>,
     checkpoints: Vec<Checkpoint>,
+    /// The table before any text (depends on the start mode).
+    initial: Analyzer,
 }
 
 impl std::fmt::Debug for Scope {
@@ -95,15 +98,29 @@ enum Lookup {
 }
 
 impl Scope {
+    /// The table of a whole file.
     pub fn new() -> Scope {
+        Scope::for_mode(StartMode::File)
+    }
+
+    /// The table for a text that starts where `mode` says: in a class body
+    /// or a method body, the enclosing class is one we cannot see (its
+    /// members stay unknown).
+    pub fn for_mode(mode: StartMode) -> Scope {
+        let initial = match mode {
+            StartMode::File => Analyzer::default(),
+            StartMode::ClassBody => Analyzer::starting_inside(true, false),
+            StartMode::MethodBody(_) => Analyzer::starting_inside(true, true),
+        };
         Scope {
             index: JdkIndex::shared(),
             text: Vec::new(),
             lex_pos: 0,
             lexemes: 0,
-            analyzer: Analyzer::default(),
+            analyzer: initial.clone(),
             token_ends: Vec::new(),
             checkpoints: Vec::new(),
+            initial,
         }
     }
 
@@ -147,7 +164,7 @@ impl Scope {
             None => {
                 self.lex_pos = 0;
                 self.lexemes = 0;
-                self.analyzer = Analyzer::default();
+                self.analyzer = self.initial.clone();
             }
         }
         self.lex();
@@ -199,12 +216,16 @@ impl Scope {
             None
         };
         if let Some(end) = receiver_end {
-            return match self.members(&stmt[..end]) {
-                Some((key, names)) => Restriction::Only { prefix: prefix.into(), key, names },
-                None => Restriction::None,
-            };
+            if let Some((key, names)) = self.members(&stmt[..end]) {
+                return Restriction::Only { prefix: prefix.into(), key, names };
+            }
+            if prefix.is_empty() {
+                return Restriction::None;
+            }
+            // The member being written may itself be of primitive type (`this.n`).
         }
-        if let Some(names) = self.declaration_position() {
+        if receiver_end.is_some() {
+        } else if let Some(names) = self.declaration_position() {
             return if names.is_empty() { Restriction::None } else { Restriction::Forbid { prefix: prefix.into(), names } };
         }
         // `.` after a name or array element of primitive type.
