@@ -471,6 +471,8 @@ impl Analyzer {
         }
         let name = if s.len() == i + 1 && plain_word(&s[i]) {
             Some(s[i].text.clone()) // a constructor
+        } else if s.get(i).is_some_and(|l| l.is("void")) {
+            (s.len() == i + 2 && plain_word(&s[i + 1])).then(|| s[i + 1].text.clone())
         } else {
             parse_type(s, i).and_then(|(_, j)| (j + 1 == s.len() && plain_word(&s[j])).then(|| s[j].text.clone()))
         };

@@ -470,10 +470,13 @@ impl Scope {
             return self.index.get(canonical).is_some().then(|| Resolved::Jdk(canonical.to_string()));
         }
         if let Some(package) = &a.package {
-            if self.index.has_package(package) {
-                if let Some(c) = self.index.in_package(package, first) {
-                    return Some(Resolved::Jdk(c.to_string()));
-                }
+            if !self.index.has_package(package) {
+                // A type of the file's own package, which we cannot see,
+                // would hide `java.lang` and on-demand imports.
+                return None;
+            }
+            if let Some(c) = self.index.in_package(package, first) {
+                return Some(Resolved::Jdk(c.to_string()));
             }
         }
         let mut found = None;
