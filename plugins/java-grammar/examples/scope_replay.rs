@@ -188,7 +188,7 @@ fn main() -> Result<()> {
 
     let bar = progress(files.len(), &args.modules.join("+"));
     let mut refused = Vec::new();
-    let (mut positions, mut restricted, mut verified) = (0usize, [0usize; 3], 0usize);
+    let (mut positions, mut restricted, mut verified) = (0usize, [0usize; 4], 0usize);
     let mut micros = Vec::new();
     for (name, text) in &files {
         let mut scope = Scope::new();
@@ -207,6 +207,7 @@ fn main() -> Result<()> {
                 Restriction::Only { .. } => restricted[0] += 1,
                 Restriction::Forbid { .. } => restricted[1] += 1,
                 Restriction::NoDot => restricted[2] += 1,
+                Restriction::NoClose => restricted[3] += 1,
             }
             if args.verify_every > 0 && positions % args.verify_every == 0 && restriction != Restriction::None {
                 let emptied = mask.num_set() == tokens.len();
@@ -233,12 +234,13 @@ fn main() -> Result<()> {
     micros.sort_by(f64::total_cmp);
     let q = |p: f64| micros.get(((micros.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(0.0);
     println!(
-        "{} files, {positions} tokens: {} refused; restricted positions: {} member lists, {} declarations, {} no-dot; {verified} masks verified",
+        "{} files, {positions} tokens: {} refused; restricted positions: {} member lists, {} declarations, {} no-dot, {} no-close; {verified} masks verified",
         files.len(),
         refused.len(),
         restricted[0],
         restricted[1],
-        restricted[2]
+        restricted[2],
+        restricted[3]
     );
     println!("scope restriction + mask (sampled, {} masks): p50 {:.1} us, p99 {:.1} us, max {:.1} us", micros.len(), q(0.5), q(0.99), q(1.0));
     for r in refused.iter().take(40) {

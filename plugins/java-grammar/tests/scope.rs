@@ -66,6 +66,10 @@ fn rejections_at_the_exact_byte() {
     refuses_at(BODY, "double d = Math.sqr⟪oot(2.0);");
     // `super.` in a class without `extends` names only Object's members.
     refuses_at(FILE, "class A {\n  public String toString() { return super.fo⟪o(); }\n}");
+    // A method declared twice: the `)` that would repeat the signature.
+    refuses_at(FILE, "class A {\n  int get(int i) { return i; }\n  void put(String s) { }\n  int get(int j⟪) { return j; }\n}");
+    refuses_at(FILE, "class A {\n  boolean isEmpty() { return true; }\n  boolean isEmpty(⟪) { return false; }\n}");
+    accepts(FILE, "class A {\n  int get(int i) { return i; }\n  int get(long i) { return 0; }\n  int get(int i, int k) { return k; }\n  A() { }\n  A(int get) { }\n  class B { int get(int i) { return 1; } }\n}");
     // An array has `length`, not `size`.
     refuses_at(BODY, "int[] a = {1};\nint k = a.s⟪ize;");
 }

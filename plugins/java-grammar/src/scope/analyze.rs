@@ -48,6 +48,9 @@ pub struct ClassInfo {
     pub has_extends: bool,
     pub fields: Vec<(Box<str>, TypeRef)>,
     pub methods: Vec<Box<str>>,
+    /// Method and constructor signatures as written: name, type
+    /// parameters and parameter types (names, `final` and annotations left out).
+    pub signatures: Vec<String>,
     pub nested: Vec<Box<str>>,
     /// Its closing brace has been seen: the member lists are complete.
     pub closed: bool,
@@ -80,6 +83,11 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// Inside one open `(` or `[` of the statement.
+    pub fn depth_is_one(&self) -> bool {
+        self.depth == 1
+    }
+
     fn new(kind: FrameKind, continues_parent: bool) -> Frame {
         Frame { kind, locals: Vec::new(), stmt: Vec::new(), depth: 0, decl_type: None, continues_parent }
     }
@@ -373,6 +381,14 @@ impl Analyzer {
                 self.member_header();
                 self.append(lexeme);
             }
+            ")" if self.frame().depth == 1 && in_class_body => {
+                if let (FrameKind::Class(id), Some(sig)) = (self.frame().kind, header_signature(&self.frame().stmt)) {
+                    if !self.classes[id].in_enum_constants {
+                        self.classes[id].signatures.push(sig);
+                    }
+                }
+                self.append(lexeme);
+            }
             _ => self.append(lexeme),
         }
         self.recent = [self.recent[1].take(), None];
@@ -634,6 +650,7 @@ impl Analyzer {
             has_extends: true,
             fields: Vec::new(),
             methods: Vec::new(),
+            signatures: Vec::new(),
             nested: Vec::new(),
             closed: false,
             in_enum_constants: false,
@@ -702,6 +719,7 @@ impl Analyzer {
             has_extends,
             fields,
             methods,
+            signatures: Vec::new(),
             nested: Vec::new(),
             closed: false,
             in_enum_constants: kind == ClassKind::Enum,
@@ -844,4 +862,51 @@ fn header_declarations(h: &[Lexeme], keyword: &str) -> Vec<(Box<str>, TypeRef)> 
         }
     }
     out
+}
+
+/// The signature of a method or constructor header whose parameter list is
+/// still open and complete so far (`Mods [<T>] Type name(Type a, Type b`):
+/// what a `)` now would declare. `None` if the header is not that.
+pub fn header_signature(s: &[Lexeme]) -> Option<String> {
+    let mut i = skip_modifiers(s, 0)?;
+    let mut sig = String::new();
+    if s.get(i).is_some_and(|l| l.is("<")) {
+        let end = skip_type_args(s, i)?;
+        s[i..end].iter().for_each(|l| sig.push_str(&l.text));
+        i = end;
+    }
+    let open = s.iter().position(|l| l.is("("))?;
+    let name = s.get(open - 1).filter(|l| plain_word(l))?;
+    let returns = &s[i..open - 1];
+    if returns.iter().any(|l| matches!(&*l.text, "record" | "class" | "interface" | "enum" | "new" | "=")) {
+        return None;
+    }
+    let header_ok = returns.is_empty()
+        || returns.len() == 1 && returns[0].is("void")
+        || parse_type(returns, 0).is_some_and(|(_, end)| end == returns.len());
+    if !header_ok || s[open + 1..].iter().any(|l| l.is("(") || l.is("@")) {
+        return None;
+    }
+    sig.push_str(&name.text);
+    sig.push('(');
+    if open + 1 < s.len() {
+        for p in split_params(s, open + 1, s.len()) {
+            let mut j = 0;
+            while p.get(j).is_some_and(|l| l.is("final")) {
+                j += 1;
+            }
+            let (_, end) = parse_type(p, j)?;
+            let dots = p.get(end).is_some_and(|l| l.is("..."));
+            let name_at = end + usize::from(dots);
+            if !(name_at + 1 == p.len() && plain_word(&p[name_at])) {
+                return None;
+            }
+            p[j..end].iter().for_each(|l| sig.push_str(&l.text));
+            if dots {
+                sig.push_str("...");
+            }
+            sig.push(',');
+        }
+    }
+    Some(sig)
 }

@@ -26,6 +26,8 @@ pub enum Restriction {
     Forbid { prefix: Box<[u8]>, names: Vec<Box<str>> },
     /// No `.` may follow.
     NoDot,
+    /// No `)` may follow (it would declare a method twice).
+    NoClose,
 }
 
 #[derive(Default)]
@@ -48,6 +50,8 @@ pub struct ScopeTables {
     cont_set: SimpleVob,
     /// Tokens `ws* .` (not `...`).
     dot_set: SimpleVob,
+    /// Tokens `ws* )`.
+    close_set: SimpleVob,
     /// Ban sets of `Only` restrictions with an empty prefix, by key.
     only_cache: Mutex<HashMap<u64, Arc<SimpleVob>>>,
 }
@@ -71,6 +75,10 @@ fn is_dot(bytes: &[u8]) -> bool {
     rest.first() == Some(&b'.') && !rest.starts_with(b"..") && !rest.get(1).is_some_and(u8::is_ascii_digit)
 }
 
+fn is_close(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b')')
+}
+
 impl ScopeTables {
     /// `tokens[i]` are token i's bytes; `eos` is never grouped.
     pub fn new(tokens: &[Vec<u8>], vocab_size: usize, eos: u32) -> ScopeTables {
@@ -82,6 +90,7 @@ impl ScopeTables {
             cont_groups: HashMap::new(),
             cont_set: SimpleVob::alloc(size),
             dot_set: SimpleVob::alloc(size),
+            close_set: SimpleVob::alloc(size),
             only_cache: Mutex::new(HashMap::new()),
         };
         for (id, bytes) in tokens.iter().enumerate() {
@@ -104,6 +113,9 @@ impl ScopeTables {
             if is_dot(bytes) {
                 t.dot_set.allow_token(id);
             }
+            if is_close(bytes) {
+                t.close_set.allow_token(id);
+            }
         }
         t
     }
@@ -114,6 +126,7 @@ impl ScopeTables {
         match restriction {
             Restriction::None => return,
             Restriction::NoDot => mask.sub(&self.dot_set),
+            Restriction::NoClose => mask.sub(&self.close_set),
             Restriction::Only { prefix, key, names } if prefix.is_empty() => {
                 let cached = self.only_cache.lock().expect("not poisoned").get(key).cloned();
                 let ban = match cached {
@@ -208,6 +221,7 @@ pub fn allows(restriction: &Restriction, bytes: &[u8]) -> bool {
     match restriction {
         Restriction::None => true,
         Restriction::NoDot => !is_dot(bytes),
+        Restriction::NoClose => !is_close(bytes),
         Restriction::Only { prefix, names, .. } => match name(prefix) {
             None => true,
             Some((full, true)) => names.iter().any(|n| n.as_bytes() == full),

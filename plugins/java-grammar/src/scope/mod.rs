@@ -224,6 +224,22 @@ impl Scope {
             }
             // The member being written may itself be of primitive type (`this.n`).
         }
+        // A `)` that would declare a method or constructor twice.
+        if let FrameKind::Class(id) = self.analyzer.frame().kind {
+            if stmt.last().is_some_and(|l| l.is("(") || l.kind == Kind::Word) || !prefix.is_empty() {
+                let mut header: Vec<Lexeme> = stmt.clone();
+                if !prefix.is_empty() {
+                    header.push(Lexeme { kind: Kind::Word, text: String::from_utf8_lossy(prefix).into() });
+                }
+                if self.analyzer.frame().depth_is_one() {
+                    if let Some(sig) = analyze::header_signature(&header) {
+                        if self.analyzer.classes[id].signatures.contains(&sig) {
+                            return Restriction::NoClose;
+                        }
+                    }
+                }
+            }
+        }
         if receiver_end.is_some() {
         } else if let Some(names) = self.declaration_position() {
             return if names.is_empty() { Restriction::None } else { Restriction::Forbid { prefix: prefix.into(), names } };
