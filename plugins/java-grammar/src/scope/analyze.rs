@@ -875,7 +875,10 @@ pub fn header_signature(s: &[Lexeme]) -> Option<String> {
         s[i..end].iter().for_each(|l| sig.push_str(&l.text));
         i = end;
     }
-    let open = s.iter().position(|l| l.is("("))?;
+    let open = s[i..].iter().position(|l| l.is("("))? + i;
+    if open == i {
+        return None;
+    }
     let name = s.get(open - 1).filter(|l| plain_word(l))?;
     let returns = &s[i..open - 1];
     if returns.iter().any(|l| matches!(&*l.text, "record" | "class" | "interface" | "enum" | "new" | "=")) {
