@@ -198,3 +198,19 @@ pub fn format_estimate(def: &MetricDef, e: &Estimate) -> (String, String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_kind;
+
+    #[test]
+    fn javac_messages_group_by_kind() {
+        assert_eq!(error_kind("variable mid is already defined in method merge(int[],int[],int,int,int)"), "already defined");
+        assert_eq!(error_kind("method isEmpty() is already defined in class MinHeap"), "already defined");
+        assert_eq!(error_kind("cannot find symbol"), "cannot find symbol");
+        assert_eq!(error_kind("int cannot be dereferenced"), "cannot be dereferenced");
+        assert_eq!(error_kind("bad operand types for binary operator '<<'"), "bad operand types");
+        assert_eq!(error_kind("';' expected"), "syntax");
+        assert_eq!(error_kind("something new"), "other");
+    }
+}
