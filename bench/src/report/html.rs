@@ -43,6 +43,8 @@ svg{{max-width:100%;height:auto}}</style></head><body>\n<h1>Collapse benchmark: 
         for (title, _, svg) in &section.figures {
             let _ = writeln!(s, "<h3>{}</h3>\n{}", escape(title), strip_xml_declaration(svg));
         }
+        let _ = writeln!(s, "<h3>First javac error per generation</h3>");
+        let _ = writeln!(s, "<pre>{}</pre>", escape(markdown::first_error_table(&section.summaries).trim()));
         let _ = writeln!(s, "<h3>All metrics</h3>");
         let all: Vec<&str> = METRICS.iter().map(|m| m.id).collect();
         table(&mut s, &section.summaries, &all, false);

@@ -32,6 +32,8 @@ pub fn render(suite: &Suite, meta: &RunMeta, sections: &[ModelSection]) -> Strin
         let _ = writeln!(s, "## Model `{}`\n\n`{}`\n", section.model, section.model_dir);
         let _ = writeln!(s, "### Headline\n");
         s.push_str(&headline_table(&section.summaries));
+        let _ = writeln!(s, "\n### First javac error per generation\n");
+        s.push_str(&first_error_table(&section.summaries));
         let _ = writeln!(s, "\n### All metrics\n");
         s.push_str(&full_table(&section.summaries));
         let _ = writeln!(s, "\n### Time per chain stage (ms per generated token)\n");
@@ -71,6 +73,35 @@ pub fn headline_table(summaries: &[ChainSummary]) -> String {
         let _ = write!(s, "| {} | {} |", summary.chain, summary.ok);
         for (k, id) in HEADLINE.iter().enumerate() {
             let _ = write!(s, " {} |", cell(summaries, id, i, &best[k], true));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Rows are kinds of first javac error (most frequent first), columns
+/// chains: what stands between each chain and compiling code.
+pub fn first_error_table(summaries: &[ChainSummary]) -> String {
+    let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+    for summary in summaries {
+        for (kind, n) in &summary.first_errors {
+            *totals.entry(kind).or_insert(0) += n;
+        }
+    }
+    let mut kinds: Vec<(&str, usize)> = totals.into_iter().collect();
+    // "compiles" first, then by frequency.
+    kinds.sort_by_key(|&(kind, n)| (kind != "compiles", std::cmp::Reverse(n), kind));
+    let mut s = String::from("| first error |");
+    for summary in summaries {
+        let _ = write!(s, " {} |", summary.chain);
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---:|".repeat(summaries.len()));
+    s.push('\n');
+    for (kind, _) in kinds {
+        let _ = write!(s, "| {kind} |");
+        for summary in summaries {
+            let _ = write!(s, " {} |", summary.first_errors.get(kind).copied().unwrap_or(0));
         }
         s.push('\n');
     }

@@ -101,6 +101,35 @@ pub struct ChainSummary {
     pub stage_ms_per_token: BTreeMap<String, f64>,
     /// Milliseconds spent rolling the chain back per rewind, when it rewound.
     pub rollback_ms_per_rewind: Option<f64>,
+    /// Generations per kind of first javac error ([`error_kind`]), plus
+    /// "compiles" and "not compiled" (javac gave no verdict).
+    pub first_errors: BTreeMap<&'static str, usize>,
+}
+
+/// The kind of javac's first error message, with names and types left out
+/// so that generations group: `variable mid is already defined in method
+/// merge(int[])` is "already defined".
+pub fn error_kind(message: &str) -> &'static str {
+    const KINDS: &[(&str, &str)] = &[
+        ("cannot find symbol", "cannot find symbol"),
+        ("already defined", "already defined"),
+        ("cannot be dereferenced", "cannot be dereferenced"),
+        ("bad operand", "bad operand types"),
+        ("incompatible types", "incompatible types"),
+        ("cannot be applied", "wrong arguments"),
+        ("no suitable", "wrong arguments"),
+        ("missing return", "missing return statement"),
+        ("might not have been initialized", "not initialized"),
+        ("static context", "static context"),
+        ("modifier", "modifiers"),
+        ("unreachable", "unreachable statement"),
+        ("expected", "syntax"),
+        ("illegal start", "syntax"),
+        ("not a statement", "syntax"),
+        ("reached end of file", "syntax"),
+        ("return type required", "syntax"),
+    ];
+    KINDS.iter().find(|(needle, _)| message.contains(needle)).map_or("other", |k| k.1)
 }
 
 /// Summaries of `records` (one model's) per chain, in `chains` order.
@@ -137,7 +166,24 @@ pub fn summarise(chains: &[String], records: &[&Record]) -> Vec<ChainSummary> {
             let rewinds: usize = measured.iter().map(|m| m.generated.rewinds).sum();
             let rollback: f64 = measured.iter().map(|m| m.generated.rollback_seconds).sum();
             let rollback_ms_per_rewind = (rewinds > 0).then(|| rollback * 1000.0 / rewinds as f64);
-            ChainSummary { chain: chain.clone(), ok: measured.len(), failures, estimates, stage_ms_per_token, rollback_ms_per_rewind }
+            let mut first_errors = BTreeMap::new();
+            for m in &measured {
+                let kind = match (&m.java.compiles, &m.java.compile_error) {
+                    (Some(true), _) => "compiles",
+                    (_, Some(message)) => error_kind(message),
+                    _ => "not compiled",
+                };
+                *first_errors.entry(kind).or_insert(0) += 1;
+            }
+            ChainSummary {
+                chain: chain.clone(),
+                ok: measured.len(),
+                failures,
+                estimates,
+                stage_ms_per_token,
+                rollback_ms_per_rewind,
+                first_errors,
+            }
         })
         .collect()
 }
@@ -168,5 +214,21 @@ pub fn format_estimate(def: &MetricDef, e: &Estimate) -> (String, String) {
             let d = def.digits;
             (format!("{:.d$}", e.mean), format!("[{:.d$}, {:.d$}]", e.low, e.high))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_kind;
+
+    #[test]
+    fn javac_messages_group_by_kind() {
+        assert_eq!(error_kind("variable mid is already defined in method merge(int[],int[],int,int,int)"), "already defined");
+        assert_eq!(error_kind("method isEmpty() is already defined in class MinHeap"), "already defined");
+        assert_eq!(error_kind("cannot find symbol"), "cannot find symbol");
+        assert_eq!(error_kind("int cannot be dereferenced"), "cannot be dereferenced");
+        assert_eq!(error_kind("bad operand types for binary operator '<<'"), "bad operand types");
+        assert_eq!(error_kind("';' expected"), "syntax");
+        assert_eq!(error_kind("something new"), "other");
     }
 }

@@ -11,7 +11,10 @@
 //! 3. Feeds every java.base file, tokenized, through the constraint and
 //!    lists each file it rejects with the place and the rejected token.
 //! 4. Feeds the project's own Java files (tests/data, configs/prompts,
-//!    bench/prompts); prompts only need to be valid prefixes.
+//!    bench/prompts); prompts only need to be valid prefixes; then the
+//!    files of `--extra-modules` (by default java.sql, java.logging,
+//!    java.net.http and jdk.httpserver), a second corpus.
+//!    `--scope` does all of it with the `java_scope` symbol table on.
 //! 5. Times the mask computation at every token of `--speed-files` files.
 //!
 //! Not a test: it takes minutes.
@@ -62,6 +65,19 @@ struct Args {
     /// Skip the java.base replay (timing only).
     #[arg(long)]
     skip_replay: bool,
+    /// Turn on scope-aware decoding (`java_scope`): the replay then checks
+    /// that the symbol table refuses no token of real code, and the timing
+    /// covers grammar + scope masks.
+    #[arg(long)]
+    scope: bool,
+    /// With --scope: at every this-many-th token, compare the scope's
+    /// vocabulary mask with the token-by-token reference (0 = never).
+    #[arg(long, default_value_t = 0)]
+    scope_verify_every: usize,
+    /// Also replay the files of these src.zip modules (a second corpus,
+    /// which neither stage was developed on), comma-separated; "" for none.
+    #[arg(long, value_delimiter = ',', default_value = "java.sql,java.logging,java.net.http,jdk.httpserver")]
+    extra_modules: Vec<String>,
     /// Where to write the list of rejected files.
     #[arg(long, default_value = "target/java-grammar/rejected.txt")]
     report: PathBuf,
@@ -69,6 +85,8 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    SCOPE.store(args.scope, std::sync::atomic::Ordering::Relaxed);
+    SCOPE_VERIFY_EVERY.store(args.scope_verify_every, std::sync::atomic::Ordering::Relaxed);
     let sources = read_java_base(&args.src_zip)?;
     println!("java.base: {} files, {:.1} MB", sources.len(), sources.iter().map(|s| s.1.len()).sum::<usize>() as f64 / 1e6);
 
@@ -80,7 +98,10 @@ fn main() -> Result<()> {
     let acceleration = if args.plain { Acceleration::plain() } else { Acceleration::full() };
     let vocab = Arc::new(Vocabulary::with_acceleration(token_bytes.clone(), token_bytes.len(), eos, acceleration)?);
     let trie_ms = started.elapsed().as_secs_f64() * 1e3;
-    JavaConstraint::new(vocab.clone(), StartMode::File)?;
+    constraint(&vocab, StartMode::File)?;
+    if args.scope {
+        vocab.scope_tables();
+    }
     let setup_ms = started.elapsed().as_secs_f64() * 1e3;
     println!(
         "set-up for {} tokens: {setup_ms:.0} ms (trie and factory {trie_ms:.0} ms, grammar {:.0} ms); {} tokens stood for by a word-class representative",
@@ -101,20 +122,32 @@ fn main() -> Result<()> {
         verify_masks(&args, &tokenizer, &vocab, &plain, &sources)?;
     }
     if !args.skip_replay {
-        replay_java_base(&args, &tokenizer, &vocab, &sources)?;
+        replay_java_base(&args, &tokenizer, &vocab, &sources, "java.base")?;
         replay_project_files(&tokenizer, &vocab)?;
+        if args.extra_modules.iter().any(|m| !m.is_empty()) {
+            let extra = read_modules(&args.src_zip, &args.extra_modules)?;
+            replay_java_base(&args, &tokenizer, &vocab, &extra, &args.extra_modules.join("+"))?;
+        }
+        if args.scope_verify_every > 0 {
+            println!("scope masks compared with the per-token reference: {}", SCOPE_VERIFIED.load(std::sync::atomic::Ordering::Relaxed));
+        }
     }
     Ok(())
 }
 
 fn read_java_base(zip_path: &Path) -> Result<Vec<(String, String)>> {
+    read_modules(zip_path, &["java.base".to_string()])
+}
+
+fn read_modules(zip_path: &Path, modules: &[String]) -> Result<Vec<(String, String)>> {
     let file = std::fs::File::open(zip_path).with_context(|| format!("{}", zip_path.display()))?;
     let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{}", zip_path.display()))?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i)?;
         let name = entry.name().to_string();
-        if !(name.starts_with("java.base/") && name.ends_with(".java")) {
+        let in_module = modules.iter().any(|m| name.starts_with(&format!("{m}/")));
+        if !(in_module && name.ends_with(".java")) || name.ends_with("module-info.java") && modules.len() > 1 {
             continue;
         }
         let mut text = String::new();
@@ -151,9 +184,48 @@ fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+static SCOPE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SCOPE_VERIFY_EVERY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static SCOPE_VERIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn constraint(vocab: &Arc<Vocabulary>, mode: StartMode) -> Result<JavaConstraint, ConstraintError> {
+    let mut c = JavaConstraint::new(vocab.clone(), mode)?;
+    if SCOPE.load(std::sync::atomic::Ordering::Relaxed) {
+        c.enable_scope();
+    }
+    Ok(c)
+}
+
 /// Feeds a whole file and then EOS.
 fn replay(vocab: &Arc<Vocabulary>, mode: StartMode, tokens: &[u32], complete: bool) -> Result<(), ConstraintError> {
-    let mut c = JavaConstraint::new(vocab.clone(), mode)?;
+    let mut c = constraint(vocab, mode)?;
+    let every = SCOPE_VERIFY_EVERY.load(std::sync::atomic::Ordering::Relaxed);
+    if every > 0 && c.scope().is_some() {
+        let tables = vocab.scope_tables();
+        for (i, &t) in tokens.iter().enumerate() {
+            if i % every == 0 {
+                let scope = c.scope().expect("enabled");
+                let mut fast = toktrie::SimpleVob::alloc(vocab.vocab_size());
+                fast.set_all(true);
+                scope.apply(&tables, &mut fast);
+                let restricted = fast.num_set() < vocab.vocab_size();
+                for id in 0..vocab.vocab_size() as u32 {
+                    // `apply` keeps everything when it would forbid everything.
+                    if id != vocab.eos() && restricted && fast.is_allowed(id) != scope.allows(vocab.token_bytes(id)) {
+                        panic!("scope mask differs from the reference at token {id} {:?} after {:?}",
+                            String::from_utf8_lossy(vocab.token_bytes(id)),
+                            String::from_utf8_lossy(&c.text()[c.text().len().saturating_sub(60)..]));
+                    }
+                }
+                SCOPE_VERIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            c.feed(&[t])?;
+        }
+        if complete {
+            c.feed(&[vocab.eos()])?;
+        }
+        return Ok(());
+    }
     c.feed(tokens)?;
     if complete {
         c.feed(&[vocab.eos()])?;
@@ -161,9 +233,15 @@ fn replay(vocab: &Arc<Vocabulary>, mode: StartMode, tokens: &[u32], complete: bo
     Ok(())
 }
 
-fn replay_java_base(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sources: &[(String, String)]) -> Result<()> {
+fn replay_java_base(
+    args: &Args,
+    tokenizer: &Tokenizer,
+    vocab: &Arc<Vocabulary>,
+    sources: &[(String, String)],
+    corpus: &str,
+) -> Result<()> {
     let files = if args.limit > 0 { &sources[..args.limit.min(sources.len())] } else { sources };
-    let bar = progress(files.len(), "java.base");
+    let bar = progress(files.len(), corpus);
     let started = Instant::now();
     let mut rejected = Vec::new();
     let mut total_tokens = 0usize;
@@ -179,13 +257,14 @@ fn replay_java_base(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>,
     bar.finish();
     let accepted = files.len() - rejected.len();
     println!(
-        "java.base replay: {accepted}/{} files accepted ({:.2}%), {total_tokens} tokens in {:.0} s",
+        "{corpus} replay: {accepted}/{} files accepted ({:.2}%), {total_tokens} tokens in {:.0} s",
         files.len(),
         100.0 * accepted as f64 / files.len() as f64,
         started.elapsed().as_secs_f64()
     );
     std::fs::create_dir_all(args.report.parent().unwrap_or(Path::new(".")))?;
-    std::fs::write(&args.report, rejected.join("\n") + "\n")?;
+    let report = args.report.with_file_name(format!("{}-{corpus}.txt", args.report.file_stem().and_then(|s| s.to_str()).unwrap_or("rejected")));
+    std::fs::write(&report, rejected.join("\n") + "\n")?;
     for r in &rejected {
         println!("  rejected {r}");
     }
@@ -302,7 +381,7 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
     let bar = progress(chosen.len(), "mask timing");
     for (name, text) in chosen {
         let tokens = tokenizer.encode(text)?;
-        let mut c = JavaConstraint::new(vocab.clone(), StartMode::File)?;
+        let mut c = constraint(vocab, StartMode::File)?;
         for &t in &tokens {
             let started = Instant::now();
             let mask = c.mask()?;

@@ -7,6 +7,7 @@ use toktrie::SimpleVob;
 
 use crate::glue::{glues, WordScan};
 use crate::grammar::StartMode;
+use crate::scope::Scope;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
 use crate::ConstraintError;
@@ -28,6 +29,8 @@ pub struct JavaConstraint {
     /// current state, kept while only whitespace follows a state where
     /// whitespace changes nothing (see [`JavaConstraint::mask`]).
     mask_before_whitespace: Option<SimpleVob>,
+    /// The symbol table, when scope-aware decoding is on.
+    scope: Option<Box<Scope>>,
     /// What each consumed token changed besides the parser, to undo it
     /// (see [`JavaConstraint::rollback`]).
     undo: Vec<Undo>,
@@ -40,6 +43,8 @@ struct Undo {
     trailing_word_may_be_identifier: bool,
     mask_before_whitespace: Option<SimpleVob>,
     checks: Vec<Box<dyn SemanticCheck>>,
+    /// Tokens the symbol table had observed (it rolls back by itself).
+    scope_tokens: usize,
 }
 
 impl JavaConstraint {
@@ -54,8 +59,33 @@ impl JavaConstraint {
             words: WordScan::new(),
             trailing_word_may_be_identifier: true,
             mask_before_whitespace: None,
+            scope: None,
             undo: Vec::new(),
         })
+    }
+
+    /// Turns on scope-aware decoding (`scope/`): from now on masks also
+    /// drop names the symbol table proves wrong. Call before feeding.
+    pub fn enable_scope(&mut self) {
+        let mut scope = Scope::for_mode(self.mode);
+        if !self.text.is_empty() {
+            scope.observe(&self.text);
+        }
+        self.scope = Some(Box::new(scope));
+    }
+
+    /// The symbol table, if scope-aware decoding is on.
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_deref()
+    }
+
+    /// The grammar's mask without the scope restriction (for tests and
+    /// measurements).
+    pub fn grammar_mask(&mut self) -> Result<SimpleVob, ConstraintError> {
+        let scope = self.scope.take();
+        let mask = self.mask();
+        self.scope = scope;
+        mask
     }
 
     /// Adds a check that may veto tokens the grammar allows from now on.
@@ -75,6 +105,7 @@ impl JavaConstraint {
             words: self.words.clone(),
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
             mask_before_whitespace: self.mask_before_whitespace.clone(),
+            scope: self.scope.clone(),
             undo: self.undo.iter().map(Undo::fork).collect(),
         }
     }
@@ -102,6 +133,9 @@ impl JavaConstraint {
         self.trailing_word_may_be_identifier = before.trailing_word_may_be_identifier;
         self.mask_before_whitespace = before.mask_before_whitespace;
         self.checks = before.checks;
+        if let Some(scope) = &mut self.scope {
+            scope.rollback_to(before.scope_tokens);
+        }
         Ok(())
     }
 
@@ -113,6 +147,11 @@ impl JavaConstraint {
             let parser_id = self.vocab.parser_id(token);
             let valid = self.matcher.validate_tokens(&[parser_id]).map_err(|e| self.internal(e))? == 1;
             if !valid || (token != self.vocab.eos() && self.glues(token)) {
+                return Err(self.rejection(token));
+            }
+            let scope_refuses = token != self.vocab.eos()
+                && self.scope.as_ref().is_some_and(|scope| !scope.allows(self.vocab.token_bytes(token)));
+            if scope_refuses {
                 return Err(self.rejection(token));
             }
             self.consume(token)?;
@@ -132,6 +171,7 @@ impl JavaConstraint {
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
             mask_before_whitespace: self.mask_before_whitespace.clone(),
             checks: self.checks.iter().map(|c| c.fork()).collect(),
+            scope_tokens: self.scope.as_ref().map_or(0, |s| s.len_tokens()),
         });
         let bytes = self.vocab.token_bytes(token);
         if token == self.vocab.eos() || !bytes.iter().all(u8::is_ascii_whitespace) {
@@ -148,6 +188,9 @@ impl JavaConstraint {
             self.text.extend_from_slice(bytes);
             for check in &mut self.checks {
                 check.observe(bytes);
+            }
+            if let Some(scope) = &mut self.scope {
+                scope.observe(bytes);
             }
         }
         self.matcher.consume_tokens(&[self.vocab.parser_id(token)]).map_err(|e| self.internal(e))
@@ -194,6 +237,9 @@ impl JavaConstraint {
             for t in vetoed {
                 mask.disallow_token(t);
             }
+        }
+        if let Some(scope) = &self.scope {
+            scope.apply(&self.vocab.scope_tables(), &mut mask);
         }
         Ok(mask)
     }
@@ -268,6 +314,7 @@ impl Undo {
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
             mask_before_whitespace: self.mask_before_whitespace.clone(),
             checks: self.checks.iter().map(|c| c.fork()).collect(),
+            scope_tokens: self.scope_tokens,
         }
     }
 }

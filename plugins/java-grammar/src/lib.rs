@@ -34,6 +34,8 @@ mod glue;
 mod grammar;
 #[cfg(not(target_arch = "wasm32"))]
 mod processor;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod scope;
 pub mod semantic;
 #[cfg(not(target_arch = "wasm32"))]
 mod vocab;
@@ -42,7 +44,7 @@ mod vocab;
 pub use constraint::JavaConstraint;
 pub use grammar::{lark_source, BodyKind, StartMode};
 #[cfg(not(target_arch = "wasm32"))]
-pub use processor::JavaGrammar;
+pub use processor::{JavaGrammar, JavaScope};
 #[cfg(not(target_arch = "wasm32"))]
 pub use vocab::{java_slices, Acceleration, Vocabulary};
 
@@ -64,7 +66,7 @@ pub enum ConstraintError {
 /// The processors this library exports.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn library() -> Vec<ProcessorEntry> {
-    vec![ProcessorEntry::of::<JavaGrammar>()]
+    vec![ProcessorEntry::of::<JavaGrammar>(), ProcessorEntry::of::<JavaScope>()]
 }
 
 /// llguidance does not build for `wasm32-unknown-unknown` (its hash maps

@@ -27,15 +27,8 @@ pub struct JavaGrammar {
     dead_end_mass: f64,
 }
 
-impl LogitProcessor for JavaGrammar {
-    fn info() -> ProcessorInfo {
-        ProcessorInfo {
-            name: "java_grammar".into(),
-            kind: StageKind::Processor,
-            description: "Allows only tokens that continue valid Java 17 (with return statements that match \
-                          their method's type); EOS only where the text is complete."
-                .into(),
-            params: vec![
+fn grammar_params() -> Vec<ParamSpec> {
+            vec![
                 ParamSpec::new(
                     "start",
                     ParamKind::String { choices: Some(StartMode::NAMES.iter().map(|s| s.to_string()).collect()) },
@@ -65,7 +58,18 @@ impl LogitProcessor for JavaGrammar {
                      that would close it (a model ends a body by closing it, and that brace is not part \
                      of the text)",
                 ),
-            ],
+            ]
+}
+
+impl LogitProcessor for JavaGrammar {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "java_grammar".into(),
+            kind: StageKind::Processor,
+            description: "Allows only tokens that continue valid Java 17 (with return statements that match \
+                          their method's type); EOS only where the text is complete."
+                .into(),
+            params: grammar_params(),
             needs_raw_logits: false,
             needs_token_bytes: true,
             may_rewind: true,
@@ -73,6 +77,68 @@ impl LogitProcessor for JavaGrammar {
     }
 
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        JavaGrammar::create_with(params, setup, false)
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.process_row(step, logits)
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        self.accept_token(step, token)
+    }
+
+    fn rollback(&mut self, len: usize) -> Result<Rollback, PluginError> {
+        self.roll_back_to(len)
+    }
+}
+
+/// `java_grammar` plus the symbol table (`scope/`): one parse, one mask,
+/// and names the table proves wrong removed from it.
+pub struct JavaScope(JavaGrammar);
+
+impl JavaScope {
+    /// The symbol table, for tests.
+    pub fn scope(&self) -> Option<&crate::scope::Scope> {
+        self.0.constraint.scope()
+    }
+}
+
+impl LogitProcessor for JavaScope {
+    fn info() -> ProcessorInfo {
+        ProcessorInfo {
+            name: "java_scope".into(),
+            kind: StageKind::Processor,
+            description: "java_grammar, and also only names that can exist there: members the receiver's type \
+                          has (JDK index and the file's own closed classes), no `.` after a primitive, no local \
+                          declared twice. Whatever it cannot resolve stays allowed."
+                .into(),
+            params: grammar_params(),
+            needs_raw_logits: false,
+            needs_token_bytes: true,
+            may_rewind: true,
+        }
+    }
+
+    fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        JavaGrammar::create_with(params, setup, true).map(JavaScope)
+    }
+
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.0.process_row(step, logits)
+    }
+
+    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        self.0.accept_token(step, token)
+    }
+
+    fn rollback(&mut self, len: usize) -> Result<Rollback, PluginError> {
+        self.0.roll_back_to(len)
+    }
+}
+
+impl JavaGrammar {
+    fn create_with(params: &Params, setup: &Setup<'_>, scope: bool) -> Result<Self, PluginError> {
         // Both values were validated against the declared choices.
         let body = BodyKind::from_name(params.string("method_return")).expect("validated choice");
         let mode = StartMode::from_names(params.string("start"), body).expect("validated choice");
@@ -81,7 +147,11 @@ impl LogitProcessor for JavaGrammar {
             .ok_or_else(|| PluginError::new("java_grammar needs the token byte strings, but the host passed none"))?;
         let tokens: Vec<Vec<u8>> = (0..token_bytes.len()).map(|i| token_bytes.get(i).to_vec()).collect();
         let vocab = Vocabulary::shared(&tokens, setup.vocab_size, setup.eos_token_id).map_err(to_plugin_error)?;
-        let constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
+        let mut constraint = JavaConstraint::new(Arc::clone(&vocab), mode).map_err(to_plugin_error)?;
+        if scope {
+            constraint.enable_scope();
+            vocab.scope_tables();
+        }
         let closing_tokens = if params.bool("end_on_close") && mode != StartMode::File {
             (0..tokens.len() as u32)
                 .filter(|&t| t != setup.eos_token_id && opens_with_closing_brace(&tokens[t as usize]))
@@ -98,7 +168,7 @@ impl LogitProcessor for JavaGrammar {
         })
     }
 
-    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+    fn process_row(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
         let mask = self.constraint.mask().map_err(to_plugin_error)?;
         let eos = self.eos as usize;
@@ -137,14 +207,15 @@ impl LogitProcessor for JavaGrammar {
         Ok(())
     }
 
-    fn accept(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+    fn accept_token(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
         self.constraint.accept(token).map_err(|e| PluginError::new(format!("generated token rejected: {e}")))
     }
 
-    /// The parser rolls back through llguidance, the rest through the
-    /// constraint's undo log: a rewind costs no re-parse of the prompt.
-    fn rollback(&mut self, len: usize) -> Result<Rollback, PluginError> {
+    /// The parser rolls back through llguidance, the rest (symbol table
+    /// included) through the constraint's undo log: a rewind costs no
+    /// re-parse of the prompt.
+    fn roll_back_to(&mut self, len: usize) -> Result<Rollback, PluginError> {
         if !self.prompt_fed {
             return Ok(Rollback::Done);
         }

@@ -68,6 +68,8 @@ pub struct Vocabulary {
     /// instead of over the ~20,000 tokens a mask allows there.
     growth_glued: Mutex<HashMap<Vec<u8>, Arc<SimpleVob>>>,
     whitespace_reuse: bool,
+    /// The scope stage's token groups, built on first use.
+    scope_tables: OnceLock<Arc<crate::scope::ScopeTables>>,
 }
 
 /// How a [`Vocabulary`] speeds up masks; both are exact, and `plain()`
@@ -218,6 +220,7 @@ impl Vocabulary {
             grammar_words,
             growth_glued: Mutex::new(HashMap::new()),
             whitespace_reuse: acceleration.whitespace_reuse,
+            scope_tables: OnceLock::new(),
         };
         // Every mask right after a keyword needs its growth set, and each
         // takes a pass over the whole vocabulary (~1 ms at 50k tokens):
@@ -247,6 +250,13 @@ impl Vocabulary {
 
     pub fn eos(&self) -> u32 {
         self.eos
+    }
+
+    /// The scope stage's per-vocabulary tables (`scope/mask.rs`).
+    pub fn scope_tables(&self) -> Arc<crate::scope::ScopeTables> {
+        Arc::clone(self.scope_tables.get_or_init(|| {
+            Arc::new(crate::scope::ScopeTables::new(&self.token_bytes, self.vocab_size(), self.eos))
+        }))
     }
 
     pub fn vocab_size(&self) -> usize {

@@ -69,6 +69,13 @@ fn annotations() {
     accepts(CLASS, "@Override public String toString() { return \"\"; }");
     accepts(CLASS, "@SuppressWarnings({\"unchecked\", \"rawtypes\"}) @A(x = 1, y = @B) @C() int f;");
     accepts(CLASS, "void f(@NonNull String s, java.lang.@Ann Object o) { List<@Ann String> l; String @A [] a; }");
+    // Type annotations on the element type of an array creation (JLS
+    // 15.10.1), as guava writes them.
+    accepts(
+        BODY,
+        "Object[] a = new @Nullable Object[n]; int[][] b = new @A int @B [2][]; String[] c = new @A String[] {\"x\"}; \
+         Object[] d = new @javax.annotation.Nullable Object[] {};",
+    );
 }
 
 #[test]

@@ -117,3 +117,23 @@ fn end_on_close_can_be_switched_off() {
     p.process(&mut step, &mut logits).unwrap();
     assert_eq!(logits[EOS as usize], 0.0, "EOS keeps its own logit");
 }
+
+/// `java_scope` is exported next to `java_grammar`, takes the same
+/// parameters and removes what the symbol table proves wrong from the
+/// grammar's mask: here `.` after an `int` local.
+#[test]
+fn java_scope_masks_a_dot_after_an_int() {
+    let entries = library();
+    let scope = entries.iter().find(|e| (e.info)().name == "java_scope").expect("java_scope is exported");
+    let (data, offsets) = TokenBytes::flatten(&byte_tokens());
+    let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+    let mut params = BTreeMap::new();
+    params.insert("start".to_string(), ParamValue::String("method-body".into()));
+    let mut p = (scope.create)(&params, &setup).map_err(|e| e.message).unwrap();
+    let prompt: Vec<u32> = b"int n = 1; String s = \"a\"; f(n".iter().map(|&b| u32::from(b)).collect();
+    let logits = masked(p.as_mut(), &prompt, prompt.len());
+    assert_eq!(logits[b'.' as usize], f32::NEG_INFINITY, "`.` after an int");
+    assert_eq!(logits[b')' as usize], 1.0);
+    let mut grammar = create("method-body", true).unwrap();
+    assert_eq!(masked(grammar.as_mut(), &prompt, prompt.len())[b'.' as usize], 1.0, "the grammar alone allows it");
+}

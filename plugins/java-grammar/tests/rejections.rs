@@ -32,6 +32,8 @@ fn syntax_errors_are_rejected_where_they_start() {
     // `new T[0]` is a complete expression, so `=` is where it breaks.
     rejects_at(BODY, "new T[0] = x;", 1, 10);
     rejects_at(BODY, "f() = 1;", 1, 5);
+    // A type annotation in an array creation needs the type after it.
+    rejects_at(BODY, "Object[] a = new @A[3];", 1, 20);
     for ok in ["a = 1;", "a.b[i].c = 1;", "this.x += 2;", "f()[0] = 1;", "super.x = 1;", "A.super.x = 1;", "y = x = 3;"] {
         assert!(check(BODY, ok).is_ok(), "{ok}");
     }

@@ -12,6 +12,10 @@ const EOS: u32 = 256;
 const VOCAB: usize = 257;
 
 fn create(start: &str, params: &[(&str, ParamValue)]) -> Box<dyn LogitProcessor> {
+    create_named("java_grammar", start, params)
+}
+
+fn create_named(name: &str, start: &str, params: &[(&str, ParamValue)]) -> Box<dyn LogitProcessor> {
     let tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).chain([b"<|endoftext|>".to_vec()]).collect();
     let (data, offsets) = TokenBytes::flatten(&tokens);
     let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
@@ -20,7 +24,8 @@ fn create(start: &str, params: &[(&str, ParamValue)]) -> Box<dyn LogitProcessor>
     for (k, v) in params {
         given.insert(k.to_string(), v.clone());
     }
-    (library()[0].create)(&given, &setup).unwrap()
+    let entry = library().into_iter().find(|e| (e.info)().name == name).expect("exported");
+    (entry.create)(&given, &setup).unwrap()
 }
 
 fn bytes(s: &str) -> Vec<u32> {
@@ -52,15 +57,16 @@ fn rollback_gives_the_masks_of_a_fresh_parse_of_the_kept_text() {
     let prompt = "class A {\n    int f(int x) {\n        ";
     let written = "int y = x * 2; // twice\n        return y";
     let then = ";\n    }\n    /** doc */ String s = \"a\";\n}\n";
-    for keep in [0, 1, 5, 14, 16, 24, written.len()] {
-        let mut a = create("file", &[]);
+    for (name, keep) in ["java_grammar", "java_scope"].into_iter().flat_map(|n| [0, 1, 5, 14, 16, 24, 37].map(move |k| (n, k))) {
+        assert!(keep <= written.len());
+        let mut a = create_named(name, "file", &[]);
         let mut a_tokens = bytes(prompt);
         let prompt_len = a_tokens.len();
         generate(a.as_mut(), &mut a_tokens, prompt_len, written);
         assert_eq!(a.rollback(prompt_len + keep).unwrap(), Rollback::Done, "the grammar rolls back itself");
         a_tokens.truncate(prompt_len + keep);
 
-        let mut b = create("file", &[]);
+        let mut b = create_named(name, "file", &[]);
         let mut b_tokens = bytes(prompt);
         generate(b.as_mut(), &mut b_tokens, prompt_len, &written[..keep]);
         assert_eq!(a_tokens, b_tokens);
@@ -68,7 +74,7 @@ fn rollback_gives_the_masks_of_a_fresh_parse_of_the_kept_text() {
         let rest = format!("{}{then}", &written[keep..]);
         for t in bytes(&rest) {
             let (ma, mb) = (mask(a.as_mut(), &a_tokens, prompt_len), mask(b.as_mut(), &b_tokens, prompt_len));
-            assert_eq!(ma, mb, "keep {keep}: masks differ after {} tokens", a_tokens.len());
+            assert_eq!(ma, mb, "{name}, keep {keep}: masks differ after {} tokens", a_tokens.len());
             for (p, tokens) in [(&mut a, &mut a_tokens), (&mut b, &mut b_tokens)] {
                 let mut step = Step::new(tokens, prompt_len, tokens.len() - prompt_len, VOCAB, EOS, None);
                 p.accept(&mut step, t).unwrap();

@@ -1,0 +1,250 @@
+//! Soundness replay of the `java_scope` symbol table on real Java.
+//!
+//! ```text
+//! ./dev.sh cargo run -p logitloom-java-grammar --example scope_replay -- [--modules java.base,java.sql] [--verify-every 50]
+//! ```
+//!
+//! Feeds every file of the chosen src.zip modules, and the project's own
+//! Java files, to [`Scope`] as a token sequence and checks that the table
+//! allows every token the file has: a refusal is a false ban. The tokens
+//! are BPE-like without a trained BPE (which `java_replay --scope` uses
+//! with the grammar): GPT-2's pre-tokenisation (whitespace joins the word
+//! after it; letters, digits and punctuation runs apart), neighbouring
+//! pieces merged and long words split at positions from a fixed hash, so
+//! that tokens cross lexemes (`();`, `) {`) and end inside names (`siz`,
+//! `e()`). Every `--verify-every`-th position also compares the vocabulary
+//! mask ([`ScopeTables`] over the 50,000 most frequent tokens of the
+//! corpus) with the per-token reference.
+//!
+//! Not a test: it takes minutes.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use logitloom_java_grammar::scope::{Restriction, Scope, ScopeTables};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "/usr/lib/jvm/openjdk-17/lib/src.zip")]
+    src_zip: PathBuf,
+    /// src.zip modules to replay, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "java.base")]
+    modules: Vec<String>,
+    /// Also replay the project's own Java files.
+    #[arg(long)]
+    project: bool,
+    /// Compare the vocabulary mask with the reference at every N-th position (0 = never).
+    #[arg(long, default_value_t = 0)]
+    verify_every: usize,
+    /// Replay only every N-th file.
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+}
+
+fn read_modules(zip_path: &Path, modules: &[String]) -> Result<Vec<(String, String)>> {
+    let file = std::fs::File::open(zip_path).with_context(|| zip_path.display().to_string())?;
+    let mut zip = zip::ZipArchive::new(file)?;
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i)?;
+        let name = entry.name().to_string();
+        if !modules.iter().any(|m| name.starts_with(&format!("{m}/"))) || !name.ends_with(".java") {
+            continue;
+        }
+        let mut text = String::new();
+        entry.read_to_string(&mut text)?;
+        out.push((name, text));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn collect_java(dir: &Path, out: &mut Vec<(String, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            collect_java(&p, out);
+        } else if p.extension().is_some_and(|e| e == "java") {
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                out.push((p.display().to_string(), text));
+            }
+        }
+    }
+}
+
+fn class(b: u8) -> u8 {
+    if b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80 {
+        0
+    } else if b.is_ascii_digit() {
+        1
+    } else if b.is_ascii_whitespace() {
+        2
+    } else {
+        3
+    }
+}
+
+fn mix(x: usize) -> usize {
+    let mut h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 29;
+    h.wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 7
+}
+
+/// BPE-like tokens of `text` (see the module docs).
+fn tokenize(text: &str) -> Vec<&[u8]> {
+    let b = text.as_bytes();
+    // Pieces: a run of one class; whitespace (but the last space before a
+    // word) stands alone, that space joins the word.
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = class(b[i]);
+        let mut j = i + 1;
+        while j < b.len() && class(b[j]) == c && (c != 3 || j - i < 3) {
+            j += 1;
+        }
+        if c == 2 && j < b.len() && class(b[j]) != 2 && b[j - 1] == b' ' {
+            if j - 1 > i {
+                pieces.push((i, j - 1));
+            }
+            let mut k = j + 1;
+            while k < b.len() && class(b[k]) == class(b[j]) && (class(b[j]) != 3 || k - j < 3) {
+                k += 1;
+            }
+            pieces.push((j - 1, k));
+            i = k;
+            continue;
+        }
+        pieces.push((i, j));
+        i = j;
+    }
+    let mut tokens = Vec::new();
+    let mut p = 0;
+    while p < pieces.len() {
+        let (start, mut end) = pieces[p];
+        let r = mix(start);
+        // Split long words; merge short neighbours.
+        if end - start > 4 && r % 3 == 0 {
+            let cut = start + 1 + r / 3 % (end - start - 1);
+            tokens.push(&b[start..cut]);
+            tokens.push(&b[cut..end]);
+            p += 1;
+            continue;
+        }
+        let mut q = p + 1;
+        while q < pieces.len() && q - p < 3 && mix(end) % 2 == 0 && pieces[q].1 - start < 8 {
+            end = pieces[q].1;
+            q += 1;
+        }
+        tokens.push(&b[start..end]);
+        p = q;
+    }
+    tokens
+}
+
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} [{{elapsed}} < {{eta}}] {{msg}}"))
+            .expect("valid template"),
+    );
+    bar
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let started = Instant::now();
+    let index = logitloom_java_grammar::scope::JdkIndex::shared();
+    println!("JDK index: {} types, loaded in {:.1} ms", index.len(), started.elapsed().as_secs_f64() * 1e3);
+    let mut files = read_modules(&args.src_zip, &args.modules)?;
+    if args.project {
+        for dir in ["tests/data", "configs/prompts", "bench/prompts", "bench/prompts-body", "plugins"] {
+            collect_java(Path::new(dir), &mut files);
+        }
+    }
+    let files: Vec<_> = files.into_iter().step_by(args.stride.max(1)).collect();
+    // The vocabulary for mask checks: the 50,000 most frequent tokens.
+    let mut counts: HashMap<&[u8], usize> = HashMap::new();
+    for (_, text) in &files {
+        for t in tokenize(text) {
+            *counts.entry(t).or_default() += 1;
+        }
+    }
+    let mut vocab: Vec<(&[u8], usize)> = counts.into_iter().collect();
+    vocab.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    vocab.truncate(50_000);
+    let tokens: Vec<Vec<u8>> = vocab.iter().map(|(t, _)| t.to_vec()).chain([b"<|endoftext|>".to_vec()]).collect();
+    let eos = (tokens.len() - 1) as u32;
+    let started = Instant::now();
+    let tables = ScopeTables::new(&tokens, tokens.len(), eos);
+    println!("vocabulary tables for {} tokens: {:.0} ms", tokens.len(), started.elapsed().as_secs_f64() * 1e3);
+
+    let bar = progress(files.len(), &args.modules.join("+"));
+    let mut refused = Vec::new();
+    let (mut positions, mut restricted, mut verified) = (0usize, [0usize; 4], 0usize);
+    let mut micros = Vec::new();
+    for (name, text) in &files {
+        let mut scope = Scope::new();
+        for (i, token) in tokenize(text).into_iter().enumerate() {
+            positions += 1;
+            let t0 = Instant::now();
+            let restriction = scope.restriction();
+            let mut mask = toktrie::SimpleVob::alloc(tokens.len());
+            if args.verify_every > 0 && positions % args.verify_every == 0 || positions % 97 == 0 {
+                mask.set_all(true);
+                tables.apply(&restriction, &mut mask);
+                micros.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            match &restriction {
+                Restriction::None => {}
+                Restriction::Only { .. } => restricted[0] += 1,
+                Restriction::Forbid { .. } => restricted[1] += 1,
+                Restriction::NoDot => restricted[2] += 1,
+                Restriction::NoClose => restricted[3] += 1,
+            }
+            if args.verify_every > 0 && positions % args.verify_every == 0 && restriction != Restriction::None {
+                let emptied = mask.num_set() == tokens.len();
+                for (id, bytes) in tokens.iter().enumerate().take(eos as usize) {
+                    if !emptied && mask.is_allowed(id as u32) != scope.allows(bytes) {
+                        anyhow::bail!("{name}: token {i}: mask and reference differ on {:?} ({restriction:?})", String::from_utf8_lossy(bytes));
+                    }
+                }
+                verified += 1;
+            }
+            if !scope.allows(token) {
+                let before = &text.as_bytes()[..text.as_bytes().len().min(token.as_ptr() as usize - text.as_ptr() as usize)];
+                let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+                let tail = String::from_utf8_lossy(&before[before.len().saturating_sub(50)..]).into_owned();
+                refused.push(format!("{name}:{line}: {:?} refused after {tail:?} ({restriction:?})", String::from_utf8_lossy(token)));
+                bar.set_message(format!("{} refused", refused.len()));
+                break;
+            }
+            scope.observe(token);
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    micros.sort_by(f64::total_cmp);
+    let q = |p: f64| micros.get(((micros.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(0.0);
+    println!(
+        "{} files, {positions} tokens: {} refused; restricted positions: {} member lists, {} declarations, {} no-dot, {} no-close; {verified} masks verified",
+        files.len(),
+        refused.len(),
+        restricted[0],
+        restricted[1],
+        restricted[2],
+        restricted[3]
+    );
+    println!("scope restriction + mask (sampled, {} masks): p50 {:.1} us, p99 {:.1} us, max {:.1} us", micros.len(), q(0.5), q(0.99), q(1.0));
+    for r in refused.iter().take(40) {
+        println!("  refused {r}");
+    }
+    Ok(())
+}

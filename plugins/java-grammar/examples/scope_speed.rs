@@ -1,0 +1,171 @@
+//! Mask timing of `java_grammar` against `java_scope` at a 50k vocabulary.
+//!
+//! ```text
+//! taskset -c 1 target/release/examples/scope_speed [/usr/lib/jvm/openjdk-17/lib/src.zip]
+//! ```
+//!
+//! The vocabulary is every byte plus the 50,000 most frequent BPE-like
+//! tokens of java.base (the pseudo-tokenisation of `scope_replay`), so it
+//! needs no trained tokenizer; set-up (grammar, then JDK index and scope
+//! tables) and the mask at every token of 12 java.base files are timed,
+//! with and without the symbol table. Not a test.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use logitloom_java_grammar::{JavaConstraint, StartMode, Vocabulary};
+
+fn class(b: u8) -> u8 {
+    if b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80 { 0 } else if b.is_ascii_digit() { 1 } else if b.is_ascii_whitespace() { 2 } else { 3 }
+}
+
+fn mix(x: usize) -> usize {
+    let mut h = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 29;
+    h.wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 7
+}
+
+fn tokenize(text: &str) -> Vec<&[u8]> {
+    let b = text.as_bytes();
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = class(b[i]);
+        let mut j = i + 1;
+        while j < b.len() && class(b[j]) == c && (c != 3 || j - i < 3) {
+            j += 1;
+        }
+        if c == 2 && j < b.len() && class(b[j]) != 2 && b[j - 1] == b' ' {
+            if j - 1 > i {
+                pieces.push((i, j - 1));
+            }
+            let mut k = j + 1;
+            while k < b.len() && class(b[k]) == class(b[j]) && (class(b[j]) != 3 || k - j < 3) {
+                k += 1;
+            }
+            pieces.push((j - 1, k));
+            i = k;
+            continue;
+        }
+        pieces.push((i, j));
+        i = j;
+    }
+    let mut tokens = Vec::new();
+    let mut p = 0;
+    while p < pieces.len() {
+        let (start, mut end) = pieces[p];
+        let r = mix(start);
+        if end - start > 4 && r % 3 == 0 {
+            let cut = start + 1 + r / 3 % (end - start - 1);
+            tokens.push(&b[start..cut]);
+            tokens.push(&b[cut..end]);
+            p += 1;
+            continue;
+        }
+        let mut q = p + 1;
+        while q < pieces.len() && q - p < 3 && mix(end) % 2 == 0 && pieces[q].1 - start < 8 {
+            end = pieces[q].1;
+            q += 1;
+        }
+        tokens.push(&b[start..end]);
+        p = q;
+    }
+    tokens
+}
+
+fn java_base(zip_path: &str) -> Vec<String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_path).expect("src.zip")).expect("a zip file");
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).expect("entry");
+        let name = entry.name().to_string();
+        if name.starts_with("java.base/") && name.ends_with(".java") {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).expect("UTF-8 source");
+            out.push((name, text));
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+fn quantiles(mut v: Vec<f64>) -> String {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    format!("{} masks: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.0} us, mean {:.1} us, over 1 ms {}", v.len(), q(0.5), q(0.9), q(0.99), q(1.0), v.iter().sum::<f64>() / v.len() as f64, v.iter().filter(|&&x| x > 1000.0).count())
+}
+
+fn main() {
+    let zip = std::env::args().nth(1).unwrap_or_else(|| "/usr/lib/jvm/openjdk-17/lib/src.zip".into());
+    let texts = java_base(&zip);
+    let mut counts: HashMap<&[u8], usize> = HashMap::new();
+    for t in &texts {
+        for tok in tokenize(t) {
+            *counts.entry(tok).or_default() += 1;
+        }
+    }
+    let mut vocab: Vec<(&[u8], usize)> = counts.into_iter().filter(|(t, _)| t.len() > 1).collect();
+    vocab.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    vocab.truncate(50_000);
+    let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    tokens.extend(vocab.iter().map(|(t, _)| t.to_vec()));
+    let eos = tokens.len() as u32;
+    tokens.push(b"<|endoftext|>".to_vec());
+    let ids: HashMap<&[u8], u32> = tokens.iter().enumerate().map(|(i, t)| (t.as_slice(), i as u32)).collect();
+    let encode = |text: &str| -> Vec<u32> {
+        let mut out = Vec::new();
+        for t in tokenize(text) {
+            match ids.get(t) {
+                Some(&id) => out.push(id),
+                None => out.extend(t.iter().map(|&b| b as u32)),
+            }
+        }
+        out
+    };
+    let t0 = Instant::now();
+    let v = Arc::new(Vocabulary::new(tokens.clone(), tokens.len(), eos).unwrap());
+    let grammar_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mut c = JavaConstraint::new(v.clone(), StartMode::File).unwrap();
+    let t1 = Instant::now();
+    c.enable_scope();
+    v.scope_tables();
+    let scope_ms = t1.elapsed().as_secs_f64() * 1e3;
+    println!("vocabulary {} tokens; set-up: grammar {grammar_ms:.0} ms (trie, classes, glue, compile), scope {scope_ms:.1} ms (JDK index + tables), total {:.0} ms", tokens.len(), grammar_ms + scope_ms);
+    let files: Vec<&String> = texts.iter().step_by(texts.len() / 12).take(12).collect();
+    for scope in [false, true] {
+        let mut micros = Vec::new();
+        let mut scope_only = Vec::new();
+        let mut refused = 0;
+        for text in &files {
+            let mut c = JavaConstraint::new(v.clone(), StartMode::File).unwrap();
+            if scope {
+                c.enable_scope();
+            }
+            for t in encode(text) {
+                let s = Instant::now();
+                let m = c.mask().unwrap();
+                micros.push(s.elapsed().as_secs_f64() * 1e6);
+                if let Some(sc) = c.scope() {
+                    let tables = v.scope_tables();
+                    let mut all = m.clone();
+                    let s = Instant::now();
+                    sc.apply(&tables, &mut all);
+                    scope_only.push(s.elapsed().as_secs_f64() * 1e6);
+                }
+                if !m.is_allowed(t) {
+                    refused += 1;
+                    break;
+                }
+                if c.accept(t).is_err() {
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+        println!("{}: {} ({} files refused a token)", if scope { "java_scope (grammar + scope)" } else { "java_grammar" }, quantiles(micros), refused);
+        if scope {
+            println!("  the scope step alone (restriction + bitsets, on the final mask again): {}", quantiles(scope_only));
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Scope-aware decoding (`java_scope`): what the symbol table allows,
+//! refuses (at the exact byte), and how it rolls back.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{byte_vocab, BYTE_EOS};
+use logitloom_java_grammar::scope::{Restriction, Scope, ScopeTables};
+use logitloom_java_grammar::{BodyKind, ConstraintError, JavaConstraint, StartMode, Vocabulary};
+
+const FILE: StartMode = StartMode::File;
+const BODY: StartMode = StartMode::MethodBody(BodyKind::Infer);
+
+fn check(mode: StartMode, src: &str) -> Result<(), ConstraintError> {
+    let mut c = JavaConstraint::new(byte_vocab(), mode)?;
+    c.enable_scope();
+    c.feed(&src.bytes().map(u32::from).collect::<Vec<_>>())?;
+    c.feed(&[BYTE_EOS])
+}
+
+#[track_caller]
+fn accepts(mode: StartMode, src: &str) {
+    if let Err(e) = check(mode, src) {
+        panic!("refused a valid program: {e}\n---\n{src}");
+    }
+}
+
+/// `src` has one `⟪` just before the byte that must be refused; the
+/// grammar alone accepts the program without the marker up to there.
+#[track_caller]
+fn refuses_at(mode: StartMode, marked: &str) {
+    let at = marked.find('⟪').expect("marker");
+    let src = marked.replace('⟪', "");
+    let before = &src[..at];
+    let line = 1 + before.matches('\n').count();
+    let column = 1 + before.rsplit('\n').next().unwrap_or("").chars().count();
+    match check(mode, &src) {
+        Ok(()) => panic!("accepted:\n{src}"),
+        Err(ConstraintError::Rejected { line: l, column: c, .. }) => {
+            assert_eq!((l, c), (line, column), "refused at the wrong place:\n{src}")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+    }
+    // Without the symbol table the same text is fine up to the marker.
+    let mut plain = JavaConstraint::new(byte_vocab(), mode).unwrap();
+    plain.feed(&src.as_bytes()[..=at].iter().map(|&b| u32::from(b)).collect::<Vec<_>>()).expect("grammar accepts");
+}
+
+#[test]
+fn rejections_at_the_exact_byte() {
+    // A method the JDK type does not have (`len` leads to `length`).
+    refuses_at(BODY, "String s = \"x\";\nint n = s.len⟪x();");
+    // `.` after an `int`.
+    refuses_at(BODY, "int n = 1;\nString t = n⟪.toString();");
+    refuses_at(BODY, "int[] a = new int[3];\nint m = a[0]⟪.length;");
+    // A duplicate local: the name ends at the space.
+    refuses_at(BODY, "int x = 1;\nif (x > 0) {\n  int x⟪ = 2;\n}");
+    refuses_at(BODY, "for (int i = 0; i < 3; i++) {\n  String i⟪ = \"\";\n}");
+    // A name the receiver's class does not declare: a closed class of this file.
+    refuses_at(
+        FILE,
+        "class A {\n  static class Node { int value; Node next; }\n  void f(Node n) {\n    n.next = null;\n    n.pr⟪ev = null;\n  }\n}",
+    );
+    // Static access on a JDK type.
+    refuses_at(BODY, "double d = Math.sqr⟪oot(2.0);");
+    // `super.` in a class without `extends` names only Object's members.
+    refuses_at(FILE, "class A {\n  public String toString() { return super.fo⟪o(); }\n}");
+    // A method declared twice: the `)` that would repeat the signature.
+    refuses_at(FILE, "class A {\n  int get(int i) { return i; }\n  void put(String s) { }\n  int get(int j⟪) { return j; }\n}");
+    refuses_at(FILE, "class A {\n  boolean isEmpty() { return true; }\n  boolean isEmpty(⟪) { return false; }\n}");
+    accepts(FILE, "class A {\n  int get(int i) { return i; }\n  int get(long i) { return 0; }\n  int get(int i, int k) { return k; }\n  A() { }\n  A(int get) { }\n  class B { int get(int i) { return 1; } }\n}");
+    // An array has `length`, not `size`.
+    refuses_at(BODY, "int[] a = {1};\nint k = a.s⟪ize;");
+}
+
+#[test]
+fn shadowing_and_nested_classes() {
+    accepts(
+        FILE,
+        "class A {
+  String name;
+  int[] data;
+  void f() { name.length(); }
+  void g(int name) { int k = name + 1; }
+  void h() { for (String name : java.util.List.of(\"a\")) { name.isEmpty(); } }
+  class Inner {
+    int g() { return data.length + name.length(); }
+    String name() { return name.trim(); }
+  }
+  static class Nested { long name; long f() { return name + 1; } }
+  void i() { java.util.function.Function<Integer, Integer> fn = name -> name.intValue(); }
+}",
+    );
+    // A local hides the field: `.` after it is judged by the local's type.
+    refuses_at(FILE, "class A {\n  String s;\n  void f() {\n    int s = 1;\n    s⟪.length();\n  }\n}");
+}
+
+#[test]
+fn static_and_instance_access() {
+    accepts(
+        BODY,
+        "int m = Math.max(1, 2);
+int p = Integer.parseInt(\"1\") + Integer.MAX_VALUE;
+String v = String.valueOf(m).trim().toUpperCase();
+StringBuilder sb = new StringBuilder();
+sb.append(v).append(p);
+java.util.List<String> list = new java.util.ArrayList<>();
+list.add(v);
+list.stream().map(String::length).count();
+java.util.Map.Entry<String, Integer> e = java.util.Map.entry(\"a\", 1);
+e.getKey();",
+    );
+}
+
+#[test]
+fn generics_and_unknowns_stay_open() {
+    accepts(
+        FILE,
+        "import java.util.*;
+class Box<T extends Comparable<T>> {
+  T v;
+  List<T> items = new ArrayList<>();
+  int f() { return v.compareTo(v) + v.anythingAtAll(); }
+  <U> U g(U u) { u.whatever(); return u; }
+  void h(Foo foo) { foo.bar().baz(); items.get(0).qux(); unknownField.x(); later.y(); }
+  Later later;
+}",
+    );
+}
+
+#[test]
+fn lambdas_and_pattern_variables() {
+    accepts(
+        BODY,
+        "Runnable r = () -> { int q = 1; };
+int q = 2;
+Object o = \"s\";
+if (o instanceof String s) { s.length(); }
+java.util.function.BiFunction<String, String, Integer> f = (a, b) -> a.length() + b.length();
+switch (q) { case 1: int z = 1; break; case 2: z = 2; break; default: }",
+    );
+    // A lambda body's locals clash with the method's.
+    refuses_at(BODY, "int q = 1;\nRunnable r = () -> { int q⟪ = 2; };");
+}
+
+#[test]
+fn a_for_variable_goes_out_of_scope_after_the_loop() {
+    accepts(BODY, "for (int i = 0; i < 3; i++) { }\nint i = 5;\nfor (int j : new int[] {1}) { int k = j; }\nint k = 1, j = 2;");
+    accepts(BODY, "try { int e = 1; } catch (RuntimeException e) { e.getMessage(); } finally { }\nint e = 0;");
+    refuses_at(BODY, "for (int i = 0; i < 3; i++) {\n  for (int i⟪ = 0; ; ) { }\n}");
+}
+
+#[test]
+fn this_and_super_access() {
+    accepts(
+        FILE,
+        "class A extends java.util.ArrayList<String> {
+  String label;
+  int n;
+  A() { super(); this.label = \"a\"; this.label.length(); super.add(\"x\"); super.modCount++; }
+  public String toString() { return super.toString() + this.n; }
+}
+class B { public int hashCode() { return super.hashCode(); } }
+class C extends Unknown { void f() { super.anything(); } }",
+    );
+    refuses_at(FILE, "class A {\n  int n;\n  void f() { this.n⟪.x(); }\n}");
+}
+
+#[test]
+fn records_enums_and_own_classes() {
+    accepts(
+        FILE,
+        "record P(int x, String name) {
+  P { if (x < 0) throw new IllegalArgumentException(); }
+  int twice() { return name.length() * 2; }
+}
+enum Color { RED, GREEN; Color next() { return values()[(ordinal() + 1) % 2]; } }
+class Use {
+  void f(P p, Color c) { p.x(); p.name().trim(); c.ordinal(); c.name(); c.next(); Color.valueOf(\"RED\"); }
+}",
+    );
+    refuses_at(FILE, "record P(int x) {}\nclass Use {\n  void f(P p) { p.⟪y(); }\n}");
+}
+
+/// Tokens of a BPE-like vocabulary: every byte plus words and fragments
+/// with and without leading whitespace and trailing punctuation.
+fn bpe_vocab() -> Vec<Vec<u8>> {
+    let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    let words = [
+        "length", "len", "gth", "size", "s", "x", "i", "int", "String", "toString", "to", "St", "equals", "value", "next",
+        "n", "name", "charAt", "trim", "max", "Math", "sqrt", "append", "a", "q", "k", "e", "getKey", "foo", "bar",
+    ];
+    for w in words {
+        for pre in ["", " ", ".", "\n    "] {
+            for post in ["", "(", "()", ";", " =", ".", ")"] {
+                tokens.push(format!("{pre}{w}{post}").into_bytes());
+            }
+        }
+    }
+    tokens.push(b"<|endoftext|>".to_vec());
+    tokens
+}
+
+const PROGRAMS: [&str; 3] = [
+    "class A {\n  static class Node { int value; Node next; }\n  String name;\n  void f(Node n, int[] a) {\n    int x = a.length + n.value;\n    n.next.value = x;\n    String s = name.trim().toString();\n    for (int i = 0; i < x; i++) { s.charAt(i); }\n    double d = Math.sqrt(x) + Math.max(1, 2);\n  }\n}\n",
+    "import java.util.*;\nclass B {\n  Map<String, Integer> m = new HashMap<>();\n  int size() { int k = m.size(); StringBuilder sb = new StringBuilder(); sb.append(k).append(\"x\"); return k; }\n  public boolean equals(Object o) { return super.equals(o); }\n}\n",
+    "class C { int q; void g() { int e = q; q = e + this.q; String t = \"ab\".trim(); t.length(); } }\n",
+];
+
+/// The vocabulary mask of the symbol table equals the token-by-token
+/// reference at every byte of several programs.
+#[test]
+fn scope_masks_equal_the_reference() {
+    let tokens = bpe_vocab();
+    let eos = (tokens.len() - 1) as u32;
+    let tables = ScopeTables::new(&tokens, tokens.len(), eos);
+    let mut restricted = 0;
+    for program in PROGRAMS {
+        let mut scope = Scope::new();
+        for (at, b) in program.bytes().enumerate() {
+            let restriction = scope.restriction();
+            if restriction != Restriction::None {
+                restricted += 1;
+                let mut mask = toktrie::SimpleVob::alloc(tokens.len());
+                mask.set_all(true);
+                tables.apply(&restriction, &mut mask);
+                for (id, bytes) in tokens.iter().enumerate().filter(|&(id, _)| id as u32 != eos) {
+                    assert_eq!(
+                        mask.is_allowed(id as u32),
+                        scope.allows(bytes),
+                        "token {:?} after {:?} ({restriction:?})",
+                        String::from_utf8_lossy(bytes),
+                        &program[..at]
+                    );
+                }
+            }
+            scope.observe(&[b]);
+        }
+    }
+    assert!(restricted > 50, "only {restricted} restricted positions");
+}
+
+/// After a rewind, the table equals the one built from the kept text, at
+/// every cut of several programs fed as multi-byte tokens.
+#[test]
+fn rollback_equals_rebuilding_from_the_kept_text() {
+    for program in PROGRAMS {
+        // Tokens of 1 to 4 bytes, so cuts fall inside and between lexemes.
+        let mut chunks = Vec::new();
+        let bytes = program.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let len = 1 + (i * 7 + 3) % 4;
+            chunks.push(&bytes[i..(i + len).min(bytes.len())]);
+            i += len;
+        }
+        let mut full = Scope::new();
+        chunks.iter().for_each(|c| full.observe(c));
+        for keep in (0..chunks.len()).rev().step_by(3) {
+            let mut rewound = full.clone();
+            rewound.rollback_to(keep);
+            let mut rebuilt = Scope::new();
+            chunks[..keep].iter().for_each(|c| rebuilt.observe(c));
+            assert_eq!(rewound, rebuilt, "after rolling back to {keep} tokens");
+            assert_eq!(rewound.restriction(), rebuilt.restriction());
+            // And it goes on identically.
+            chunks[keep..].iter().for_each(|c| rewound.observe(c));
+            assert_eq!(rewound, full);
+        }
+    }
+}
+
+/// Through the constraint, with multi-byte tokens: after `s.` for a
+/// `String s`, the grammar allows any name and the scope only String's.
+#[test]
+fn the_constraint_masks_members_with_the_scope_on() {
+    let mut tokens = bpe_vocab();
+    let eos = (tokens.len() - 1) as u32;
+    tokens.truncate(eos as usize);
+    let vocab = Arc::new(Vocabulary::new(tokens.iter().cloned().chain([b"<|endoftext|>".to_vec()]).collect(), tokens.len() + 1, eos).unwrap());
+    let mut c = JavaConstraint::new(vocab.clone(), BODY).unwrap();
+    c.enable_scope();
+    let text: Vec<u32> = "int n = 1; String s = \"a\"; s.".bytes().map(u32::from).collect();
+    c.feed(&text).unwrap();
+    let mask = c.mask().unwrap();
+    let grammar = c.grammar_mask().unwrap();
+    let id = |t: &str| tokens.iter().position(|x| x == t.as_bytes()).unwrap() as u32;
+    assert!(mask.is_allowed(id("length()")) && mask.is_allowed(id("trim")) && mask.is_allowed(id("len")));
+    assert!(grammar.is_allowed(id("size()")) && !mask.is_allowed(id("size()")));
+    assert!(!mask.is_allowed(id("foo")));
+}
