@@ -140,13 +140,13 @@ fn load_error(path: &std::path::Path) -> HostError {
 fn native_plugin_of_another_interface_version_is_refused_naming_both() {
     let err = load_error(&native_plugin("logitloom-test-old-interface"));
     let text = err.to_string();
-    assert!(text.contains("built against plugin interface 0.9, this host supports 1.0"), "{text}");
+    assert!(text.contains("built against plugin interface 0.9, this host supports 1.1"), "{text}");
 }
 
 #[test]
 fn wasm_plugin_of_another_interface_version_is_refused_naming_both() {
     let text = load_error(&wat("other_version.wat")).to_string();
-    assert!(text.contains("built against plugin interface 2.0, this host supports 1.0"), "{text}");
+    assert!(text.contains("built against plugin interface 2.0, this host supports 1.1"), "{text}");
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn make<P: LogitProcessor>(given: &[(&str, ParamValue)], bytes: &(Vec<u8>, Vec<u
 }
 
 fn benches(c: &mut Criterion) {
-    assert_eq!(library().len(), 11);
+    assert_eq!(library().len(), 13);
     let base = model_like_logits();
     let tokens = history();
     let bytes = texts();
