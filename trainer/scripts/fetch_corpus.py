@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -113,13 +114,21 @@ def licence_of(debian_tar, prefix):
 
 
 def unpack(args):
-    package, split, download_dir, src_dir = args
+    try:
+        return unpack_one(*args)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        # One broken tarball must not stop the other thousand packages.
+        shutil.rmtree(os.path.join(args[3], args[0]), ignore_errors=True)
+        return {"package": args[0], "error": f"{type(e).__name__}: {e}"}
+
+
+def unpack_one(package, split, download_dir, src_dir):
     dsc = dsc_of(download_dir, package)
     version, names = parse_dsc(dsc)
     target = os.path.join(src_dir, package)
     marker = os.path.join(target, ".unpacked")
     if not os.path.exists(marker):
-        files = bytes_ = 0
+        os.makedirs(target, exist_ok=True)
         for name in names:
             orig = re.search(r"\.orig(?:-([A-Za-z0-9-]+))?\.tar\.", name)
             native = ".orig." not in name and ".debian.tar" not in name and ".tar." in name
@@ -161,6 +170,7 @@ def main():
     parser.add_argument("--out", default="data/corpus")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-apt-update", action="store_true", help="the deb-src index is already fresh")
+    parser.add_argument("--retry-failed", action="store_true", help="try again the packages listed in OUT/not-fetched.txt")
     args = parser.parse_args()
 
     packages = read_packages(args.packages)
@@ -170,13 +180,22 @@ def main():
     os.makedirs(src_dir, exist_ok=True)
     if not args.no_apt_update:
         enable_deb_src()
-    failed = download([p for p, _ in packages], download_dir)
+    # A mirror that lacks a package's files answers 404 every time; remember
+    # those so that a rerun does not ask again (--retry-failed does).
+    failed_path = os.path.join(args.out, "not-fetched.txt")
+    known_failed = set() if args.retry_failed or not os.path.exists(failed_path) else set(open(failed_path).read().split())
+    failed = sorted(known_failed) + download([p for p, _ in packages if p not in known_failed], download_dir)
+    with open(failed_path, "w") as f:
+        f.write("".join(p + "\n" for p in failed))
     for package in failed:
-        print(f"not fetched: {package} (apt-get source failed; see above)", file=sys.stderr)
+        print(f"not fetched: {package} (apt-get source failed; see {failed_path})", file=sys.stderr)
     todo = [(p, s, download_dir, src_dir) for p, s in packages if p not in failed]
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for done, row in enumerate(pool.map(unpack, todo, chunksize=4), 1):
+            if "error" in row:
+                print(f"not unpacked: {row['package']}: {row['error']}", file=sys.stderr, flush=True)
+                continue
             rows.append(row)
             if done % 50 == 0 or done == len(todo):
                 print(f"unpacked {done}/{len(todo)} packages, {sum(r['files'] for r in rows)} .java files, "
