@@ -400,7 +400,8 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     drop(exact);
 
     // 2. Tokenizer.
-    let split_ids = |split: Split| (0..entries.len()).filter(move |&i| kept[i] && entries[i].split == split);
+    let (kept_ref, entries_ref) = (&kept, &entries);
+    let split_ids = move |split: Split| (0..entries_ref.len()).filter(move |&i| kept_ref[i] && entries_ref[i].split == split);
     let train_ids: Vec<usize> = split_ids(Split::Train).collect();
     if train_ids.is_empty() {
         return Err(TrainerError::Corpus { path: options.input.clone(), reason: "no training file survived the filters".into() });
