@@ -31,7 +31,9 @@ if [ "${1:-}" = "--pack" ]; then
     [ -f "$DATA/$f" ] || { echo "error: $DATA/$f is missing; run logitloom prepare --by-project --export-text" >&2; exit 1; }
   done
   rm -rf gpu-carry && mkdir -p gpu-carry
-  grep -qx '/gpu-carry/' .git/info/exclude 2>/dev/null || echo '/gpu-carry/' >> .git/info/exclude
+  EXCLUDE="$(git rev-parse --git-path info/exclude)"  # .git is a file in a worktree
+  mkdir -p "$(dirname "$EXCLUDE")"
+  grep -qx '/gpu-carry/' "$EXCLUDE" 2>/dev/null || echo '/gpu-carry/' >> "$EXCLUDE"
   # The JDK (test split) is scored on a sample there: carry at most ~8 MB of it.
   STAGE=$(mktemp -d)
   mkdir -p "$STAGE/corpus/text"
@@ -73,7 +75,7 @@ export PYTHONUNBUFFERED=1
 exec > >(tee -a "$OUT/gpu.log") 2>&1
 part() { printf '\n===== %s (%s) =====\n' "$*" "$(date +%T)"; }
 if [ "${GPU_RUN_DRY:-0}" = 1 ]; then
-  DEV=cpu DTYPE=f32 BLOCK=64 BATCH=4 PROBE_STEPS=6 SIZES="2,2,32 2,2,48 3,3,48" EVAL_ITERS=2 SCORE_FILES=20
+  DEV=cpu DTYPE=f32 BLOCK=64 BATCH=4 PROBE_STEPS=6 SIZES="2,2,32 2,2,48 3,3,48" EVAL_ITERS=2 SCORE_FILES=4
 else
   DEV=cuda DTYPE=bf16 BLOCK=512 BATCH=64 PROBE_STEPS=40 SIZES="6,6,384 12,6,384 8,8,512" EVAL_ITERS=40 SCORE_FILES=1000
 fi
@@ -149,9 +151,14 @@ for r in rows:
 best = min(rows, key=lambda r: r["chinchilla_loss"])
 print(json.dumps({"candidates": rows, "chosen": best}))
 PY
-"$PY" -c 'import json, sys; c = json.load(open(sys.argv[1]))
-for r in c["candidates"]: print(f"{r[\"n_layer\"]}x{r[\"n_embd\"]}: {r[\"params\"]/1e6:.1f}M params, {r[\"tokens_per_sec\"]/1e6:.2f}M tokens/s, {r[\"tokens\"]/1e6:.0f}M tokens ({r[\"tokens_per_param\"]:.0f}/param), predicted loss {r[\"chinchilla_loss\"]:.3f}")
-b = c["chosen"]; print(f"chosen: {b[\"n_layer\"]}x{b[\"n_embd\"]}")' "$STATE/choice.json"
+"$PY" - "$STATE/choice.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for r in c["candidates"]:
+    print(f"{r['n_layer']}x{r['n_embd']}: {r['params'] / 1e6:.1f}M params, {r['tokens_per_sec'] / 1e6:.3f}M tokens/s, "
+          f"{r['tokens'] / 1e6:.0f}M tokens ({r['tokens_per_param']:.0f}/param), predicted loss {r['chinchilla_loss']:.3f}")
+print(f"chosen: {c['chosen']['n_layer']}x{c['chosen']['n_embd']}")
+PY
 if [ -x "$STATE/logitloom" ]; then
   part "3b. the Rust trainer at the chosen size, for comparison"
   read -r L H E < <("$PY" -c 'import json, sys; b = json.load(open(sys.argv[1]))["chosen"]; print(b["n_layer"], b["n_head"], b["n_embd"])' "$STATE/choice.json")
@@ -192,7 +199,7 @@ cp "$STATE/run-final/log.jsonl" "$OUT/train-log.jsonl"
 for model in "$STATE/model" models/default; do
   for split in val test; do
     [ -f "$STATE/corpus/text/$split.txt" ] || continue
-    timeout 120 "$PY" trainer/scripts/loss_per_byte.py "$model" "$STATE/corpus/text/$split.txt" --device "$DEV" --max-files "$SCORE_FILES" --json \
+    timeout 200 "$PY" trainer/scripts/loss_per_byte.py "$model" "$STATE/corpus/text/$split.txt" --device "$DEV" --max-files "$SCORE_FILES" --json \
       | tee -a "$STATE/scores.jsonl" || echo "FAILED: scoring $model on $split"
   done
 done

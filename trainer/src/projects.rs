@@ -220,7 +220,9 @@ fn list_dir(root: &Path) -> Result<Vec<String>> {
             let entry = entry.at(&dir)?;
             let kind = entry.file_type().at(entry.path())?;
             let path = entry.path();
-            if kind.is_dir() {
+            // A project directory may be a link (a corpus assembled from
+            // elsewhere); links deeper down are not followed, so no cycle.
+            if kind.is_dir() || (kind.is_symlink() && dir == root && path.is_dir()) {
                 stack.push(path);
             } else if kind.is_file() && path.extension().is_some_and(|e| e == "java") {
                 let relative = path.strip_prefix(root).unwrap_or(&path);
