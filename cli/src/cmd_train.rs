@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use logitloom_trainer::corpus::CorpusOptions;
-use logitloom_trainer::{PrepareOptions, TrainConfig, TrainOptions};
+use logitloom_trainer::{PrepareOptions, ProjectPrepareOptions, TrainConfig, TrainOptions};
 
 #[derive(clap::Args)]
 pub struct PrepareArgs {
-    /// A directory of .java files or a zip of them (e.g. /usr/lib/jvm/openjdk-17/lib/src.zip).
+    /// A directory of .java files or a zip of them (e.g. /usr/lib/jvm/openjdk-17/lib/src.zip);
+    /// with --by-project, a directory with one sub-directory per project.
     pub input: PathBuf,
     /// Output directory for tokenizer.json, train.bin, val.bin and meta.json.
     #[arg(short, long)]
@@ -21,15 +22,39 @@ pub struct PrepareArgs {
     /// Use this tokenizer.json instead of training one (it must have <|endoftext|>).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// Fraction of files (chosen by a hash of their path) held out for validation.
-    #[arg(long, default_value_t = 0.05)]
-    pub val_fraction: f64,
+    /// Fraction of files (chosen by a hash of their path) held out for validation;
+    /// with --by-project, of projects (by a hash of their name). Default 0.05, 0 with --by-project.
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// Only files whose path starts with this prefix, e.g. `java.base/` (repeatable).
     #[arg(long = "include")]
     pub include_prefixes: Vec<String>,
     /// Drop a leading comment that is a copyright or licence notice.
     #[arg(long)]
     pub strip_license_headers: bool,
+    /// Treat INPUT as a directory of projects: stream it, drop generated,
+    /// vendored, oversized and (near-)duplicate files, split by project.
+    #[arg(long)]
+    pub by_project: bool,
+    /// With --by-project: fetch_corpus.py's manifest.jsonl; `heldout` projects go to validation.
+    #[arg(long, requires = "by_project")]
+    pub manifest: Option<PathBuf>,
+    /// With --by-project: a directory or zip held out entirely, written to test.bin
+    /// (e.g. the JDK's src.zip; its modules are its projects). Repeatable.
+    #[arg(long = "test-input", requires = "by_project")]
+    pub test_inputs: Vec<PathBuf>,
+    /// With --by-project: files larger than this many bytes are dropped.
+    #[arg(long, default_value_t = 200_000)]
+    pub max_file_bytes: usize,
+    /// With --by-project: estimated Jaccard similarity (5-token shingles) at which a file is a near duplicate.
+    #[arg(long, default_value_t = 0.8)]
+    pub near_dup_threshold: f64,
+    /// With --by-project: megabytes of training text the tokenizer is trained on (a sample by path hash).
+    #[arg(long, default_value_t = 100)]
+    pub tokenizer_sample_mb: usize,
+    /// With --by-project: also write each split's text to OUT/text/*.txt (files separated by <|endoftext|>).
+    #[arg(long, requires = "by_project")]
+    pub export_text: bool,
 }
 
 #[derive(clap::Args)]
@@ -60,12 +85,15 @@ pub struct PlotLossArgs {
 }
 
 pub fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
+    if args.by_project {
+        return run_prepare_projects(args);
+    }
     let options = PrepareOptions {
         input: args.input,
         out_dir: args.out.clone(),
         vocab_size: args.vocab_size,
         tokenizer: args.tokenizer,
-        val_fraction: args.val_fraction,
+        val_fraction: args.val_fraction.unwrap_or(0.05),
         corpus: CorpusOptions { include_prefixes: args.include_prefixes, strip_license_headers: args.strip_license_headers },
         show_progress: true,
     };
@@ -84,6 +112,52 @@ pub fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
         meta.val.tokens,
         args.out.display()
     );
+    Ok(())
+}
+
+fn run_prepare_projects(args: PrepareArgs) -> anyhow::Result<()> {
+    if !args.include_prefixes.is_empty() {
+        anyhow::bail!("--include does not apply with --by-project (a project is a directory; leave out the ones you do not want)");
+    }
+    let options = ProjectPrepareOptions {
+        input: args.input,
+        manifest: args.manifest,
+        test_inputs: args.test_inputs,
+        out_dir: args.out.clone(),
+        vocab_size: args.vocab_size,
+        tokenizer: args.tokenizer,
+        val_fraction: args.val_fraction.unwrap_or(0.0),
+        strip_license_headers: args.strip_license_headers,
+        max_file_bytes: args.max_file_bytes,
+        near_dup_threshold: args.near_dup_threshold,
+        tokenizer_sample_bytes: args.tokenizer_sample_mb.saturating_mul(1_000_000),
+        export_text: args.export_text,
+        show_progress: true,
+    };
+    let meta = logitloom_trainer::prepare_projects(&options)?;
+    let report = meta.dedup.as_ref().expect("by-project metadata has a report");
+    println!(
+        "{} files seen ({:.0} MB) in {} training, {} validation and {} held-out projects; {} kept ({:.0} MB)",
+        report.files_seen,
+        report.bytes_seen as f64 / 1e6,
+        report.projects[0],
+        report.projects[1],
+        report.projects[2],
+        report.files_kept,
+        report.bytes_kept as f64 / 1e6
+    );
+    for (reason, count) in &report.dropped {
+        println!("  dropped {:>8} files {:>8.1} MB  {}", count.files, count.bytes as f64 / 1e6, serde_json::to_string(reason)?.trim_matches('"'));
+    }
+    let split = |name: &str, s: &logitloom_trainer::prepare::SplitMeta| {
+        println!("  {name:<5} {:>8} files {:>8.1} MB {:>12} tokens ({:.2} bytes/token)", s.files, s.bytes as f64 / 1e6, s.tokens, s.bytes as f64 / s.tokens as f64)
+    };
+    split("train", &meta.train);
+    split("val", &meta.val);
+    if let Some(test) = &meta.test {
+        split("test", test);
+    }
+    println!("vocabulary {}; every drop with its reason: {}", meta.vocab_size, args.out.join(logitloom_trainer::projects::DROPS_FILE).display());
     Ok(())
 }
 

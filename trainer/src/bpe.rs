@@ -17,7 +17,7 @@ use crate::error::{Result, TrainerError};
 pub const END_OF_TEXT: &str = "<|endoftext|>";
 
 /// Trains a tokenizer of `vocab_size` tokens (256 bytes + merges + `<|endoftext|>`).
-pub fn train_bpe<'a>(texts: impl Iterator<Item = &'a str> + Send, vocab_size: usize, show_progress: bool) -> Result<Tokenizer> {
+pub fn train_bpe<S: AsRef<str> + Send>(texts: impl Iterator<Item = S> + Send, vocab_size: usize, show_progress: bool) -> Result<Tokenizer> {
     let failed = |reason: String| TrainerError::Tokenizer { path: "<training>".into(), reason };
     let alphabet_len = ByteLevel::alphabet().len();
     if vocab_size <= alphabet_len {

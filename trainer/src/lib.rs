@@ -7,7 +7,10 @@
 //!   their path, exact duplicates are dropped by content hash, and each file's
 //!   tokens are followed by `<|endoftext|>`. Token files carry a header with a
 //!   count and a checksum so a truncated or corrupt file is an error, not
-//!   silently wrong training data.
+//!   silently wrong training data. `prepare --by-project` (`projects.rs`)
+//!   takes a directory of many projects instead: it streams, drops generated,
+//!   vendored, oversized, exact- and near-duplicate files (MinHash,
+//!   `minhash.rs`) with a reason for each, and splits by whole project.
 //! * **Resumable randomness**: no libtorch generator state is saved. Batch
 //!   positions come from our own PRNG seeded by (seed, step, micro-step), and
 //!   libtorch's generator is reseeded from (seed, step) before every step's
@@ -29,8 +32,10 @@ pub mod corpus;
 pub mod data;
 pub mod error;
 pub mod log;
+pub mod minhash;
 pub mod plot;
 pub mod prepare;
+pub mod projects;
 pub mod schedule;
 pub mod tokens;
 pub mod train;
@@ -38,4 +43,5 @@ pub mod train;
 pub use config::TrainConfig;
 pub use error::{Result, TrainerError};
 pub use prepare::{prepare, DataMeta, PrepareOptions};
+pub use projects::{prepare_projects, ProjectPrepareOptions};
 pub use train::{train, TrainOptions, TrainSummary};

@@ -48,6 +48,14 @@ pub struct DataMeta {
     pub train: SplitMeta,
     pub val: SplitMeta,
     pub corpus: CorpusStats,
+    /// `prepare --by-project`: the held-out inputs' split (test.bin), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<SplitMeta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_inputs: Vec<String>,
+    /// `prepare --by-project`: what was dropped and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<crate::projects::DedupReport>,
 }
 
 impl DataMeta {
@@ -128,6 +136,9 @@ pub fn prepare(options: &PrepareOptions) -> Result<DataMeta> {
         train: train_meta,
         val: val_meta,
         corpus: stats,
+        test: None,
+        test_inputs: Vec::new(),
+        dedup: None,
     };
     let meta_path = options.out_dir.join(META_FILE);
     let json = serde_json::to_string_pretty(&meta).expect("metadata serialises");

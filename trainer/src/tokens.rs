@@ -12,7 +12,7 @@
 //! detects any other corruption, at a cost (SHA-256 over a few tens of MB)
 //! that is negligible next to training.
 
-use std::io::Write;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -59,6 +59,64 @@ pub fn write_tokens(path: &Path, tokens: &[u32], vocab_size: usize) -> Result<()
     file.write_all(&payload).at(&tmp)?;
     file.sync_all().at(&tmp)?;
     std::fs::rename(&tmp, path).at(path)
+}
+
+/// Writes a token file in pieces, so a corpus never has to sit in memory as
+/// one token vector; the header's count and checksum are filled in by
+/// [`TokenWriter::finish`], and the file only takes its final name then.
+pub struct TokenWriter {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: BufWriter<std::fs::File>,
+    hasher: Sha256,
+    vocab_size: usize,
+    width: u32,
+    count: u64,
+    buffer: Vec<u8>,
+}
+
+impl TokenWriter {
+    pub fn create(path: &Path, vocab_size: usize) -> Result<TokenWriter> {
+        let tmp = path.with_extension("tmp");
+        let mut file = BufWriter::new(std::fs::File::create(&tmp).at(&tmp)?);
+        file.write_all(&[0u8; HEADER_LEN]).at(&tmp)?;
+        Ok(TokenWriter { path: path.to_owned(), tmp, file, hasher: Sha256::new(), vocab_size, width: width_for_vocab(vocab_size), count: 0, buffer: Vec::new() })
+    }
+
+    pub fn push(&mut self, tokens: &[u32]) -> Result<()> {
+        self.buffer.clear();
+        for &token in tokens {
+            if token as usize >= self.vocab_size {
+                return Err(TrainerError::TokenFile { path: self.path.clone(), reason: format!("token {token} is outside the vocabulary of {}", self.vocab_size) });
+            }
+            match self.width {
+                2 => self.buffer.extend_from_slice(&(token as u16).to_le_bytes()),
+                _ => self.buffer.extend_from_slice(&token.to_le_bytes()),
+            }
+        }
+        self.hasher.update(&self.buffer);
+        self.count += tokens.len() as u64;
+        self.file.write_all(&self.buffer).at(&self.tmp)
+    }
+
+    /// Completes the header and renames the file into place; returns the token count.
+    pub fn finish(self) -> Result<u64> {
+        let TokenWriter { path, tmp, file, hasher, width, count, .. } = self;
+        let mut file = file.into_inner().map_err(|e| TrainerError::Io { path: tmp.clone(), source: e.into_error() })?;
+        let digest = hasher.finalize();
+        let check = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        header.extend_from_slice(&width.to_le_bytes());
+        header.extend_from_slice(&count.to_le_bytes());
+        header.extend_from_slice(&check.to_le_bytes());
+        file.seek(SeekFrom::Start(0)).at(&tmp)?;
+        file.write_all(&header).at(&tmp)?;
+        file.sync_all().at(&tmp)?;
+        std::fs::rename(&tmp, &path).at(&path)?;
+        Ok(count)
+    }
 }
 
 /// Reads and verifies a token file; `vocab_size` bounds every token so a file
