@@ -128,7 +128,7 @@ fn resolve_tokenizer(obj: &Bound<'_, PyAny>) -> PyResult<Vocabulary> {
 /// A `str` or `os.PathLike` as a path; `None` for anything else.
 fn as_path(obj: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(PathBuf::from(s.to_str()?)));
+        return Ok(Some(PathBuf::from(s.to_cow()?.as_ref())));
     }
     if obj.hasattr("__fspath__")? {
         return Ok(Some(obj.call_method0("__fspath__")?.extract::<PathBuf>()?));
@@ -256,9 +256,6 @@ struct Chain {
 
 #[pymethods]
 impl Chain {
-    /// Chain.from_toml(source, tokenizer=None, *, eos_token_id=None, wasm_deadline_ms=100, wasm_memory_limit_bytes=268435456, module_cache_dir=None, check_logits=True)
-    /// --
-    ///
     /// Loads a chain config, the same TOML the ``logitloom`` CLI reads.
     ///
     /// ``source`` is a path (``str`` or ``os.PathLike``) or the TOML text itself
@@ -284,10 +281,14 @@ impl Chain {
         module_cache_dir: Option<PathBuf>,
         check_logits: bool,
     ) -> PyResult<Chain> {
-        let spec = match source.cast::<PyString>() {
-            Ok(s) if is_toml_text(s.to_str()?) => {
+        let text: Option<String> = match source.cast::<PyString>() {
+            Ok(s) => Some(s.to_cow()?.into_owned()).filter(|t| is_toml_text(t)),
+            Err(_) => None,
+        };
+        let spec = match text {
+            Some(text) => {
                 let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-                ChainSpec::from_toml_str(s.to_str()?, "<string>", &cwd)
+                ChainSpec::from_toml_str(&text, "<string>", &cwd)
             }
             _ => match as_path(source)? {
                 Some(path) => ChainSpec::from_file(&path),
@@ -357,9 +358,6 @@ impl Chain {
         self.eos
     }
 
-    /// new_sequences(prompts_token_ids, seed=0, *, seeds=None, eos_token_id=None, stop_at_eos=True, vocab_size=None)
-    /// --
-    ///
     /// Starts one sequence per prompt, each with its own chain instance.
     ///
     /// ``prompts_token_ids`` is a list of token-id lists (or a 2-D int array
@@ -417,9 +415,6 @@ impl Chain {
         Ok(sequences)
     }
 
-    /// logits_processor(seed=0, *, eos_token_id=None, pad_token_id=None, stop_at_eos=True)
-    /// --
-    ///
     /// A Hugging Face logits processor running this chain; see
     /// :class:`logitloom.hf.LogitsProcessor` for what ``generate`` does with it.
     #[pyo3(signature = (seed=0, *, eos_token_id=None, pad_token_id=None, stop_at_eos=true))]
@@ -591,7 +586,7 @@ fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
     if shape.len() != 2 {
         return Err(shape_error(&shape));
     }
-    if obj.getattr("dtype")?.str()?.to_str()? != "torch.float32" || obj.getattr("device")?.getattr("type")?.extract::<String>()? != "cpu" {
+    if obj.getattr("dtype")?.str()?.to_cow()? != "torch.float32" || obj.getattr("device")?.getattr("type")?.extract::<String>()? != "cpu" {
         return Ok(None);
     }
     let (rows, cols) = (shape[0], shape[1]);
@@ -606,9 +601,6 @@ fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
 
 #[pymethods]
 impl Sequences {
-    /// step(logits) -> list[int]
-    /// --
-    ///
     /// Runs every unfinished sequence's chain on its row of ``logits`` (a
     /// ``[batch, vocab]`` float32 numpy array or CPU torch tensor, read in place
     /// when its rows are contiguous; other dtypes and devices are converted
@@ -697,9 +689,6 @@ impl Sequences {
         self.eos
     }
 
-    /// take_observations() -> list[dict]
-    /// --
-    ///
     /// What the stages recorded since the last call (the entropy logger's
     /// per-token records and others), as dicts shaped like the lines of
     /// ``logitloom generate --trace``: ``{"stage", "seq", "step", "record"}``,
@@ -719,9 +708,6 @@ impl Sequences {
         py.import("json")?.call_method1("loads", (text,))
     }
 
-    /// stage_times() -> dict[str, float]
-    /// --
-    ///
     /// Seconds spent in each stage so far, summed over the batch.
     fn stage_times(&self) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
@@ -743,9 +729,6 @@ impl Sequences {
     }
 }
 
-/// token_bytes(tokenizer) -> list[bytes]
-/// --
-///
 /// The byte string of every token id, as the chain's stages see them.
 #[pyfunction]
 fn token_bytes<'py>(py: Python<'py>, tokenizer: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
