@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logitloom_plugin_host::{
@@ -17,7 +17,7 @@ use logitloom_plugin_host::{
     StageFailure,
 };
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -269,7 +269,7 @@ impl Chain {
     /// Raises :class:`ChainConfigError` with the CLI's message (file, line,
     /// stage, parameter) for anything that would keep the chain from running.
     #[staticmethod]
-    #[pyo3(signature = (source, tokenizer=None, *, eos_token_id=None, wasm_deadline_ms=100, wasm_memory_limit_bytes=256 << 20, module_cache_dir=None, check_logits=true))]
+    #[pyo3(signature = (source, tokenizer=None, *, eos_token_id=None, wasm_deadline_ms=100, wasm_memory_limit_bytes=268435456, module_cache_dir=None, check_logits=true))]
     #[allow(clippy::too_many_arguments)]
     fn from_toml(
         py: Python<'_>,
@@ -397,7 +397,7 @@ impl Chain {
         let eos = eos_token_id.or(self.eos).ok_or_else(|| {
             PyValueError::new_err("no end-of-text token id: pass eos_token_id= here or to Chain.from_toml, or a tokenizer that has one")
         })?;
-        let mut sequences = Sequences {
+        let mut state = SeqState {
             chain: self.loaded.clone(),
             tokenizer_bytes: self.token_bytes.clone(),
             eos,
@@ -410,9 +410,9 @@ impl Chain {
                 .collect(),
         };
         if let Some(v) = vocab_size {
-            sequences.instantiate(py, v)?;
+            state.instantiate(py, v)?;
         }
-        Ok(sequences)
+        Ok(Sequences { state: Mutex::new(state) })
     }
 
     /// A Hugging Face logits processor running this chain; see
@@ -460,8 +460,14 @@ struct Seq {
 /// Made by :meth:`Chain.new_sequences`. Not shareable between threads while a
 /// step runs: a second concurrent call raises ``RuntimeError`` (already
 /// borrowed) instead of racing.
-#[pyclass(module = "logitloom._native")]
+#[pyclass(module = "logitloom._native", frozen)]
 struct Sequences {
+    // A lock rather than `&mut self`: pyclasses must be Sync, chain
+    // instances are only Send. A step holds it with the GIL released.
+    state: Mutex<SeqState>,
+}
+
+struct SeqState {
     chain: Arc<LoadedChain>,
     tokenizer_bytes: Option<Arc<Vec<Vec<u8>>>>,
     eos: u32,
@@ -470,7 +476,7 @@ struct Sequences {
     seqs: Vec<Seq>,
 }
 
-impl Sequences {
+impl SeqState {
     fn instantiate(&mut self, py: Python<'_>, vocab: usize) -> PyResult<()> {
         let token_bytes = match (&self.tokenizer_bytes, self.chain.needs_token_bytes()) {
             (Some(tb), true) => {
@@ -599,6 +605,19 @@ fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
     Ok(Some(RowsPtr { addr, rows, cols, row_stride: s0 as usize }))
 }
 
+impl Sequences {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, SeqState>> {
+        match self.state.try_lock() {
+            Ok(guard) => Ok(guard),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                Err(PyRuntimeError::new_err("this Sequences object is being stepped by another thread"))
+            }
+            // A panic cannot happen while the lock is held (plugin panics are caught), but do not hide one.
+            Err(std::sync::TryLockError::Poisoned(_)) => Err(PyRuntimeError::new_err("this Sequences object is broken by an earlier panic")),
+        }
+    }
+}
+
 #[pymethods]
 impl Sequences {
     /// Runs every unfinished sequence's chain on its row of ``logits`` (a
@@ -612,17 +631,19 @@ impl Sequences {
     /// plugin and step, after every other sequence has taken its step; that
     /// sequence then refuses further steps. Stages that ask to rewind are
     /// refused (the host traces the refusal) and decoding goes on forward.
-    fn step(&mut self, py: Python<'_>, logits: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    fn step(&self, py: Python<'_>, logits: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         let (_owner, rows) = logits_view(logits)?;
-        if rows.rows != self.seqs.len() {
+        let mut guard = self.lock()?;
+        let this = &mut *guard;
+        if rows.rows != this.seqs.len() {
             return Err(PyValueError::new_err(format!(
                 "logits have {} rows, this batch has {} sequences",
                 rows.rows,
-                self.seqs.len()
+                this.seqs.len()
             )));
         }
-        match self.vocab {
-            None => self.instantiate(py, rows.cols)?,
+        match this.vocab {
+            None => this.instantiate(py, rows.cols)?,
             Some(v) if v != rows.cols => {
                 return Err(PyValueError::new_err(format!(
                     "logits have {} columns, these sequences were set up for a vocabulary of {v}",
@@ -631,8 +652,8 @@ impl Sequences {
             }
             Some(_) => {}
         }
-        let (eos, stop_at_eos) = (self.eos, self.stop_at_eos);
-        let seqs = &mut self.seqs;
+        let (eos, stop_at_eos) = (this.eos, this.stop_at_eos);
+        let seqs = &mut this.seqs;
         let (tokens, error) = py.detach(move || {
             let mut tokens = Vec::with_capacity(seqs.len());
             let mut error = None;
@@ -667,35 +688,35 @@ impl Sequences {
 
     /// The tokens each sequence has generated so far (prompts excluded).
     #[getter]
-    fn tokens(&self) -> Vec<Vec<u32>> {
-        self.seqs.iter().map(|s| s.tokens[s.prompt_len..].to_vec()).collect()
+    fn tokens(&self) -> PyResult<Vec<Vec<u32>>> {
+        Ok(self.lock()?.seqs.iter().map(|s| s.tokens[s.prompt_len..].to_vec()).collect())
     }
 
     /// Whether each sequence has picked the end-of-text token (with ``stop_at_eos``).
     #[getter]
-    fn finished(&self) -> Vec<bool> {
-        self.seqs.iter().map(|s| s.finished).collect()
+    fn finished(&self) -> PyResult<Vec<bool>> {
+        Ok(self.lock()?.seqs.iter().map(|s| s.finished).collect())
     }
 
     /// Each sequence's seed.
     #[getter]
-    fn seeds(&self) -> Vec<u64> {
-        self.seqs.iter().map(|s| s.seed).collect()
+    fn seeds(&self) -> PyResult<Vec<u64>> {
+        Ok(self.lock()?.seqs.iter().map(|s| s.seed).collect())
     }
 
     /// The end-of-text token id.
     #[getter]
-    fn eos_token_id(&self) -> u32 {
-        self.eos
+    fn eos_token_id(&self) -> PyResult<u32> {
+        Ok(self.lock()?.eos)
     }
 
     /// What the stages recorded since the last call (the entropy logger's
     /// per-token records and others), as dicts shaped like the lines of
     /// ``logitloom generate --trace``: ``{"stage", "seq", "step", "record"}``,
     /// by sequence, then step.
-    fn take_observations<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn take_observations<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut lines = Vec::new();
-        for (seq, s) in self.seqs.iter_mut().enumerate() {
+        for (seq, s) in self.lock()?.seqs.iter_mut().enumerate() {
             if let Some(instance) = s.instance.as_mut() {
                 for o in instance.take_observations() {
                     lines.push(serde_json::json!({"stage": o.stage, "seq": seq, "step": o.step, "record": o.record}));
@@ -709,23 +730,24 @@ impl Sequences {
     }
 
     /// Seconds spent in each stage so far, summed over the batch.
-    fn stage_times(&self) -> BTreeMap<String, f64> {
+    fn stage_times(&self) -> PyResult<BTreeMap<String, f64>> {
         let mut out = BTreeMap::new();
-        for instance in self.seqs.iter().filter_map(|s| s.instance.as_ref()) {
+        for instance in self.lock()?.seqs.iter().filter_map(|s| s.instance.as_ref()) {
             for (label, time) in instance.stage_times() {
                 *out.entry(label).or_insert(0.0) += time.as_secs_f64();
             }
         }
-        out
+        Ok(out)
     }
 
-    fn __len__(&self) -> usize {
-        self.seqs.len()
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.lock()?.seqs.len())
     }
 
-    fn __repr__(&self) -> String {
-        let done = self.seqs.iter().filter(|s| s.finished).count();
-        format!("Sequences(batch={}, finished={done})", self.seqs.len())
+    fn __repr__(&self) -> PyResult<String> {
+        let state = self.lock()?;
+        let done = state.seqs.iter().filter(|s| s.finished).count();
+        Ok(format!("Sequences(batch={}, finished={done})", state.seqs.len()))
     }
 }
 

@@ -133,7 +133,7 @@ def test_bad_parameter_names_stage_and_line(tmp_path):
     with pytest.raises(logitloom.ChainConfigError) as info:
         logitloom.Chain.from_toml(path)
     err = info.value
-    assert (err.stage, err.plugin, err.line) == (1, "top_k", 1), str(err)
+    assert (err.stage, err.plugin, err.line) == (1, "top_k", 3), str(err)
     assert "k" in str(err)
 
 
@@ -162,10 +162,12 @@ def test_bad_tokenizers_and_logits():
         state.step(np.zeros(8192, np.float32))
     with pytest.raises(ValueError, match="3 rows, this batch has 2"):
         state.step(np.zeros((3, 8192), np.float32))
-    state.step(np.zeros((2, 8192), np.float32))
+    ok = np.zeros((2, 8192), np.float32)
+    ok[:, 5] = 1.0  # not the end of text (id 0), so both sequences go on
+    assert state.step(ok) == [5, 5]
     with pytest.raises(ValueError, match="set up for a vocabulary of 8192"):
         state.step(np.zeros((2, 100), np.float32))
-    bad = np.zeros((2, 8192), np.float32)
+    bad = ok.copy()
     bad[1, 7] = np.nan
     with pytest.raises(ValueError, match="sequence 1: the model's logits at step 1"):
         state.step(bad)
