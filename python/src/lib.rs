@@ -521,6 +521,8 @@ struct RowsPtr {
     cols: usize,
     /// In elements.
     row_stride: usize,
+    /// False for read-only numpy arrays.
+    writable: bool,
 }
 
 impl RowsPtr {
@@ -530,11 +532,31 @@ impl RowsPtr {
         debug_assert!(i < self.rows);
         std::slice::from_raw_parts((self.addr as *const f32).add(i * self.row_stride), self.cols)
     }
+
+    /// # Safety
+    /// As [`row`](Self::row), the memory writable, and nothing else using
+    /// row `i` meanwhile (rows never overlap: see the stride checks).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row_mut(&self, i: usize) -> &mut [f32] {
+        debug_assert!(i < self.rows && self.writable);
+        std::slice::from_raw_parts_mut((self.addr as *mut f32).add(i * self.row_stride), self.cols)
+    }
 }
 
 /// A `[batch, vocab]` float32 array read in place when it is CPU memory
-/// with contiguous rows; anything else is converted once (a copy).
-fn logits_view<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, RowsPtr)> {
+/// with contiguous rows; anything else is converted once (a copy), which
+/// `inplace` refuses since the caller would not see the chain's edits.
+fn logits_view<'py>(obj: &Bound<'py, PyAny>, inplace: bool) -> PyResult<(Bound<'py, PyAny>, RowsPtr)> {
+    let (owner, view) = logits_view_any(obj)?;
+    if inplace && (!owner.is(obj) || !view.writable) {
+        return Err(PyValueError::new_err(
+            "inplace=True needs writable float32 CPU logits with contiguous rows (these would be copied first)",
+        ));
+    }
+    Ok((owner, view))
+}
+
+fn logits_view_any<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, RowsPtr)> {
     if obj.hasattr("__array_interface__")? {
         if let Some(view) = numpy_view(obj)? {
             return Ok((obj.clone(), view));
@@ -580,11 +602,11 @@ fn numpy_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
         Some((s0, 4)) if s0 >= 0 && s0 % 4 == 0 && (s0 as usize / 4 >= cols || rows <= 1) => s0 as usize / 4,
         Some(_) => return Ok(None),
     };
-    let (addr, _readonly): (usize, bool) = iface.get_item("data")?.extract()?;
+    let (addr, readonly): (usize, bool) = iface.get_item("data")?.extract()?;
     if addr % std::mem::align_of::<f32>() != 0 {
         return Ok(None);
     }
-    Ok(Some(RowsPtr { addr, rows, cols, row_stride }))
+    Ok(Some(RowsPtr { addr, rows, cols, row_stride, writable: !readonly }))
 }
 
 fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
@@ -602,7 +624,7 @@ fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
         return Ok(None);
     }
     let addr: usize = obj.call_method0("data_ptr")?.extract()?;
-    Ok(Some(RowsPtr { addr, rows, cols, row_stride: s0 as usize }))
+    Ok(Some(RowsPtr { addr, rows, cols, row_stride: s0 as usize, writable: true }))
 }
 
 impl Sequences {
@@ -625,14 +647,19 @@ impl Sequences {
     /// when its rows are contiguous; other dtypes and devices are converted
     /// once) and returns the chosen token ids. The caller's array is not
     /// modified: each row is copied once into the chain's own buffer, as the
-    /// engine does. The GIL is released while the chains run.
+    /// engine does. With ``inplace=True`` the chain works on the caller's
+    /// rows instead (no copy unless a stage is WASM) and leaves each as its
+    /// last stage saw it, e.g. with the masked tokens at ``-inf``; that
+    /// needs writable float32 CPU logits with contiguous rows. The GIL is
+    /// released while the chains run.
     ///
     /// A failing stage raises :class:`PluginError` naming the sequence, stage,
     /// plugin and step, after every other sequence has taken its step; that
     /// sequence then refuses further steps. Stages that ask to rewind are
     /// refused (the host traces the refusal) and decoding goes on forward.
-    fn step(&self, py: Python<'_>, logits: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
-        let (_owner, rows) = logits_view(logits)?;
+    #[pyo3(signature = (logits, *, inplace=false))]
+    fn step(&self, py: Python<'_>, logits: &Bound<'_, PyAny>, inplace: bool) -> PyResult<Vec<u32>> {
+        let (_owner, rows) = logits_view(logits, inplace)?;
         let mut guard = self.lock()?;
         let this = &mut *guard;
         if rows.rows != this.seqs.len() {
@@ -663,10 +690,16 @@ impl Sequences {
                     continue;
                 }
                 let instance = seq.instance.as_mut().expect("instantiated above");
-                // SAFETY: `_owner` keeps the array alive for this call, and the row is in bounds.
-                instance.input_row().copy_from_slice(unsafe { rows.row(i) });
                 let step = seq.tokens.len() - seq.prompt_len;
-                match instance.step_input_row(&seq.tokens, seq.prompt_len, step) {
+                // SAFETY: `_owner` keeps the array alive for this call, row `i` is in
+                // bounds, and `logits_view` checked it is writable for `inplace`.
+                let result = if inplace {
+                    instance.step(&seq.tokens, seq.prompt_len, step, unsafe { rows.row_mut(i) })
+                } else {
+                    instance.input_row().copy_from_slice(unsafe { rows.row(i) });
+                    instance.step_input_row(&seq.tokens, seq.prompt_len, step)
+                };
+                match result {
                     Ok(token) => {
                         seq.tokens.push(token);
                         seq.finished = stop_at_eos && token == eos;

@@ -127,3 +127,28 @@ def test_logits_are_read_the_same_from_every_layout(tokenizer):
             state.step(layout(t))
             assert np.array_equal(logits[t], before), "the caller's logits must not change"
         assert state.tokens == reference, name
+
+
+def test_inplace_steps_edit_the_callers_rows_and_pick_the_same_tokens(tokenizer):
+    torch = pytest.importorskip("torch")
+    chain = logitloom.Chain.from_toml(ROOT / "configs" / "conservative.toml", tokenizer=TOKENIZER)
+    vocab = tokenizer.get_vocab_size(True)
+    logits = logits_for(vocab, 12, chain.eos_token_id)
+    prompt = prompt_ids(tokenizer)
+    reference, _ = python_replay(chain, logits, prompt, seed=2, stop_at_eos=False)
+    for wrap in (lambda a: a, torch.from_numpy):
+        state = chain.new_sequences([prompt] * BATCH, seed=2, stop_at_eos=False)
+        for t in range(STEPS):
+            rows = logits[t].copy()
+            state.step(wrap(rows), inplace=True)
+            # top-k 40 left at most 40 tokens per row finite.
+            assert (np.isfinite(rows).sum(axis=1) <= 40).all()
+        assert state.tokens == reference
+    frozen = logits[0].copy()
+    frozen.setflags(write=False)
+    state = chain.new_sequences([prompt] * BATCH, seed=2)
+    with pytest.raises(ValueError, match="inplace=True needs writable float32"):
+        state.step(frozen, inplace=True)
+    with pytest.raises(ValueError, match="inplace=True needs writable float32"):
+        state.step(logits[0].astype(np.float64), inplace=True)
+    state.step(frozen)  # reading a read-only array is fine
