@@ -29,7 +29,7 @@ NEW_TOKENS = 80
 
 @pytest.fixture(scope="module")
 def model():
-    m = transformers.AutoModelForCausalLM.from_pretrained(str(MODEL), torch_dtype=torch.float32)
+    m = transformers.AutoModelForCausalLM.from_pretrained(str(MODEL), dtype=torch.float32)
     return m.eval()
 
 
