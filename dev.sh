@@ -57,6 +57,15 @@ wasm_packages() {
   done
 }
 
+# The Python package (python/): built into .venv by maturin, then its pytest
+# suite, which uses the plugins and binaries the workspace build just made.
+test_python() {
+  "$VENV/bin/python" -c 'import maturin, pytest' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check maturin pytest
+  "$VENV/bin/maturin" develop -q -m "$ROOT/python/Cargo.toml" >&2
+  "$VENV/bin/python" -m pytest -q "$ROOT/python/tests"
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   setup) setup ;;
@@ -75,7 +84,8 @@ case "$cmd" in
     setup
     build_wasm_plugins
     cargo build --workspace --all-targets >&2
-    exec cargo test --workspace "$@"
+    cargo test --workspace "$@"
+    test_python
     ;;
   *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

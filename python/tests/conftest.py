@@ -1,0 +1,84 @@
+"""Shared by the Python package's tests: where the built artifacts are.
+
+A missing artifact fails the test with the command that builds it, as the
+Rust tests do: a skipped test would hide that nothing was checked.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+PROFILE = TARGET / "debug"
+MODEL = ROOT / "models" / "default"
+TOKENIZER = MODEL / "tokenizer.json"
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
+
+
+def _need(path: Path, build: str) -> Path:
+    if not path.is_file():
+        pytest.fail(f"missing {path}: build it with `{build}` (`./dev.sh test` does this)")
+    return path
+
+
+def native_plugin(package: str) -> Path:
+    return _need(PROFILE / f"lib{package.replace('-', '_')}.so", f"./dev.sh cargo build -p {package}")
+
+
+def wasm_plugin(package: str) -> Path:
+    return _need(
+        TARGET / "wasm32-unknown-unknown" / "release" / f"{package.replace('-', '_')}.wasm",
+        f"./dev.sh cargo build --release --target wasm32-unknown-unknown -p {package}",
+    )
+
+
+def replay_binary() -> Path:
+    return _need(PROFILE / "logitloom-replay", "./dev.sh cargo build -p logitloom-python-replay")
+
+
+def cli_binary() -> Path:
+    return _need(PROFILE / "logitloom", "./dev.sh cargo build -p logitloom-cli")
+
+
+def rust_replay(chain: Path, logits: np.ndarray, prompt, tmp_path: Path, *, seed=0, eos=None, tokenizer=TOKENIZER, ignore_eos=False):
+    """Runs `logits` (steps x batch x vocab) through the Rust host; returns (tokens, trace)."""
+    steps, batch, vocab = logits.shape
+    path = tmp_path / "logits.f32"
+    np.ascontiguousarray(logits, dtype="<f4").tofile(path)
+    cmd = [
+        str(replay_binary()), "--chain", str(chain), "--logits", str(path), "--batch", str(batch),
+        "--steps", str(steps), "--vocab", str(vocab), "--prompt", ",".join(map(str, prompt)), "--seed", str(seed),
+    ]
+    if tokenizer is not None:
+        cmd += ["--tokenizer", str(tokenizer)]
+    if eos is not None:
+        cmd += ["--eos", str(eos)]
+    if ignore_eos:
+        cmd.append("--ignore-eos")
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    return out["tokens"], out["trace"]
+
+
+def python_replay(chain, logits: np.ndarray, prompt, *, seed=0, stop_at_eos=True):
+    """The same through the Python package: one `step` per row block."""
+    steps, batch, _ = logits.shape
+    state = chain.new_sequences([list(prompt)] * batch, seed=seed, stop_at_eos=stop_at_eos)
+    for t in range(steps):
+        if all(state.finished):
+            break
+        state.step(logits[t])
+    return state.tokens, state.take_observations()
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(TOKENIZER))
