@@ -11,8 +11,10 @@
 //! A tail is a loop when it holds at least `min_repeats` full copies of a
 //! unit of at most `max_period` tokens and spans at least `min_span`
 //! tokens: with the defaults, `.S` x6 (12 tokens), a 4-token unit x3, any
-//! unit of 6 or more tokens x2. The benchmark calls the same tail collapsed
-//! only at 10 copies, or 3 copies over 48 tokens.
+//! unit of 6 to 16 tokens x2. A longer unit (a repeated method) is called a
+//! loop once `min_match` tokens of its second copy repeat the first: going
+//! back then costs those tokens, not the whole unit. The benchmark calls
+//! the same tail collapsed only at 10 copies, or 3 copies over 48 tokens.
 
 use logitloom_plugin_api::{
     LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
@@ -25,6 +27,7 @@ pub struct LoopBreaker {
     max_period: usize,
     min_repeats: usize,
     min_span: usize,
+    min_match: usize,
 }
 
 impl LogitProcessor for LoopBreaker {
@@ -44,6 +47,12 @@ impl LogitProcessor for LoopBreaker {
                     Some(ParamValue::Int(12)),
                     "tokens the copies must cover together (so short units need more copies)",
                 ),
+                ParamSpec::new(
+                    "min_match",
+                    ParamKind::int_in(2, 4096),
+                    Some(ParamValue::Int(16)),
+                    "a unit longer than this is a loop once this many tokens of its second copy repeat it",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,
@@ -56,13 +65,18 @@ impl LogitProcessor for LoopBreaker {
             max_period: params.int("max_period") as usize,
             min_repeats: params.int("min_repeats") as usize,
             min_span: params.int("min_span") as usize,
+            min_match: params.int("min_match") as usize,
         })
     }
 
     fn process(&mut self, step: &mut Step<'_>, _logits: &mut [f32]) -> Result<(), PluginError> {
         let generated = step.generated();
         let Some(tail) = longest_periodic_tail(generated, self.max_period) else { return Ok(()) };
-        if tail.repeats >= self.min_repeats && tail.repeats * tail.period >= self.min_span {
+        // Tokens after the first copy that repeat it.
+        let repeated = generated.len() - tail.start - tail.period;
+        let full_copies = tail.repeats >= self.min_repeats && tail.repeats * tail.period >= self.min_span;
+        let long_unit_repeating = tail.period > self.min_match && repeated >= self.min_match;
+        if full_copies || long_unit_repeating {
             let second_copy = step.prompt_len + tail.start + tail.period;
             step.rewind(second_copy, &[step.tokens[second_copy]]);
         }
