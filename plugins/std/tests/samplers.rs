@@ -123,7 +123,9 @@ fn library_lists_every_standard_processor() {
         names,
         [
             "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "frequency_presence_penalty",
-            "no_repeat_ngram", "dry", "entropy_logger", "greedy", "multinomial"
+            "no_repeat_ngram", "dry", "entropy_logger",
+            "loop_breaker",
+            "entropy_backtrack", "greedy", "multinomial"
         ]
     );
 }
