@@ -35,16 +35,20 @@ def check_same(chain_path: Path, tokenizer, tmp_path, seed=5):
     got_tokens, got_trace = python_replay(chain, logits, prompt, seed=seed)
     assert got_tokens == want_tokens
     assert got_trace == want_trace
-    # The test means something only if the sequences ran and one finished early.
-    assert len(got_tokens[0]) > 12 and got_tokens[1][-1] == chain.eos_token_id
+    # The test means something only if the sequences ran and one finished
+    # early; a grammar allows end-of-text only where the Java is complete,
+    # which random logits never reach.
+    assert len(got_tokens[0]) > 12
+    if "java_" not in chain_path.read_text():
+        assert got_tokens[1][-1] == chain.eos_token_id
     return got_tokens, got_trace
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
 def test_every_preset_matches_the_rust_host(config, tokenizer, tmp_path):
     tokens, trace = check_same(config, tokenizer, tmp_path)
-    if "entropy" in config.stem:
-        assert len(trace) == sum(len(t) for t in tokens)
+    if "entropy_logger" in config.read_text():
+        assert len([o for o in trace if o["stage"] == "entropy_logger"]) == sum(len(t) for t in tokens)
 
 
 def _plugin_chain(tmp_path: Path, plugin: Path) -> Path:
