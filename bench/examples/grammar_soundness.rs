@@ -23,7 +23,7 @@ use std::process::Command;
 
 use indicatif::ProgressBar;
 use logitloom_bench::java::syntax::JavaSyntax;
-use logitloom_engine::chain::generate_with_chain;
+use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
 use logitloom_engine::Model;
 use logitloom_plugin_host::{ChainSpec, HostOptions, ParamValue, StageSpec};

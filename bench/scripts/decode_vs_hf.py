@@ -2,7 +2,7 @@
 """Decode speed: logitloom against Hugging Face `transformers`, same weights,
 same prompt ids, same token count, in one run.
 
-    ./dev.sh cargo build --release -p logitloom-engine --example decode_bench
+    ./dev.sh cargo build --release -p logitloom-runtime --example decode_bench
     .venv/bin/python bench/scripts/decode_vs_hf.py [--device cpu|cuda] [--quick]
 
 For each case it builds a randomly initialised GPT-2 (seeded), saves it in

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use logitloom_engine::chain::generate_with_chain;
+use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
 use logitloom_engine::{parse_device, Model};
 use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, Observation, ParamValue, StageSpec};

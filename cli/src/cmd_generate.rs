@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use logitloom_engine::chain::generate_with_chain;
+use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, GenerateOptions, Streamed};
 use logitloom_engine::score::{score_tokens, summarize};
 use logitloom_engine::tokenizer::Utf8Stream;
@@ -247,7 +247,7 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_trace(path: &Path, results: &[logitloom_engine::chain::ChainSequenceOutput]) -> anyhow::Result<()> {
+fn write_trace(path: &Path, results: &[logitloom_runtime::ChainSequenceOutput]) -> anyhow::Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
     for (seq, r) in results.iter().enumerate() {
         for o in &r.observations {

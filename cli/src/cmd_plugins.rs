@@ -207,13 +207,8 @@ fn check_processor(
     let chain = ChainSpec::from_stages(stages)?.load(opts)?;
     let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 1, token_bytes: Some(token_bytes.clone()) };
     let mut instance = chain.instantiate(&setup)?;
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = logitloom_numerics::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+    let mut random = move || rng.next_u64();
     let mut tokens: Vec<u32> = (0..16).map(|_| (random() % vocab as u64) as u32).collect();
     for step in 0..steps {
         let mut logits: Vec<f32> = (0..vocab).map(|_| (random() >> 40) as f32 / (1u64 << 24) as f32 * 20.0 - 10.0).collect();

@@ -30,8 +30,6 @@ pub enum EngineError {
     PromptTooLong { index: usize, len: usize, context: usize },
     #[error("sequence {sequence}, step {step}: {message}")]
     Sampler { sequence: usize, step: usize, message: String },
-    #[error(transparent)]
-    Chain(#[from] logitloom_plugin_host::HostError),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 }

@@ -2,8 +2,9 @@
 //!
 //! GPT-2 on libtorch (through `tch`) with a preallocated, batched KV cache
 //! and a generation loop that hands every step's logits to a per-sequence
-//! sampler — in practice a chain of logit processors from
-//! `logitloom-plugin-host`.
+//! [`generate::SequenceSampler`]. The engine knows nothing of plugins:
+//! `logitloom-runtime` implements that sampler with a chain of logit
+//! processors, so this crate builds on `tch` alone.
 //!
 //! ## Design choices
 //!
@@ -29,7 +30,6 @@
 //!   over the same weight tensors and the same cache is ~2x faster in bf16.
 //!   Prefill, context slides and GPUs stay on libtorch.
 
-pub mod chain;
 pub mod config;
 pub mod device;
 pub mod generate;

@@ -269,7 +269,7 @@ pub struct RewindTotals {
 /// FNV-1a over token ids: tells apart the prefixes that lead to one
 /// position, for the no-repeat rule.
 fn prefix_hash(tokens: &[u32]) -> u64 {
-    tokens.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &t| (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3))
+    logitloom_numerics::fnv1a_u32s(tokens)
 }
 
 /// Where the step's logits row is right now. A WASM stage can only read its

@@ -11,22 +11,7 @@ use logitloom_plugin_host::{
     ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec,
 };
 
-/// xorshift64*: deterministic inputs without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
+use logitloom_numerics::SplitMix64 as Rng;
 
 /// A row with the awkward cases: ties (values on a coarse grid), a few
 /// masked tokens, a wide range.
@@ -35,7 +20,7 @@ fn random_row(rng: &mut Rng, vocab: usize) -> Vec<f32> {
         .map(|_| match rng.below(20) {
             0 => f32::NEG_INFINITY,
             1..=4 => (rng.below(8) as f32) * 0.5,
-            _ => rng.unit() * 16.0 - 8.0,
+            _ => rng.next_f32() * 16.0 - 8.0,
         })
         .collect()
 }
@@ -92,7 +77,7 @@ fn assert_equivalent(processor: &str, params: &[(&str, ParamValue)], vocab: usiz
     for sequence in 0..sequences {
         let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 1000 + sequence, token_bytes: Some(bytes.clone()) };
         let mut instances: Vec<_> = chains.iter().map(|(_, c)| c.instantiate(&setup).unwrap()).collect();
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ sequence.wrapping_mul(0x1234_5678_9abc_def1));
+        let mut rng = Rng::new(sequence);
         // Few distinct prompt tokens, so penalties and n-gram bans trigger.
         let mut tokens: Vec<u32> = (0..12).map(|_| rng.below(24) as u32).collect();
         for step in 0..steps {
@@ -238,7 +223,7 @@ fn mixed_host_chains_agree_with_builtin_whichever_way_the_row_comes_in() {
         let mut expected = reference.instantiate(&setup).unwrap();
         let mut through_step = chain.instantiate(&setup).unwrap();
         let mut through_input_row = chain.instantiate(&setup).unwrap();
-        let mut rng = Rng(0x5eed ^ mix.len() as u64);
+        let mut rng = Rng::new(0x5eed ^ mix.len() as u64);
         let mut tokens: Vec<u32> = (0..8).map(|_| rng.below(30) as u32).collect();
         for step in 0..25 {
             let row = random_row(&mut rng, vocab);

@@ -20,15 +20,11 @@ const PROMPT: usize = 12;
 /// A logits row that depends only on the prefix, as a model's would: two
 /// runs that reach the same prefix see the same row.
 fn row_for(tokens: &[u32]) -> Vec<f32> {
-    let mut h = tokens.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &t| (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3));
+    let mut rng = logitloom_numerics::SplitMix64::new(logitloom_numerics::fnv1a_u32s(tokens));
     (0..V)
         .map(|_| {
-            h ^= h >> 12;
-            h ^= h << 25;
-            h ^= h >> 27;
-            let x = (h.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32;
             // A coarse grid makes ties, which tie-breaking must survive.
-            (x * 16.0).floor() * 0.5 - 4.0
+            (rng.next_f32() * 16.0).floor() * 0.5 - 4.0
         })
         .collect()
 }

@@ -27,12 +27,7 @@ pub const SHINGLE: usize = 5;
 
 pub type Signature = [u32; SLOTS];
 
-/// SplitMix64's finaliser: a cheap, well-mixed 64-bit hash of a 64-bit value.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use logitloom_numerics::{mix64 as mix, splitmix64, Fnv1a};
 
 /// Hashes of the lexical tokens of `text`: identifier/number runs and single
 /// punctuation characters; whitespace separates and is dropped.
@@ -54,12 +49,7 @@ pub fn token_hashes(text: &str) -> Vec<u64> {
         } else {
             i += 1;
         }
-        // FNV-1a over the token's bytes.
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for &c in &bytes[start..i] {
-            h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        out.push(h);
+        out.push(Fnv1a::default().write_bytes(&bytes[start..i]).finish());
     }
     out
 }
@@ -96,11 +86,7 @@ const fn seeds(start: u64, odd: bool) -> [u64; SLOTS] {
     let mut state = start;
     let mut i = 0;
     while i < SLOTS {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        seeds[i] = (z ^ (z >> 31)) | odd as u64;
+        seeds[i] = splitmix64(&mut state) | odd as u64;
         i += 1;
     }
     seeds

@@ -13,7 +13,7 @@
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
 
-use logitloom_std_plugins::dist::exp;
+use logitloom_numerics::exp;
 
 /// How the elements of a weight matrix or cache are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,7 +211,7 @@ pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
 const GELU_SCALE: f32 = 0.797_884_6;
 
 /// One loop for both bodies: branch-free around the project's own `exp`
-/// (`logitloom_std_plugins::dist::exp`, the Cephes scheme the samplers
+/// (`logitloom_numerics::exp`, the Cephes scheme the samplers
 /// use), so it vectorises at whatever width the caller is compiled for.
 #[inline(always)]
 fn bias_gelu_loop(x: &mut [f32], bias: &[f32]) {

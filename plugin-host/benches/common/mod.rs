@@ -49,13 +49,8 @@ pub struct Inputs {
 }
 
 pub fn inputs() -> Inputs {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = logitloom_numerics::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+    let mut next = move || rng.next_u64();
     // Roughly the spread of a real GPT-2 row: most tokens far below the top.
     let row = (0..VOCAB).map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 12.0).collect();
     let tokens = (0..512).map(|_| (next() % VOCAB as u64) as u32).collect();

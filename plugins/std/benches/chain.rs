@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use logitloom_plugin_api::{LogitProcessor, ParamValue, Setup, Step, TokenBytes};
-use logitloom_std_plugins::rng::Rng;
+use logitloom_numerics::Rng;
 use logitloom_std_plugins::{library, Dry, EntropyLogger, MinP, Multinomial, RepetitionPenalty, TopK, TopP};
 
 const VOCAB: usize = 50_257;

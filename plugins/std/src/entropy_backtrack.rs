@@ -17,7 +17,7 @@ use logitloom_plugin_api::{
     Step,
 };
 
-use crate::dist::softmax;
+use crate::row::softmax;
 
 pub struct EntropyBacktrack {
     min_prob: f64,

@@ -21,7 +21,7 @@
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 use serde_json::json;
 
-use crate::dist::{softmax, top_n, KthLargest};
+use crate::row::{softmax, top_n, KthLargest};
 
 pub struct EntropyLogger {
     top_n: usize,
@@ -85,7 +85,7 @@ impl LogitProcessor for EntropyLogger {
         let before = softmax(raw);
         // First in a chain (or after stages that changed nothing) the row
         // is still the model's: one pass over 50k tokens instead of two.
-        let unchanged = crate::dist::same_bits(raw, logits);
+        let unchanged = crate::row::same_bits(raw, logits);
         let after = if unchanged { before } else { softmax(logits) };
         let lse_after = after.map(|s| s.log_z);
         let top: Vec<serde_json::Value> = top_n(logits, self.top_n, &mut self.kth, &mut self.scratch)

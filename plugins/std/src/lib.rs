@@ -8,12 +8,12 @@
 //!
 //! * **Same bits everywhere.** The same source is compiled natively and to
 //!   `wasm32-unknown-unknown`, and both must choose the same tokens for the
-//!   same seed. So: `exp` is our own (`dist::exp`, plain IEEE arithmetic)
+//!   same seed. So: `exp` is our own (`row::exp`, plain IEEE arithmetic)
 //!   and `log` comes from `libm` (platform maths libraries round
 //!   differently), sums in a fixed (token id) order, orderings that are
 //!   strict total orders (ties broken by token id) so an unstable selection
 //!   cannot leak its platform-dependent moves, no hash-map iteration, no
-//!   threads, no clocks, and our own PRNG ([`rng`]).
+//!   threads, no clocks, and our own PRNG (`logitloom_numerics::Rng`).
 //! * **Cheap at a 50k vocabulary.** A typical chain (repetition penalty,
 //!   top-k, top-p, multinomial) must stay well under 100 µs per token (it
 //!   takes 45–95 µs on a 2-core box; docs/performance.md), so nothing sorts the
@@ -29,9 +29,8 @@
 //!   implementation (Hugging Face `transformers`, OpenAI, llama.cpp) and
 //!   says so in its doc comment, including how ties are broken.
 
-pub mod dist;
+pub mod row;
 pub mod periodic;
-pub mod rng;
 
 mod dry;
 mod entropy_backtrack;

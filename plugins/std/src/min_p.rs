@@ -12,7 +12,7 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
-use crate::dist::{cut_below_band, is_live, max_live, KthLargest, BLOCK};
+use crate::row::{cut_below_band, is_live, max_live, KthLargest, BLOCK};
 
 /// Width (in logits) of the band around `ln p` decided with `exp`; far wider
 /// than any rounding error of `ln p` or of the subtraction.
@@ -76,7 +76,7 @@ impl LogitProcessor for MinP {
                     continue;
                 }
                 let d = *l - max;
-                if d >= lo && d <= hi && crate::dist::exp(d) < self.p {
+                if d >= lo && d <= hi && crate::row::exp(d) < self.p {
                     *l = f32::NEG_INFINITY;
                 }
             }

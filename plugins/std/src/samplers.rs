@@ -4,8 +4,8 @@ use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Par
 
 use std::ops::ControlFlow;
 
-use crate::dist::{argmax_checked, for_each_weight_block, InvalidLogit};
-use crate::rng::Rng;
+use crate::row::{argmax_checked, for_each_weight_block, InvalidLogit};
+use logitloom_numerics::Rng;
 
 /// Refuses rows no sampler can draw from: a NaN or `+inf` anywhere (a model
 /// or plugin bug upstream), or nothing left alive (`None`).

@@ -34,7 +34,7 @@ impl LogitProcessor for Temperature {
     }
 
     fn process(&mut self, _step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
-        crate::dist::divide(logits, self.temperature);
+        crate::row::divide(logits, self.temperature);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
-use crate::dist::{mask_below, KthLargest};
+use crate::row::{mask_below, KthLargest};
 
 pub struct TopK {
     k: usize,

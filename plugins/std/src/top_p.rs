@@ -19,7 +19,7 @@
 
 use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
 
-use crate::dist::{best_first, gather_live, KthLargest};
+use crate::row::{best_first, gather_live, KthLargest};
 
 /// Bucket width 1/8 nat: a bucket holds tokens whose probabilities differ by
 /// under 13%, so the crossing bucket is small for any real distribution.
@@ -123,7 +123,7 @@ impl Nucleus {
         // Summed in id order: the same bits on every platform.
         let mut total = 0.0f64;
         for &(l, _) in &self.live {
-            let w = crate::dist::exp(l - max) as f64;
+            let w = crate::row::exp(l - max) as f64;
             total += w;
             self.bucket_mass[bucket(max, l)] += w;
         }
@@ -144,7 +144,7 @@ impl Nucleus {
         self.crossing.sort_unstable_by(best_first);
         let mut mass = above;
         for &(l, _) in &self.crossing {
-            mass += crate::dist::exp(l - max) as f64;
+            mass += crate::row::exp(l - max) as f64;
             if mass >= target {
                 return Some(l);
             }

@@ -121,14 +121,11 @@ fn dry_z_algorithm_agrees_with_a_quadratic_scan() {
     // against the definition: for each earlier position i, the length of the
     // longest common suffix of ctx[..=i] and ctx; the token at i+1 gets the
     // largest such length >= allowed_length.
-    let mut state = 12345u64;
+    let mut rng = logitloom_numerics::SplitMix64::new(12345);
     for trial in 0..200 {
         let len = 2 + trial % 40;
         let ctx: Vec<u32> = (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((state >> 33) % 4) as u32
-            })
+            .map(|_| rng.below(4) as u32)
             .collect();
         let got = dry(&[], &ctx);
         let mut want = [0usize; 6];

@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
     let chain = ChainSpec::from_file(&chain_path)?.load(&HostOptions::default())?;
     let tokenizer = args.tokenizer.as_deref().map(Tokenizer::from_file).transpose()?;
     let eos = args.eos.or_else(|| tokenizer.as_ref().and_then(Tokenizer::eos_token_id)).context("give --eos or --tokenizer")?;
-    // As engine::chain::model_token_bytes: padded or cut to the logits' width.
+    // As logitloom_runtime::model_token_bytes: padded or cut to the logits' width.
     let token_bytes = match (&tokenizer, chain.needs_token_bytes()) {
         (Some(t), true) => {
             let mut tokens = t.all_token_bytes().to_vec();

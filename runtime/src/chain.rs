@@ -1,13 +1,16 @@
-//! Generation through a logit-processor chain: the glue between the
-//! model loop ([`crate::generate`]) and `logitloom-plugin-host`.
+//! Generation through a logit-processor chain: the model loop
+//! ([`logitloom_engine::generate`]) with a chain instance choosing each
+//! sequence's tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use logitloom_plugin_host::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, SequenceSetup};
 
-use crate::generate::{generate, Choice, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler, Streamed};
-use crate::{EngineError, Model};
+use logitloom_engine::generate::{generate, Choice, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler, Streamed};
+use logitloom_engine::Model;
+
+use crate::RuntimeError;
 
 /// Lets a chain instance pick one sequence's tokens.
 pub struct ChainSampler<'a> {
@@ -55,7 +58,7 @@ pub fn generate_with_chain(
     seeds: &[u64],
     options: &GenerateOptions,
     on_event: &mut dyn FnMut(usize, Streamed),
-) -> Result<(Vec<ChainSequenceOutput>, GenerationStats), EngineError> {
+) -> Result<(Vec<ChainSequenceOutput>, GenerationStats), RuntimeError> {
     assert_eq!(prompts.len(), seeds.len(), "one seed per prompt");
     let token_bytes = chain.needs_token_bytes().then(|| Arc::new(model_token_bytes(model)));
     let mut instances = seeds

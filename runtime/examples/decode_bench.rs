@@ -2,13 +2,13 @@
 //! model directory (no tokenizer needed), generates greedily through the
 //! standard `greedy` chain from fixed prompt ids, and prints one JSON line.
 //!
-//!     cargo run --release -p logitloom-engine --example decode_bench -- \
+//!     cargo run --release -p logitloom-runtime --example decode_bench -- \
 //!         MODEL_DIR --batch 1 --dtype f32 --prompt-len 32 --new-tokens 128 --device cpu
 
 use std::time::Instant;
 
 use logitloom_engine::generate::{generate, ContextOverflow, GenerateOptions, SequenceSampler};
-use logitloom_engine::chain::ChainSampler;
+use logitloom_runtime::ChainSampler;
 use logitloom_engine::{hf, parse_device, parse_dtype};
 use logitloom_plugin_host::{ChainSpec, HostOptions, SequenceSetup, StageSpec};
 
