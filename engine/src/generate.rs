@@ -260,9 +260,10 @@ fn decode(
         if feeds.iter().all(|f| *f == Feed::Idle) {
             continue;
         }
+        let steps: Vec<usize> = rows.iter().map(Row::generated).collect();
         match native.as_mut() {
-            Some(native) => native_step(native, cache, &feeds, samplers, gpt.config.vocab_size, rows)?,
-            None => libtorch_step(gpt, cache, &feeds, samplers, rows)?,
+            Some(native) => native_step(native, cache, &feeds, samplers, gpt.config.vocab_size, &steps)?,
+            None => libtorch_step(gpt, cache, &feeds, samplers, &steps)?,
         }
         stats.decode_tokens += feeds.iter().filter(|f| **f != Feed::Idle).count();
     }
@@ -369,13 +370,13 @@ fn plan_feed(
 
 /// One decode step on the engine's own CPU kernels: only fed rows are
 /// computed; the others' caches stay as they are.
-fn native_step(
+fn native_step<S: SamplerAt + ?Sized>(
     native: &mut NativeDecoder<'_>,
     cache: &mut KvCache,
     feeds: &[Feed],
-    samplers: &mut [Box<dyn SequenceSampler + '_>],
+    samplers: &mut S,
     vocab: usize,
-    rows: &[Row],
+    steps: &[usize],
 ) -> Result<(), EngineError> {
     let fed: Vec<(usize, u32)> = feeds
         .iter()
@@ -387,7 +388,7 @@ fn native_step(
         .collect();
     let mut outputs = Vec::with_capacity(fed.len());
     for &(b, _) in &fed {
-        outputs.push(logits_buffer(&mut *samplers[b], b, vocab, rows[b].generated())?.as_mut_ptr());
+        outputs.push(logits_buffer(samplers.at(b), b, vocab, steps[b])?.as_mut_ptr());
     }
     // SAFETY: each pointer is a distinct sampler's `vocab`-long buffer,
     // untouched until the samplers are called again.
@@ -398,12 +399,12 @@ fn native_step(
 /// One decode step through libtorch. The batch is one tensor, so rows not
 /// fed are computed too: each writes at its current length, which must be
 /// a valid slot, and is rewound right after.
-fn libtorch_step(
+fn libtorch_step<S: SamplerAt + ?Sized>(
     gpt: &Gpt2,
     cache: &mut KvCache,
     feeds: &[Feed],
-    samplers: &mut [Box<dyn SequenceSampler + '_>],
-    rows: &[Row],
+    samplers: &mut S,
+    steps: &[usize],
 ) -> Result<(), EngineError> {
     let context = gpt.config.n_positions;
     let vocab = gpt.config.vocab_size;
@@ -425,7 +426,7 @@ fn libtorch_step(
     let host = host_logits(&gpt.logits(&hidden));
     for (b, feed) in feeds.iter().enumerate() {
         if *feed != Feed::Idle {
-            write_row(&host, b, vocab, &mut *samplers[b], rows[b].generated())?;
+            write_row(&host, b, vocab, samplers.at(b), steps[b])?;
         }
     }
     for (b, len) in parked {
@@ -437,18 +438,57 @@ fn libtorch_step(
 /// Recomputes the cache of one row from `tokens` (after a context slide)
 /// and returns the logits for its next token (`[1, vocab]`, on the host).
 fn refill_row(gpt: &Gpt2, cache: &mut KvCache, row: usize, tokens: &[u32]) -> Tensor {
+    fill_rows(gpt, cache, &[(row, tokens)])
+}
+
+/// Runs each `(row, tokens)` through the model in one forward pass of its
+/// own (right-padded to the longest, in a scratch cache just that long),
+/// copies each row's keys and values into `cache` at `row`, sets its length,
+/// and returns every row's next-token logits (`[k, vocab]`, on the host).
+/// Rows of `cache` not named are untouched, so rows can join a batch that
+/// is decoding.
+fn fill_rows(gpt: &Gpt2, cache: &mut KvCache, rows: &[(usize, &[u32])]) -> Tensor {
     let device = gpt.device();
-    let mut single = KvCache::new(&gpt.config, 1, cache.capacity(), device, gpt.kind());
-    let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
-    let idx = Tensor::from_slice(&ids).view([1, ids.len() as i64]).to_device(device);
-    let hidden = gpt.forward_cached_hidden(&idx, &mut single);
-    let n = tokens.len() as i64;
-    for layer in 0..cache.keys.len() {
-        cache.keys[layer].get(row as i64).narrow(1, 0, n).copy_(&single.keys[layer].get(0).narrow(1, 0, n));
-        cache.values[layer].get(row as i64).narrow(1, 0, n).copy_(&single.values[layer].get(0).narrow(1, 0, n));
+    let k = rows.len();
+    let longest = rows.iter().map(|(_, t)| t.len()).max().expect("at least one row");
+    let mut scratch = KvCache::new(&gpt.config, k, longest, device, gpt.kind());
+    let mut padded = vec![0i64; k * longest];
+    for (i, (_, tokens)) in rows.iter().enumerate() {
+        for (t, &tok) in tokens.iter().enumerate() {
+            padded[i * longest + t] = tok as i64;
+        }
     }
-    cache.truncate_or_set(row, tokens.len());
-    host_logits(&gpt.logits(&hidden.select(1, n - 1)))
+    let idx = Tensor::from_slice(&padded).view([k as i64, longest as i64]).to_device(device);
+    let hidden = gpt.forward_cached_hidden(&idx, &mut scratch);
+    let mut last = Vec::with_capacity(k);
+    for (i, &(row, tokens)) in rows.iter().enumerate() {
+        let n = tokens.len() as i64;
+        for layer in 0..cache.keys.len() {
+            cache.keys[layer].get(row as i64).narrow(1, 0, n).copy_(&scratch.keys[layer].get(i as i64).narrow(1, 0, n));
+            cache.values[layer].get(row as i64).narrow(1, 0, n).copy_(&scratch.values[layer].get(i as i64).narrow(1, 0, n));
+        }
+        cache.truncate_or_set(row, tokens.len());
+        last.push(hidden.get(i as i64).select(0, n - 1));
+    }
+    host_logits(&gpt.logits(&Tensor::stack(&last, 0)))
+}
+
+/// The sampler of each row of a batch, by row index.
+trait SamplerAt {
+    /// Row `b`'s sampler; only asked for rows that are live.
+    fn at(&mut self, b: usize) -> &mut dyn SequenceSampler;
+}
+
+impl SamplerAt for [Box<dyn SequenceSampler + '_>] {
+    fn at(&mut self, b: usize) -> &mut dyn SequenceSampler {
+        &mut *self[b]
+    }
+}
+
+impl SamplerAt for [Option<&mut dyn SequenceSampler>] {
+    fn at(&mut self, b: usize) -> &mut dyn SequenceSampler {
+        self[b].as_deref_mut().expect("a fed row has a sampler")
+    }
 }
 
 /// A `[B, vocab]` logits tensor as contiguous f32 on the host: one transfer
@@ -476,4 +516,158 @@ fn logits_buffer<'s>(sampler: &'s mut dyn SequenceSampler, b: usize, vocab: usiz
         });
     }
     Ok(row)
+}
+
+/// A decoding batch that sequences join and leave while it runs: the
+/// step-level form of [`generate`], for servers (continuous batching).
+///
+/// The batch has a fixed number of slots, each with its own row of one
+/// preallocated [`KvCache`]. A slot's life is [`join`](Self::join)
+/// (prefilled, with its first logits in its sampler), then one
+/// [`advance`](Self::advance) per step (choose or rewind, plan what to feed)
+/// followed by one [`step`](Self::step) for the whole batch, until
+/// `advance` reports a finish or the caller calls [`leave`](Self::leave).
+/// Every row keeps its own options; a rewind cuts only its own row's cache.
+/// The caller keeps the samplers, so each request owns its chain.
+pub struct LiveBatch<'m> {
+    gpt: &'m Gpt2,
+    cache: KvCache,
+    native: Option<NativeDecoder<'m>>,
+    rows: Vec<Option<(Row, GenerateOptions)>>,
+    feeds: Vec<Feed>,
+}
+
+/// A sequence joining a [`LiveBatch`].
+pub struct Join<'s> {
+    pub slot: usize,
+    pub prompt: Vec<u32>,
+    pub options: GenerateOptions,
+    pub sampler: &'s mut dyn SequenceSampler,
+}
+
+impl<'m> LiveBatch<'m> {
+    /// A batch of `slots` rows, each with room for the model's whole context.
+    pub fn new(gpt: &'m Gpt2, slots: usize) -> LiveBatch<'m> {
+        let context = gpt.config.n_positions;
+        LiveBatch {
+            gpt,
+            cache: KvCache::new(&gpt.config, slots, context, gpt.device(), gpt.kind()),
+            native: NativeDecoder::new(gpt, slots),
+            rows: (0..slots).map(|_| None).collect(),
+            feeds: vec![Feed::Idle; slots],
+        }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether decode steps run on the native CPU path.
+    pub fn native_decode(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// Slots no sequence holds.
+    pub fn free_slots(&self) -> Vec<usize> {
+        (0..self.rows.len()).filter(|&s| self.rows[s].is_none()).collect()
+    }
+
+    /// Slots a sequence holds.
+    pub fn live_slots(&self) -> Vec<usize> {
+        (0..self.rows.len()).filter(|&s| self.rows[s].is_some()).collect()
+    }
+
+    /// The tokens a slot has generated so far (after rewinds, the kept ones).
+    pub fn generated(&self, slot: usize) -> &[u32] {
+        match &self.rows[slot] {
+            Some((row, _)) => &row.tokens[row.prompt_len..],
+            None => &[],
+        }
+    }
+
+    /// Prefills every joining sequence in ONE forward pass (so rows already
+    /// decoding wait for one prefill however many join) and writes each
+    /// one's first logits into its sampler. Each prompt must be non-empty and
+    /// leave at least one position of the context free; a slot must be free.
+    pub fn join(&mut self, joins: &mut [Join<'_>]) -> Result<(), EngineError> {
+        if joins.is_empty() {
+            return Ok(());
+        }
+        let context = self.gpt.config.n_positions;
+        for (index, j) in joins.iter().enumerate() {
+            if j.prompt.is_empty() || j.prompt.len() >= context {
+                return Err(EngineError::PromptTooLong { index, len: j.prompt.len(), context });
+            }
+            assert!(self.rows[j.slot].is_none(), "slot {} is taken", j.slot);
+        }
+        let _guard = tch::no_grad_guard();
+        let batch: Vec<(usize, &[u32])> = joins.iter().map(|j| (j.slot, j.prompt.as_slice())).collect();
+        let host = fill_rows(self.gpt, &mut self.cache, &batch);
+        let vocab = self.gpt.config.vocab_size;
+        for (i, j) in joins.iter_mut().enumerate() {
+            write_row(&host, i, vocab, &mut *j.sampler, 0)?;
+            let row = Row { tokens: j.prompt.clone(), prompt_len: j.prompt.len(), finish: None, slid: 0, rewinds: 0, discarded: 0 };
+            self.rows[j.slot] = Some((row, j.options.clone()));
+            self.feeds[j.slot] = Feed::Idle;
+        }
+        Ok(())
+    }
+
+    /// Lets a live slot's sampler choose from the logits it holds (a token
+    /// or a rewind, reported through `on_event`) and plans what the slot
+    /// feeds at the next [`step`](Self::step). Returns the finish when the
+    /// sequence ended; the slot stays held until [`leave`](Self::leave).
+    /// An error concerns this slot alone: the caller should `leave` it.
+    pub fn advance(
+        &mut self,
+        slot: usize,
+        sampler: &mut dyn SequenceSampler,
+        on_event: &mut dyn FnMut(Streamed),
+    ) -> Result<Option<Finish>, EngineError> {
+        let _guard = tch::no_grad_guard();
+        self.feeds[slot] = Feed::Idle;
+        let (row, options) = self.rows[slot].as_mut().expect("advance a live slot");
+        if let Some(finish) = row.finish {
+            return Ok(Some(finish));
+        }
+        let mut stats = GenerationStats::default();
+        choose(slot, row, sampler, options, &mut |_, event| on_event(event), &mut stats)?;
+        if row.finish.is_none() {
+            self.feeds[slot] = plan_feed(self.gpt, slot, row, &mut self.cache, sampler, options)?;
+        }
+        Ok(row.finish)
+    }
+
+    /// One decode step for every slot that [`advance`](Self::advance)
+    /// planned a token for; `samplers[slot]` receives the slot's next
+    /// logits. Returns how many rows were fed.
+    pub fn step(&mut self, samplers: &mut [Option<&mut dyn SequenceSampler>]) -> Result<usize, EngineError> {
+        assert_eq!(samplers.len(), self.rows.len(), "one sampler entry per slot");
+        let fed = self.feeds.iter().filter(|f| **f != Feed::Idle).count();
+        if fed == 0 {
+            return Ok(0);
+        }
+        let _guard = tch::no_grad_guard();
+        let steps: Vec<usize> = self.rows.iter().map(|r| r.as_ref().map_or(0, |(row, _)| row.generated())).collect();
+        let result = match self.native.as_mut() {
+            Some(native) => native_step(native, &mut self.cache, &self.feeds, samplers, self.gpt.config.vocab_size, &steps),
+            None => libtorch_step(self.gpt, &mut self.cache, &self.feeds, samplers, &steps),
+        };
+        self.feeds.iter_mut().for_each(|f| *f = Feed::Idle);
+        result.map(|()| fed)
+    }
+
+    /// Frees a slot and returns what its sequence generated (`None` for a
+    /// free slot). A sequence left before it finished reports `MaxTokens`.
+    pub fn leave(&mut self, slot: usize) -> Option<SequenceOutput> {
+        let (row, _) = self.rows[slot].take()?;
+        self.feeds[slot] = Feed::Idle;
+        self.cache.truncate(slot, 0);
+        Some(SequenceOutput {
+            tokens: row.tokens[row.prompt_len..].to_vec(),
+            finish: row.finish.unwrap_or(Finish::MaxTokens),
+            rewinds: row.rewinds,
+            discarded: row.discarded,
+        })
+    }
 }
