@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod cmd_bench;
 mod cmd_generate;
 mod cmd_plugins;
+mod cmd_serve;
 mod cmd_trace;
 mod cmd_train;
 
@@ -40,6 +41,8 @@ enum Command {
     PlotLoss(cmd_train::PlotLossArgs),
     /// Run a collapse benchmark suite.
     Bench(cmd_bench::BenchArgs),
+    /// Serve OpenAI-style completions; each request may choose its chain.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd_train::run_train(args),
         Command::PlotLoss(args) => cmd_train::run_plot_loss(args),
         Command::Bench(args) => cmd_bench::run(args),
+        Command::Serve(args) => cmd_serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

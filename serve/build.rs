@@ -1,0 +1,1 @@
+fn main() { logitloom_build_support::link_libtorch(); }
