@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logitloom_plugin_host::{
-    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, SequenceSetup,
+    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, PluginLibrary, SequenceSetup,
     StageFailure,
 };
 use pyo3::create_exception;
@@ -288,10 +288,10 @@ impl Chain {
         let spec = match text {
             Some(text) => {
                 let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-                ChainSpec::from_toml_str(&text, "<string>", &cwd)
+                ChainSpec::from_toml_str(&text, "<string>", &cwd, &PluginLibrary::from_entries(logitloom_builtins::entries()))
             }
             _ => match as_path(source)? {
-                Some(path) => ChainSpec::from_file(&path),
+                Some(path) => ChainSpec::from_file(&path, &PluginLibrary::from_entries(logitloom_builtins::entries())),
                 None => {
                     return Err(PyTypeError::new_err(format!(
                         "source must be a path or TOML text, got {}",
