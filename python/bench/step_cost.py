@@ -186,7 +186,9 @@ def memcpy_floor(logits_np, steps):
 def artifacts(profile):
     so = TARGET / profile / "liblogitloom_std_module.so"
     wasm = TARGET / "wasm32-unknown-unknown" / "release" / "logitloom_std_module.wasm"
-    replay = TARGET / profile / "logitloom-replay"
+    # Only prints the expanded grammar for llguidance: any profile will do.
+    replay = next((p for p in (TARGET / q / "logitloom-replay" for q in (profile, "debug", "release")) if p.is_file()),
+                  TARGET / profile / "logitloom-replay")
     for path, build in [
         (so, f"./dev.sh cargo build {'--release ' if profile == 'release' else ''}-p logitloom-std-module"),
         (wasm, "./dev.sh cargo build --release --target wasm32-unknown-unknown -p logitloom-std-module"),
