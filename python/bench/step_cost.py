@@ -244,6 +244,9 @@ def main():
         for inplace in (False, True):
             us, bridge = bench_chain(trivial, logits, prompt, args.steps, inplace=inplace)
             rows.append((batch, f"logitloom `greedy` alone, {'inplace' if inplace else 'copy'} (bridge = crossing)", us, bridge))
+        for inplace in (False, True):
+            us, bridge = bench_processor(trivial, scores, input_ids, args.steps, inplace=inplace)
+            rows.append((batch, f"logitloom `greedy` alone, HF `logits_processor({'inplace=True' if inplace else ''})` (bridge = adapter crossing)", us, bridge))
         rows.append((batch, "numpy `copyto` of the batch (one copy of every row: the copy mode's floor)", memcpy_floor(logits, args.steps), None))
 
     grammar_rows = bench_grammar(args, replay)
@@ -313,6 +316,9 @@ def bench_grammar(args, replay):
         from transformers import PreTrainedTokenizerFast
     except ImportError as e:
         print(f"note: no llguidance rows ({e}; `pip install llguidance`)", file=sys.stderr)
+        return rows
+    if not replay.is_file():
+        print(f"note: no llguidance rows: missing {replay} (./dev.sh cargo build -p logitloom-python-replay)", file=sys.stderr)
         return rows
     lark = subprocess.run([str(replay), "--print-java-lark"], capture_output=True, text=True)
     if lark.returncode != 0:
