@@ -80,7 +80,7 @@ pub const RESULTS_FILE: &str = "results.jsonl";
 
 pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOptions) -> Result<RunSummary, BenchError> {
     let out = &options.out_dir;
-    std::fs::create_dir_all(out).map_err(|source| BenchError::Write { path: out.clone(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| BenchError::Write { path: out.clone(), cause: source })?;
     let results_path = out.join(RESULTS_FILE);
     let mut records: HashMap<String, Record> = HashMap::new();
     for record in load_records(&results_path)? {
@@ -102,7 +102,7 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
         .create(true)
         .append(true)
         .open(&results_path)
-        .map_err(|source| BenchError::Write { path: results_path.clone(), source })?;
+        .map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
     let mut syntax = JavaSyntax::new();
     for batch in batches(suite, &pending) {
         if options.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
@@ -117,7 +117,7 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
                 Outcome::Failed { .. } => summary.failed += 1,
             }
             let record = new_record(suite, &job, outcome);
-            append_record(&mut file, &record).map_err(|source| BenchError::Write { path: results_path.clone(), source })?;
+            append_record(&mut file, &record).map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
             records.insert(record.key.clone(), record);
             bar.inc(1);
         }
@@ -312,7 +312,7 @@ pub fn load_records(path: &Path) -> Result<Vec<Record>, BenchError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(BenchError::Read { path: path.to_path_buf(), source }),
+        Err(source) => return Err(BenchError::Read { path: path.to_path_buf(), cause: source }),
     };
     let records: Vec<Record> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     if !text.is_empty() && !text.ends_with('\n') {
@@ -328,7 +328,7 @@ fn rewrite_records(path: &Path, records: &[Record]) -> Result<(), BenchError> {
         text.push_str(&serde_json::to_string(r).expect("records serialise"));
         text.push('\n');
     }
-    let err = |source| BenchError::Write { path: path.to_path_buf(), source };
+    let err = |source| BenchError::Write { path: path.to_path_buf(), cause: source };
     std::fs::write(&tmp, text).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Kind, Tensor};
 
-use crate::native::NativeDecoder;
+use crate::cpu_decode::CpuDecoder;
 use crate::{EngineError, Gpt2, KvCache};
 
 /// What a sampler decided for one sequence at one step.
@@ -93,9 +93,9 @@ pub struct GenerationStats {
     pub decode_tokens: usize,
     /// Time spent in samplers/chains, included in `decode_time`.
     pub sampling_time: Duration,
-    /// Whether decode steps ran on the native CPU path (`crate::native`)
+    /// Whether decode steps ran on the CPU decode path (`crate::cpu_decode`)
     /// rather than through libtorch.
-    pub native_decode: bool,
+    pub cpu_decode: bool,
     /// Rewinds carried out, all sequences together.
     pub rewinds: usize,
     /// Tokens those rewinds dropped.
@@ -236,8 +236,8 @@ fn decode(
     stats: &mut GenerationStats,
 ) -> Result<(), EngineError> {
     // Decode steps on the CPU run natively (see `crate::native`).
-    let mut native = NativeDecoder::new(gpt, rows.len());
-    stats.native_decode = native.is_some();
+    let mut native = CpuDecoder::new(gpt, rows.len());
+    stats.cpu_decode = native.is_some();
     let decode_start = Instant::now();
     let mut feeds = vec![Feed::Idle; rows.len()];
     loop {
@@ -262,7 +262,7 @@ fn decode(
         }
         let steps: Vec<usize> = rows.iter().map(Row::generated).collect();
         match native.as_mut() {
-            Some(native) => native_step(native, cache, &feeds, samplers, gpt.config.vocab_size, &steps)?,
+            Some(native) => cpu_step(native, cache, &feeds, samplers, gpt.config.vocab_size, &steps)?,
             None => libtorch_step(gpt, cache, &feeds, samplers, &steps)?,
         }
         stats.decode_tokens += feeds.iter().filter(|f| **f != Feed::Idle).count();
@@ -370,8 +370,8 @@ fn plan_feed(
 
 /// One decode step on the engine's own CPU kernels: only fed rows are
 /// computed; the others' caches stay as they are.
-fn native_step<S: SamplerAt + ?Sized>(
-    native: &mut NativeDecoder<'_>,
+fn cpu_step<S: SamplerAt + ?Sized>(
+    native: &mut CpuDecoder<'_>,
     cache: &mut KvCache,
     feeds: &[Feed],
     samplers: &mut S,
@@ -532,7 +532,7 @@ fn logits_buffer<'s>(sampler: &'s mut dyn SequenceSampler, b: usize, vocab: usiz
 pub struct LiveBatch<'m> {
     gpt: &'m Gpt2,
     cache: KvCache,
-    native: Option<NativeDecoder<'m>>,
+    native: Option<CpuDecoder<'m>>,
     rows: Vec<Option<(Row, GenerateOptions)>>,
     feeds: Vec<Feed>,
 }
@@ -552,7 +552,7 @@ impl<'m> LiveBatch<'m> {
         LiveBatch {
             gpt,
             cache: KvCache::new(&gpt.config, slots, context, gpt.device(), gpt.kind()),
-            native: NativeDecoder::new(gpt, slots),
+            native: CpuDecoder::new(gpt, slots),
             rows: (0..slots).map(|_| None).collect(),
             feeds: vec![Feed::Idle; slots],
         }
@@ -562,8 +562,8 @@ impl<'m> LiveBatch<'m> {
         self.rows.len()
     }
 
-    /// Whether decode steps run on the native CPU path.
-    pub fn native_decode(&self) -> bool {
+    /// Whether decode steps run on the engine's own CPU kernels (`cpu_decode`).
+    pub fn cpu_decode(&self) -> bool {
         self.native.is_some()
     }
 
@@ -650,7 +650,7 @@ impl<'m> LiveBatch<'m> {
         let _guard = tch::no_grad_guard();
         let steps: Vec<usize> = self.rows.iter().map(|r| r.as_ref().map_or(0, |(row, _)| row.generated())).collect();
         let result = match self.native.as_mut() {
-            Some(native) => native_step(native, &mut self.cache, &self.feeds, samplers, self.gpt.config.vocab_size, &steps),
+            Some(native) => cpu_step(native, &mut self.cache, &self.feeds, samplers, self.gpt.config.vocab_size, &steps),
             None => libtorch_step(self.gpt, &mut self.cache, &self.feeds, samplers, &steps),
         };
         self.feeds.iter_mut().for_each(|f| *f = Feed::Idle);

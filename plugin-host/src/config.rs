@@ -24,11 +24,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use logitloom_plugin_api::{ParamValue, Params, StageKind};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
+use crate::chain::LoadedChain;
 use crate::error::{ChainError, HostError, Location};
 use crate::library::{looks_like_path, PluginLibrary};
+use crate::options::HostOptions;
+use crate::stage::{ResolvedStage, RewindBudget};
 
 /// One stage as written: a built-in name or a plugin path, an optional
 /// processor name (for libraries exporting several) and its parameters.
@@ -60,46 +63,15 @@ struct StageLines {
     keys: BTreeMap<String, usize>,
 }
 
-/// A parsed chain that knows where it came from.
+/// A parsed chain that knows where it came from, and which built-ins its
+/// `plugin = "..."` names resolve to.
 #[derive(Clone, Debug)]
 pub struct ChainSpec {
     stages: Vec<StageSpec>,
     origin: String,
     lines: Vec<StageLines>,
     rewind: RewindBudget,
-}
-
-/// How far each sequence may go back (chain file, `[rewind]`). Past either
-/// limit, rewind requests are refused and decoding goes on forward; with
-/// the rule that a rewind must add a ban to its place, this bounds every
-/// generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RewindBudget {
-    /// Most rewinds granted per sequence.
-    #[serde(default = "RewindBudget::default_max_rewinds")]
-    pub max_rewinds: usize,
-    /// Most tokens all of a sequence's rewinds may discard together.
-    #[serde(default = "RewindBudget::default_max_discarded_tokens")]
-    pub max_discarded_tokens: usize,
-}
-
-impl RewindBudget {
-    fn default_max_rewinds() -> usize {
-        8
-    }
-    fn default_max_discarded_tokens() -> usize {
-        48
-    }
-}
-
-impl Default for RewindBudget {
-    fn default() -> Self {
-        RewindBudget {
-            max_rewinds: RewindBudget::default_max_rewinds(),
-            max_discarded_tokens: RewindBudget::default_max_discarded_tokens(),
-        }
-    }
+    builtins: PluginLibrary,
 }
 
 #[derive(Deserialize)]
@@ -121,16 +93,24 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl ChainSpec {
-    pub fn from_file(path: &Path) -> Result<ChainSpec, ChainError> {
+    /// Reads and checks a chain file. `builtins` is the registry that
+    /// `plugin = "..."` names resolve to (the host links none of its own;
+    /// programs pass `logitloom_builtins::entries()`).
+    pub fn from_file(path: &Path, builtins: &PluginLibrary) -> Result<ChainSpec, ChainError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ChainError::Read { path: path.to_path_buf(), source })?;
+            std::fs::read_to_string(path).map_err(|cause| ChainError::Read { path: path.to_path_buf(), cause })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        ChainSpec::from_toml_str(&text, &path.display().to_string(), base)
+        ChainSpec::from_toml_str(&text, &path.display().to_string(), base, builtins)
     }
 
     /// Parses a chain config. `origin` names it in errors; relative plugin
     /// paths are resolved against `base_dir`.
-    pub fn from_toml_str(text: &str, origin: &str, base_dir: &Path) -> Result<ChainSpec, ChainError> {
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        base_dir: &Path,
+        builtins: &PluginLibrary,
+    ) -> Result<ChainSpec, ChainError> {
         let raw: RawChain = toml::from_str(text).map_err(|e| ChainError::Syntax {
             origin: origin.to_string(),
             line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -213,16 +193,22 @@ impl ChainSpec {
             stages.push(StageSpec { plugin, processor, params });
             lines.push(stage_lines);
         }
-        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind };
+        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind, builtins: builtins.clone() };
         spec.check_builtins()?;
         Ok(spec)
     }
 
     /// A chain built in code (e.g. from `--temperature`/`--top-k` flags);
     /// errors name the origin `command line`.
-    pub fn from_stages(stages: Vec<StageSpec>) -> Result<ChainSpec, ChainError> {
+    pub fn from_stages(stages: Vec<StageSpec>, builtins: &PluginLibrary) -> Result<ChainSpec, ChainError> {
         let lines = stages.iter().map(|s| StageLines { written: s.plugin.clone(), ..Default::default() }).collect();
-        let spec = ChainSpec { stages, origin: "command line".to_string(), lines, rewind: RewindBudget::default() };
+        let spec = ChainSpec {
+            stages,
+            origin: "command line".to_string(),
+            lines,
+            rewind: RewindBudget::default(),
+            builtins: builtins.clone(),
+        };
         spec.check_builtins()?;
         Ok(spec)
     }
@@ -265,7 +251,6 @@ impl ChainSpec {
         if self.stages.is_empty() {
             return Err(ChainError::Empty { origin: self.origin.clone() });
         }
-        let builtins = PluginLibrary::builtin();
         let mut kinds = Vec::new();
         for (i, stage) in self.stages.iter().enumerate() {
             if looks_like_path(&stage.plugin) {
@@ -274,7 +259,7 @@ impl ChainSpec {
                 }
                 kinds.push(None);
             } else {
-                let resolved = self.resolve_stage(i, &builtins)?;
+                let resolved = self.resolve_stage(i, &self.builtins)?;
                 kinds.push(Some(resolved.kind));
             }
         }
@@ -337,7 +322,7 @@ impl ChainSpec {
         let info = &library.processors()[index];
         let params = Params::validate(&info.params, &stage.params).map_err(|source| {
             let key = source.param_name().to_string();
-            ChainError::Param { at: self.at(i, Some(&key)), source }
+            ChainError::Param { at: self.at(i, Some(&key)), cause: source }
         })?;
         Ok(ResolvedStage { index, kind: info.kind, params })
     }
@@ -345,20 +330,19 @@ impl ChainSpec {
     /// Loads every plugin file, validates every stage and returns a chain
     /// ready to instantiate per sequence.
     pub fn load(&self, opts: &HostOptions) -> Result<LoadedChain, HostError> {
-        let builtins = PluginLibrary::builtin();
         let mut files: BTreeMap<&str, PluginLibrary> = BTreeMap::new();
         let mut stages = Vec::new();
         for (i, stage) in self.stages.iter().enumerate() {
             let library = if looks_like_path(&stage.plugin) {
                 if !files.contains_key(stage.plugin.as_str()) {
                     let library = PluginLibrary::open(Path::new(&stage.plugin), opts).map_err(|source| {
-                        ChainError::Load { at: self.at(i, Some("path")), source: Box::new(source) }
+                        ChainError::Load { at: self.at(i, Some("path")), cause: Box::new(source) }
                     })?;
                     files.insert(&stage.plugin, library);
                 }
                 files[stage.plugin.as_str()].clone()
             } else {
-                builtins.clone()
+                self.builtins.clone()
             };
             let resolved = self.resolve_stage(i, &library)?;
             stages.push((library, resolved));
@@ -367,12 +351,6 @@ impl ChainSpec {
         self.check_sampler(&kinds)?;
         Ok(LoadedChain::new(stages, opts, self.rewind))
     }
-}
-
-pub(crate) struct ResolvedStage {
-    pub index: usize,
-    pub kind: StageKind,
-    pub params: Params,
 }
 
 fn names(library: &PluginLibrary) -> String {
@@ -391,9 +369,6 @@ fn param_value(value: &toml::Value) -> Option<ParamValue> {
         _ => return None,
     })
 }
-
-use crate::chain::LoadedChain;
-use crate::options::HostOptions;
 
 #[cfg(test)]
 mod tests {
