@@ -14,10 +14,18 @@ VENV="$ROOT/.venv"
 TORCH_VERSION="2.11.0"
 # transformers is only for the parity golden files and side-by-side benchmarks.
 TRANSFORMERS_VERSION="5.24.0"
+# The official client, only for the `logitloom serve` compatibility tests.
+OPENAI_VERSION="3.51.0"
 
 say() { printf '\033[1m[dev]\033[0m %s\n' "$*" >&2; }
 
 setup_python() {
+  setup_torch
+  "$VENV/bin/python" -c "import openai; assert openai.__version__ == '$OPENAI_VERSION'" 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check "openai==$OPENAI_VERSION"
+}
+
+setup_torch() {
   if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<PY 2>/dev/null
 import torch, transformers, numpy
 assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__

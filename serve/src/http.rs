@@ -13,7 +13,7 @@ use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use logitloom_plugin_host::{HostOptions, LoadedChain};
+use logitloom_plugin_host::{HostOptions, LoadedChain, PluginLibrary};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -32,6 +32,8 @@ pub struct AppState {
     model: crate::scheduler::ModelInfo,
     metrics: Arc<Metrics>,
     chains: Mutex<HashMap<String, Arc<LoadedChain>>>,
+    /// The built-in stages that chains' `plugin = "..."` names resolve to.
+    builtins: PluginLibrary,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -43,6 +45,7 @@ impl AppState {
             model: scheduler.model,
             metrics,
             chains: Mutex::new(HashMap::new()),
+            builtins: logitloom_runtime::builtins(),
             next_id: std::sync::atomic::AtomicU64::new(1),
         }
     }
@@ -88,6 +91,21 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
+/// Where an SSE response is: sending chunks, owing the final `[DONE]`, or over.
+enum Phase {
+    Open,
+    DoneNext,
+    Closed,
+}
+
+struct StreamState {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    done: usize,
+    phase: Phase,
+    /// Text offset of each choice so far (for `logprobs.text_offset`).
+    offsets: Vec<usize>,
+}
+
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -109,9 +127,10 @@ async fn load_chain(state: &Arc<AppState>, choice: ChainChoice) -> Result<(Strin
         return Ok((name, chain.clone()));
     }
     let dir = state.config.chains_dir.clone();
+    let builtins = state.builtins.clone();
     let options = HostOptions { wasm_deadline: state.config.wasm_deadline, ..HostOptions::default() };
     let chain = tokio::task::spawn_blocking(move || {
-        let spec = request::chain_spec(&choice, &dir)?;
+        let spec = request::chain_spec(&choice, &dir, &builtins)?;
         spec.load(&options).map_err(|e| ApiError::bad(Some("chain"), format!("the chain failed to load: {e}")))
     })
     .await
@@ -203,35 +222,40 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
 
     if req.stream {
         let state = state.clone();
-        let stream = futures_util::stream::unfold((rx, 0usize, false, vec![0usize; n]), move |(mut rx, mut done, finished, mut offsets)| {
+        // Each SSE event carries one JSON chunk; `[DONE]` is an event of its
+        // own (a newline inside an event's data would split it into lines).
+        let initial = StreamState { rx, done: 0, phase: Phase::Open, offsets: vec![0usize; n] };
+        let stream = futures_util::stream::unfold(initial, move |mut st| {
             let (state, id, model_id, chain_json) = (state.clone(), id.clone(), model_id.clone(), chain_json.clone());
             async move {
-                if finished {
-                    return None;
-                }
                 let chunk = |choice: Value| json!({"id": id, "object": "text_completion", "created": created, "model": model_id, "chain": chain_json, "choices": [choice]});
-                match rx.recv().await {
-                    Some(Event::Text { index, text, logprobs }) => {
-                        let lp = if want_logprobs { logprobs_json(&state, &logprobs, offsets[index]) } else { Value::Null };
-                        offsets[index] += text.len();
-                        let data = chunk(json!({"text": text, "index": index, "logprobs": lp, "finish_reason": null}));
-                        Some((Ok::<_, Infallible>(SseEvent::default().data(data.to_string())), (rx, done, false, offsets)))
+                let data = match st.phase {
+                    Phase::Closed => return None,
+                    Phase::DoneNext => {
+                        st.phase = Phase::Closed;
+                        "[DONE]".to_string()
                     }
-                    Some(Event::Done { index, finish, .. }) => {
-                        done += 1;
-                        let data = chunk(json!({"text": "", "index": index, "logprobs": null, "finish_reason": finish}));
-                        let mut event = data.to_string();
-                        if done == n {
-                            event.push_str("\n\ndata: [DONE]");
+                    Phase::Open => match st.rx.recv().await {
+                        Some(Event::Text { index, text, logprobs }) => {
+                            let lp = if want_logprobs { logprobs_json(&state, &logprobs, st.offsets[index]) } else { Value::Null };
+                            st.offsets[index] += text.len();
+                            chunk(json!({"text": text, "index": index, "logprobs": lp, "finish_reason": null})).to_string()
                         }
-                        Some((Ok(SseEvent::default().data(event)), (rx, done, done == n, offsets)))
-                    }
-                    Some(Event::Error { message }) => {
-                        let e = ApiError { status: 500, message, param: None, kind: "server_error" };
-                        Some((Ok(SseEvent::default().data(e.json().to_string())), (rx, done, true, offsets)))
-                    }
-                    None => None,
-                }
+                        Some(Event::Done { index, finish, .. }) => {
+                            st.done += 1;
+                            if st.done == n {
+                                st.phase = Phase::DoneNext;
+                            }
+                            chunk(json!({"text": "", "index": index, "logprobs": null, "finish_reason": finish})).to_string()
+                        }
+                        Some(Event::Error { message }) => {
+                            st.phase = Phase::Closed;
+                            ApiError { status: 500, message, param: None, kind: "server_error" }.json().to_string()
+                        }
+                        None => return None,
+                    },
+                };
+                Some((Ok::<_, Infallible>(SseEvent::default().data(data)), st))
             }
         });
         return Ok(Sse::new(stream).into_response());

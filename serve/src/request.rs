@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use logitloom_plugin_host::{ChainSpec, ParamValue, StageSpec};
+use logitloom_plugin_host::{ChainSpec, ParamValue, PluginLibrary, StageSpec};
 use serde_json::{Map, Value};
 
 /// The order in which the sampling fields become stages (documented in
@@ -298,17 +298,17 @@ fn inline_toml(chain: &Value) -> Result<String, ApiError> {
 }
 
 /// Resolves a chain choice against the chain directory into a spec.
-pub fn chain_spec(choice: &ChainChoice, dir: &Path) -> Result<ChainSpec, ApiError> {
+pub fn chain_spec(choice: &ChainChoice, dir: &Path, builtins: &PluginLibrary) -> Result<ChainSpec, ApiError> {
     let as_bad = |e: &dyn std::fmt::Display| ApiError::bad(Some("chain"), e.to_string());
     match choice {
-        ChainChoice::Fields(stages) => ChainSpec::from_stages(stages.clone()).map_err(|e| as_bad(&e)),
+        ChainChoice::Fields(stages) => ChainSpec::from_stages(stages.clone(), builtins).map_err(|e| as_bad(&e)),
         ChainChoice::Preset(name) => {
             let path = dir.join(format!("{name}.toml"));
             if !path.is_file() {
                 return Err(ApiError::bad(Some("chain"), format!("unknown chain preset `{name}` (no {name}.toml in the server's chain directory)")));
             }
-            ChainSpec::from_file(&path).map_err(|e| as_bad(&e))
+            ChainSpec::from_file(&path, builtins).map_err(|e| as_bad(&e))
         }
-        ChainChoice::Inline(text) => ChainSpec::from_toml_str(text, "inline chain", dir).map_err(|e| as_bad(&e)),
+        ChainChoice::Inline(text) => ChainSpec::from_toml_str(text, "inline chain", dir, builtins).map_err(|e| as_bad(&e)),
     }
 }
