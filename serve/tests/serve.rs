@@ -215,7 +215,7 @@ fn malformed_requests_get_400_with_an_openai_error() {
     assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"plugin": "top_k", "k": -3}, {"plugin": "greedy"}]}}"#, Some("chain"), "k");
     assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "../../etc/passwd"}]}}"#, Some("chain"), "bare name");
     assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "/tmp/evil.wasm"}]}}"#, Some("chain"), "bare name");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "missing.wasm"}]}}"#, Some("chain"), "failed to load");
+    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "missing.wasm"}]}}"#, Some("chain"), "missing.wasm does not exist");
     assert_bad(server, r#"{"prompt": "x", "chain": "greedy", "temperature": 0.5}"#, Some("temperature"), "cannot be combined");
     assert_bad(server, r#"{"prompt": "x", "max_tokens": 0}"#, Some("max_tokens"), "at least 1");
     assert_bad(server, r#"{"prompt": "x", "max_tokens": -5}"#, Some("max_tokens"), "at least 1");
