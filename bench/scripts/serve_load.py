@@ -48,8 +48,13 @@ def start_server(binary: Path, max_batch: int, threads: int | None):
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    found = re.search(r"http://(127\.0\.0\.1:\d+)", line)
+    # Notes (e.g. the device chosen) may come before the address line.
+    for line in proc.stderr:
+        found = re.search(r"http://(127\.0\.0\.1:\d+)", line)
+        if found:
+            break
+    else:
+        line, found = "(stderr closed)", None
     if not found:
         proc.kill()
         sys.exit(f"the server did not start: {line!r}")

@@ -24,8 +24,13 @@ def client():
         text=True,
     )
     try:
-        line = proc.stderr.readline()
-        found = re.search(r"http://(127\.0\.0\.1:\d+)", line)
+        # Notes (e.g. the device chosen) may come before the address line.
+        for line in proc.stderr:
+            found = re.search(r"http://(127\.0\.0\.1:\d+)", line)
+            if found:
+                break
+        else:
+            line, found = "(stderr closed)", None
         assert found, f"no address in the server's first line: {line!r}"
         yield openai.OpenAI(base_url=f"http://{found.group(1)}/v1", api_key="test-key", max_retries=0, timeout=60)
     finally:
