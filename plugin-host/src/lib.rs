@@ -36,6 +36,7 @@ mod chain;
 mod config;
 mod error;
 mod library;
+mod limits;
 mod logits_check;
 mod native;
 mod options;
@@ -46,6 +47,7 @@ pub use chain::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenByt
 pub use config::{ChainSpec, RewindBudget, StageSpec};
 pub use error::{ChainError, HostError, Location, StageFailure};
 pub use library::{builtin_entries, default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
+pub use limits::{ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES, MAX_PARAMS_JSON_BYTES};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};
 
