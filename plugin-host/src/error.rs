@@ -92,7 +92,8 @@ impl StageFailure {
     /// [`MAX_ERROR_BYTES`](crate::MAX_ERROR_BYTES): whatever the plugin
     /// returned, an error stays one readable line.
     pub(crate) fn bounded(self) -> StageFailure {
-        let cut = |m: String| if m.len() > crate::MAX_ERROR_BYTES { crate::limits::cut_error(&m, m.len()) } else { m };
+        // Room for the marker of text the WASM host already cut as it read it.
+        let cut = |m: String| if m.len() > crate::MAX_ERROR_BYTES + 64 { crate::limits::cut_error(&m, m.len()) } else { m };
         match self {
             StageFailure::Error(m) => StageFailure::Error(cut(m)),
             StageFailure::Panic(m) => StageFailure::Panic(cut(m)),

@@ -98,7 +98,9 @@ fn the_limits_come_from_the_chain_file() {
     );
     let spec = ChainSpec::from_toml_str(&text, "flood.toml", dir.path()).unwrap();
     assert_eq!(spec.observe_limits(), ObserveLimits { max_records_per_step: 100_000, ..ObserveLimits::default() });
-    let chain = spec.load(&options(&dir)).unwrap();
+    // 100,000 imports take longer than the default 100 ms on a loaded machine.
+    let opts = logitloom_plugin_host::HostOptions { wasm_deadline: std::time::Duration::from_secs(30), ..options(&dir) };
+    let chain = spec.load(&opts).unwrap();
     let setup = logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let mut instance = chain.instantiate(&setup).unwrap();
     instance.step(&[1, 2, 3], 3, 0, &mut logits_row(0)).expect("100,000 small records are allowed now");
