@@ -2,7 +2,7 @@
 # logitloom's one entry point for people and CI.
 #
 #   ./dev.sh demo     set up whatever is missing, then generate Java with the default model
-#   ./dev.sh test     set up whatever is missing, then build everything and run every test
+#   ./dev.sh test     set up whatever is missing, check formatting and clippy, build everything, run every test
 #   ./dev.sh setup    only the set-up (idempotent, seconds when done)
 #   ./dev.sh cargo …  cargo with the project's libtorch environment
 #   ./dev.sh env      print the environment as shell exports (eval "$(./dev.sh env)")
@@ -33,6 +33,14 @@ setup_rust() {
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown >&2
   fi
+  local installed
+  installed="$(rustup component list --installed 2>/dev/null)"
+  for component in clippy rustfmt; do
+    if ! grep -q "^$component" <<<"$installed"; then
+      say "adding the $component component"
+      rustup component add "$component" >&2
+    fi
+  done
 }
 
 export_env() {
@@ -78,12 +86,15 @@ case "$cmd" in
     cargo build -p logitloom-cli >&2
     # Extra arguments go to `generate`; without any, use the conservative chain.
     [ $# -gt 0 ] || set -- --chain "$ROOT/configs/conservative.toml"
-    exec "$ROOT/target/debug/logitloom" generate --prompt-file "$ROOT/configs/prompts/bst.java" --echo-prompt "$@"
+    exec "$ROOT/target/debug/logitloom" generate --prompt-file "$ROOT/bench/prompts/bst.java" --echo-prompt "$@"
     ;;
   test)
     setup
+    # The house style first: it fails in seconds, the build takes minutes.
+    cargo fmt --all --check >&2
     build_wasm_plugins
     cargo build --workspace --all-targets >&2
+    cargo clippy --workspace --all-targets -q -- -D warnings >&2
     cargo test --workspace "$@"
     test_python
     ;;

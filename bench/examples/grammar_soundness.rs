@@ -129,7 +129,7 @@ fn main() -> Result<()> {
             StageSpec::builtin("temperature", [("temperature", ParamValue::Float(0.8))]),
             StageSpec::builtin("top_k", [("k", ParamValue::Int(200))]),
             StageSpec::builtin("multinomial", []),
-        ])?
+        ], &logitloom_runtime::builtins())?
         .load(&HostOptions::default())?;
         for batch in group.chunks(8) {
             let encoded: Vec<Vec<u32>> = batch.iter().map(|&(p, _)| model.tokenizer.encode(&prompts[p].text)).collect::<std::result::Result<_, _>>()?;

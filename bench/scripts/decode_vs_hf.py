@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--json", help="also write the rows here")
     ap.add_argument("--only", action="append", help="run only this model (repeatable)")
     ap.add_argument("--decode", choices=["auto", "libtorch"], default="auto",
-                    help="our CPU decode path: the native step (auto) or libtorch throughout")
+                    help="our CPU decode path: the CPU decode step (auto) or libtorch throughout")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     new_tokens = 32 if args.quick else 128

@@ -63,7 +63,7 @@ impl EngineGenerator {
             .entry(key)
             .or_insert_with(|| {
                 let origin = request.chain_origin.to_string();
-                let spec = ChainSpec::from_toml_str(request.chain_config, &origin, request.chain_base_dir).map_err(|e| e.to_string())?;
+                let spec = ChainSpec::from_toml_str(request.chain_config, &origin, request.chain_base_dir, &logitloom_runtime::builtins()).map_err(|e| e.to_string())?;
                 let spec = with_entropy_logger(&spec).map_err(|e| format!("{origin}: {e}"))?;
                 spec.load(&HostOptions::default()).map(Arc::new).map_err(|e| e.to_string())
             })
@@ -79,7 +79,7 @@ fn with_entropy_logger(spec: &ChainSpec) -> Result<ChainSpec, logitloom_plugin_h
     }
     let sampler_at = stages.len().saturating_sub(1);
     stages.insert(sampler_at, StageSpec::builtin(ENTROPY_STAGE, [("top_n", ParamValue::Int(0))]));
-    Ok(ChainSpec::from_stages(stages)?.with_rewind_budget(spec.rewind_budget()))
+    Ok(ChainSpec::from_stages(stages, &logitloom_runtime::builtins())?.with_rewind_budget(spec.rewind_budget()))
 }
 
 impl Generator for EngineGenerator {
@@ -200,7 +200,7 @@ mod chain_tests {
     #[test]
     fn entropy_logger_goes_just_before_the_sampler_once() {
         let text = "[[stage]]\nplugin = \"top_k\"\nk = 40\n[[stage]]\nplugin = \"multinomial\"\n";
-        let spec = ChainSpec::from_toml_str(text, "test", std::path::Path::new(".")).unwrap();
+        let spec = ChainSpec::from_toml_str(text, "test", std::path::Path::new("."), &logitloom_runtime::builtins()).unwrap();
         let with = with_entropy_logger(&spec).unwrap();
         assert_eq!(plugins(&with), ["top_k", "entropy_logger", "multinomial"]);
         assert_eq!(plugins(&with_entropy_logger(&with).unwrap()), ["top_k", "entropy_logger", "multinomial"]);

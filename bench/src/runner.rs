@@ -80,7 +80,7 @@ pub const RESULTS_FILE: &str = "results.jsonl";
 
 pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOptions) -> Result<RunSummary, BenchError> {
     let out = &options.out_dir;
-    std::fs::create_dir_all(out).map_err(|source| BenchError::Write { path: out.clone(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| BenchError::Write { path: out.clone(), cause: source })?;
     let results_path = out.join(RESULTS_FILE);
     let mut records: HashMap<String, Record> = HashMap::new();
     for record in load_records(&results_path)? {
@@ -102,7 +102,7 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
         .create(true)
         .append(true)
         .open(&results_path)
-        .map_err(|source| BenchError::Write { path: results_path.clone(), source })?;
+        .map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
     let mut syntax = JavaSyntax::new();
     for batch in batches(suite, &pending) {
         if options.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
@@ -117,7 +117,7 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
                 Outcome::Failed { .. } => summary.failed += 1,
             }
             let record = new_record(suite, &job, outcome);
-            append_record(&mut file, &record).map_err(|source| BenchError::Write { path: results_path.clone(), source })?;
+            append_record(&mut file, &record).map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
             records.insert(record.key.clone(), record);
             bar.inc(1);
         }
@@ -315,7 +315,7 @@ pub fn load_records(path: &Path) -> Result<Vec<Record>, BenchError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(BenchError::Read { path: path.to_path_buf(), source }),
+        Err(source) => return Err(BenchError::Read { path: path.to_path_buf(), cause: source }),
     };
     let mut records = Vec::new();
     let mut kept = Vec::with_capacity(bytes.len());
@@ -338,7 +338,7 @@ pub fn load_records(path: &Path) -> Result<Vec<Record>, BenchError> {
 
 fn rewrite_records(path: &Path, text: &[u8]) -> Result<(), BenchError> {
     let tmp = path.with_extension("jsonl.tmp");
-    let err = |source| BenchError::Write { path: path.to_path_buf(), source };
+    let err = |source| BenchError::Write { path: path.to_path_buf(), cause: source };
     std::fs::write(&tmp, text).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
 }

@@ -128,7 +128,7 @@ pub struct Job {
 
 impl Suite {
     pub fn from_file(path: &Path) -> Result<Suite, BenchError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read { path: path.to_path_buf(), cause: source })?;
         Suite::parse(&text, path)
     }
 

@@ -104,7 +104,7 @@ fn read_prompt(prompt: &Option<String>, file: &Option<PathBuf>) -> anyhow::Resul
 /// (temperature 0.8, top-k 200 unless given) built from the standard stages.
 fn chain_spec(args: &GenerateArgs) -> anyhow::Result<ChainSpec> {
     if let Some(path) = &args.chain {
-        return Ok(ChainSpec::from_file(path)?);
+        return Ok(ChainSpec::from_file(path, &logitloom_runtime::builtins())?);
     }
     let temperature = args.temperature.unwrap_or(0.8);
     if temperature < 0.0 || temperature.is_nan() {
@@ -122,7 +122,7 @@ fn chain_spec(args: &GenerateArgs) -> anyhow::Result<ChainSpec> {
         stages.push(StageSpec::builtin("top_k", [("k", ParamValue::Int(top_k))]));
         stages.push(StageSpec::builtin("multinomial", []));
     }
-    Ok(ChainSpec::from_stages(stages)?)
+    Ok(ChainSpec::from_stages(stages, &logitloom_runtime::builtins())?)
 }
 
 pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
@@ -231,7 +231,7 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         stats.decode_tokens_per_second(),
         device::describe(model.device),
         args.model.dtype,
-        if stats.native_decode { "native" } else { "libtorch" },
+        if stats.cpu_decode { "cpu" } else { "libtorch" },
         chain.stage_labels().join(" > "),
     );
     if chain.may_rewind() {

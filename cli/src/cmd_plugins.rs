@@ -55,7 +55,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
 
 fn list(extra_dirs: Vec<PathBuf>) -> anyhow::Result<()> {
     let opts = HostOptions::default();
-    print_library(&PluginLibrary::builtin());
+    print_library(&logitloom_runtime::builtins());
     let dirs: Vec<PathBuf> = extra_dirs.into_iter().chain(default_plugin_dirs()).collect();
     for dir in &dirs {
         for file in plugin_files(dir) {
@@ -204,7 +204,7 @@ fn check_processor(
     if info.kind == StageKind::Processor {
         stages.push(StageSpec::builtin("greedy", []));
     }
-    let chain = ChainSpec::from_stages(stages)?.load(opts)?;
+    let chain = ChainSpec::from_stages(stages, &logitloom_runtime::builtins())?.load(opts)?;
     let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 1, token_bytes: Some(token_bytes.clone()) };
     let mut instance = chain.instantiate(&setup)?;
     let mut rng = logitloom_numerics::SplitMix64::new(0x9e37_79b9_7f4a_7c15);

@@ -1,4 +1,4 @@
-//! Times the native decode step's matrix-vector kernel alone, one thread,
+//! Times the CPU decode step's matrix-vector kernel alone, one thread,
 //! on a GPT-2-sized output projection (50,257 x 768), for each storage and
 //! group size: the numbers behind `docs/performance.md`'s kernel notes.
 //!
@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use logitloom_engine::native::kernels::{matvec, MatrixRef, Storage};
+use logitloom_engine::cpu_decode::kernels::{matvec, MatrixRef, Storage};
 
 fn main() {
     // `--rows 512` keeps the matrix in L2: then the numbers are compute, not memory.

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 pub enum EngineError {
     #[error("invalid model config: {0}")]
     Config(String),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {cause}", path.display())]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("model directory {} does not exist", .0.display())]
     MissingModelDir(PathBuf),
     #[error("{}: missing tensor `{name}`", file.display())]
@@ -30,13 +30,22 @@ pub enum EngineError {
     PromptTooLong { index: usize, len: usize, context: usize },
     #[error("sequence {sequence}, step {step}: {message}")]
     Sampler { sequence: usize, step: usize, message: String },
+    // Formatted, not a `source`: every error here is printed as one line,
+    // and a cause that is both would be printed twice by error-chain
+    // printers such as anyhow's `{:#}`.
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(tch::TchError),
+}
+
+impl From<tch::TchError> for EngineError {
+    fn from(error: tch::TchError) -> Self {
+        EngineError::Torch(error)
+    }
 }
 
 impl EngineError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        EngineError::Io { path: path.to_path_buf(), source }
+    pub(crate) fn io(path: &Path, cause: std::io::Error) -> Self {
+        EngineError::Io { path: path.to_path_buf(), cause }
     }
 
     /// The message without the variant's prefix (for re-wrapping with a path).

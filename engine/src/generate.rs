@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Kind, Tensor};
 
-use crate::native::NativeDecoder;
+use crate::cpu_decode::CpuDecoder;
 use crate::{EngineError, Gpt2, KvCache};
 
 /// What a sampler decided for one sequence at one step.
@@ -93,9 +93,9 @@ pub struct GenerationStats {
     pub decode_tokens: usize,
     /// Time spent in samplers/chains, included in `decode_time`.
     pub sampling_time: Duration,
-    /// Whether decode steps ran on the native CPU path (`crate::native`)
+    /// Whether decode steps ran on the CPU decode path (`crate::cpu_decode`)
     /// rather than through libtorch.
-    pub native_decode: bool,
+    pub cpu_decode: bool,
     /// Rewinds carried out, all sequences together.
     pub rewinds: usize,
     /// Tokens those rewinds dropped.
@@ -236,8 +236,8 @@ fn decode(
     stats: &mut GenerationStats,
 ) -> Result<(), EngineError> {
     // Decode steps on the CPU run natively (see `crate::native`).
-    let mut native = NativeDecoder::new(gpt, rows.len());
-    stats.native_decode = native.is_some();
+    let mut native = CpuDecoder::new(gpt, rows.len());
+    stats.cpu_decode = native.is_some();
     let decode_start = Instant::now();
     let mut feeds = vec![Feed::Idle; rows.len()];
     loop {
@@ -261,7 +261,7 @@ fn decode(
             continue;
         }
         match native.as_mut() {
-            Some(native) => native_step(native, cache, &feeds, samplers, gpt.config.vocab_size, rows)?,
+            Some(native) => cpu_step(native, cache, &feeds, samplers, gpt.config.vocab_size, rows)?,
             None => libtorch_step(gpt, cache, &feeds, samplers, rows)?,
         }
         stats.decode_tokens += feeds.iter().filter(|f| **f != Feed::Idle).count();
@@ -369,8 +369,8 @@ fn plan_feed(
 
 /// One decode step on the engine's own CPU kernels: only fed rows are
 /// computed; the others' caches stay as they are.
-fn native_step(
-    native: &mut NativeDecoder<'_>,
+fn cpu_step(
+    native: &mut CpuDecoder<'_>,
     cache: &mut KvCache,
     feeds: &[Feed],
     samplers: &mut [Box<dyn SequenceSampler + '_>],

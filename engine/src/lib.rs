@@ -37,7 +37,7 @@ pub mod hf;
 pub mod kv_cache;
 pub mod layers;
 pub mod model;
-pub mod native;
+pub mod cpu_decode;
 pub mod score;
 pub mod tokenizer;
 
@@ -48,5 +48,5 @@ pub use device::{cuda_autocast_kind, parse_device, parse_dtype, set_cuda_autocas
 pub use error::EngineError;
 pub use kv_cache::KvCache;
 pub use model::{Gpt2, Model};
-pub use native::DecodePath;
+pub use cpu_decode::DecodePath;
 pub use tokenizer::Tokenizer;

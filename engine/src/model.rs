@@ -7,7 +7,7 @@ use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
 use crate::layers::{AttentionCache, Block, CacheWrite, LayerNorm};
-use crate::native::DecodePath;
+use crate::cpu_decode::DecodePath;
 use crate::{EngineError, Gpt2Config, KvCache, Tokenizer};
 
 /// GPT-2: learned positions, pre-LayerNorm blocks, GELU(tanh), and an

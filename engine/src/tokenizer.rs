@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use logitloom_numerics::Piece;
+
 use crate::EngineError;
 
 /// The end-of-text token every GPT-2 tokenizer of ours carries.
@@ -71,46 +73,15 @@ impl Tokenizer {
     }
 }
 
-/// GPT-2's byte-to-character table (`bytes_to_unicode` in the original
-/// encoder.py): printable Latin-1 bytes map to themselves, the rest to
-/// U+0100 onwards, so every byte has a visible stand-in in the vocabulary.
-pub fn byte_level_alphabet() -> [char; 256] {
-    let mut table = ['\0'; 256];
-    let mut next = 256u32;
-    for b in 0..=255u32 {
-        let printable = (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
-        table[b as usize] = if printable {
-            char::from_u32(b).expect("Latin-1 is valid")
-        } else {
-            let c = char::from_u32(next).expect("BMP char");
-            next += 1;
-            c
-        };
-    }
-    table
-}
-
+/// Every token's byte string; the computation is shared with the Python
+/// package (which must not link this crate) in `logitloom_numerics`.
 fn compute_token_bytes(tok: &tokenizers::Tokenizer) -> Vec<Vec<u8>> {
-    let inverse: HashMap<char, u8> =
-        byte_level_alphabet().iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
-    let size = tok.get_vocab_size(true);
     let added: HashMap<u32, String> =
         tok.get_added_tokens_decoder().into_iter().map(|(id, t)| (id, t.content)).collect();
-    (0..size as u32)
-        .map(|id| {
-            if let Some(content) = added.get(&id) {
-                return content.as_bytes().to_vec();
-            }
-            let Some(piece) = tok.id_to_token(id) else { return Vec::new() };
-            // A byte-level token maps char by char; anything else (a
-            // tokenizer that is not byte-level) is taken as UTF-8 text.
-            piece
-                .chars()
-                .map(|c| inverse.get(&c).copied())
-                .collect::<Option<Vec<u8>>>()
-                .unwrap_or_else(|| piece.into_bytes())
-        })
-        .collect()
+    logitloom_numerics::token_bytes(tok.get_vocab_size(true), |id| match added.get(&id) {
+        Some(content) => Piece::Added(content.clone()),
+        None => tok.id_to_token(id).map_or(Piece::Unknown, Piece::Vocab),
+    })
 }
 
 /// Turns a stream of token byte strings into printable text, holding back
@@ -144,15 +115,6 @@ impl Utf8Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alphabet_matches_gpt2() {
-        let t = byte_level_alphabet();
-        assert_eq!(t[b' ' as usize], 'Ġ');
-        assert_eq!(t[b'\n' as usize], 'Ċ');
-        assert_eq!(t[b'a' as usize], 'a');
-        assert_eq!(t[0], 'Ā');
-    }
 
     #[test]
     fn utf8_stream_holds_back_split_characters() {

@@ -36,7 +36,7 @@ fn random_model(seed: i64) -> Gpt2 {
     gpt
 }
 
-/// Both decode paths: the native CPU step and libtorch.
+/// Both decode paths: the CPU decode step and libtorch.
 fn check(prompts: Vec<Vec<u32>>, steps: usize) {
     for path in [DecodePath::Auto, DecodePath::Libtorch] {
         let mut gpt = random_model(7);

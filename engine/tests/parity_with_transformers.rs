@@ -37,18 +37,13 @@ fn logits_match_committed_golden_files() {
 }
 
 fn project_python() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    let python = if venv.exists() { venv } else { PathBuf::from("python3") };
-    let ok = Command::new(&python).args(["-c", "import torch, transformers, tokenizers"]).output().ok()?.status.success();
-    ok.then_some(python)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    logitloom_build_support::prerequisite::project_python(&root, "import torch, transformers, tokenizers")
 }
 
 #[test]
 fn regenerated_golden_files_match_committed_ones_and_ours() {
-    let Some(python) = project_python() else {
-        eprintln!("note: no Python with transformers; run ./dev.sh setup to enable the regeneration check");
-        return;
-    };
+    let Some(python) = project_python() else { return };
     let out = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make_golden.py");
     let status = Command::new(python).arg(script).arg(out.path()).output().unwrap();

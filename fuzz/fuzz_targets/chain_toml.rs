@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use logitloom_plugin_host::{builtin_entries, ChainSpec};
+use logitloom_plugin_host::{ChainSpec, PluginLibrary};
 
 fn value(u: &mut Unstructured<'_>) -> arbitrary::Result<String> {
     Ok(match u.int_in_range(0..=5)? {
@@ -21,7 +21,7 @@ fn value(u: &mut Unstructured<'_>) -> arbitrary::Result<String> {
 }
 
 fn structured(u: &mut Unstructured<'_>) -> arbitrary::Result<String> {
-    let entries = builtin_entries();
+    let entries = logitloom_builtins::entries();
     let mut text = String::new();
     if bool::arbitrary(u)? {
         text += &format!("[rewind]\nmax_rewinds = {}\nmax_discarded_tokens = {}\n", u8::arbitrary(u)?, u8::arbitrary(u)?);
@@ -50,7 +50,8 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let dir = std::env::temp_dir();
-    if let Ok(spec) = ChainSpec::from_toml_str(&text, "fuzz.toml", &dir) {
+    let builtins = PluginLibrary::from_entries(logitloom_builtins::entries());
+    if let Ok(spec) = ChainSpec::from_toml_str(&text, "fuzz.toml", &dir, &builtins) {
         // Built-ins only (a path stage would need the file): load validates
         // every parameter again and builds the chain.
         if spec.stages().iter().all(|s| !s.plugin.contains('/') && !s.plugin.contains('.')) {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use logitloom_plugin_host::{ChainSpec, Decision, HostOptions, LoadedChain, ParamValue, SequenceSetup, StageSpec};
+use logitloom_plugin_host::{ChainSpec, Decision, HostOptions, LoadedChain, ParamValue, PluginLibrary, SequenceSetup, StageSpec};
 
 const VOCAB: usize = 32;
 
@@ -36,7 +36,7 @@ fn chains() -> &'static Vec<LoadedChain> {
                 StageSpec::builtin("multinomial", []),
             ],
         ];
-        specs.into_iter().map(|s| ChainSpec::from_stages(s).unwrap().load(&opts).unwrap()).collect()
+        specs.into_iter().map(|s| ChainSpec::from_stages(s, &PluginLibrary::from_entries(logitloom_builtins::entries())).unwrap().load(&opts).unwrap()).collect()
     })
 }
 

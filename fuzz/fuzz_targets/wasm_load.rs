@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     if info.kind == logitloom_plugin_host::StageKind::Processor {
         stages.push(StageSpec::builtin("greedy", []));
     }
-    let Ok(spec) = ChainSpec::from_stages(stages) else { return };
+    let Ok(spec) = ChainSpec::from_stages(stages, &PluginLibrary::from_entries(logitloom_builtins::entries())) else { return };
     let Ok(chain) = spec.load(&opts) else { return };
     let setup = SequenceSetup { vocab_size: 16, eos_token_id: 15, seed: 1, token_bytes: None };
     let Ok(mut instance) = chain.instantiate(&setup) else { return };

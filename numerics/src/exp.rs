@@ -13,6 +13,10 @@
 /// for `e^r` on `|r| <= ln2/2`, and `2^n` built from its exponent bits.
 /// Only `+ - *`, compares and integer conversions, no FMA: IEEE fixes
 /// every result bit, so native and WASM builds agree exactly.
+// The Cephes constants are written as published (more digits than an f32
+// holds, and LOG2E not spelled as `std::f32::consts::LOG2_E`) so they can
+// be checked against the source; they round to the same f32 bits.
+#[allow(clippy::excessive_precision, clippy::approx_constant)]
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     const LOG2E: f32 = 1.442_695_04;

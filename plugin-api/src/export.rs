@@ -89,6 +89,9 @@ macro_rules! __export_native {
                     $crate::ffi::native::module::<$lib>,
                 )
             }
+            // SAFETY: this is the header abi_stable's own `export_root_module`
+            // emits: the constructor returns this library's root module, and
+            // `CheckTypeLayout::Yes` makes the host check its layout on load.
             unsafe {
                 $crate::ffi::native::abi_stable::library::LibHeader::from_constructor::<
                     $crate::ffi::native::PluginModuleRef,
@@ -118,6 +121,8 @@ macro_rules! __export_wasm {
         pub extern "C" fn logitloom_last_error() -> u64 {
             $crate::ffi::wasm::last_error()
         }
+        /// # Safety
+        /// Called by the host through the WASM ABI, with buffers it wrote.
         #[no_mangle]
         pub unsafe extern "C" fn logitloom_create(
             index: u32,
@@ -131,6 +136,7 @@ macro_rules! __export_wasm {
             token_bytes_offsets: *const u32,
             token_bytes_offsets_len: u32,
         ) -> i32 {
+            // SAFETY: the host's buffers, per `docs/wasm-abi.md`.
             unsafe {
                 $crate::ffi::wasm::create::<$lib>(
                     index,
@@ -146,6 +152,8 @@ macro_rules! __export_wasm {
                 )
             }
         }
+        /// # Safety
+        /// Called by the host through the WASM ABI, with buffers it wrote.
         #[no_mangle]
         pub unsafe extern "C" fn logitloom_process(
             logits: *mut f32,
@@ -156,8 +164,11 @@ macro_rules! __export_wasm {
             step: u32,
             raw_logits: *const f32,
         ) -> i32 {
+            // SAFETY: the host's buffers, per `docs/wasm-abi.md`.
             unsafe { $crate::ffi::wasm::process(logits, vocab_size, tokens, tokens_len, prompt_len, step, raw_logits) }
         }
+        /// # Safety
+        /// Called by the host through the WASM ABI, with buffers it wrote.
         #[no_mangle]
         pub unsafe extern "C" fn logitloom_sample(
             logits: *const f32,
@@ -168,12 +179,15 @@ macro_rules! __export_wasm {
             step: u32,
             raw_logits: *const f32,
         ) -> i64 {
+            // SAFETY: the host's buffers, per `docs/wasm-abi.md`.
             unsafe { $crate::ffi::wasm::sample(logits, vocab_size, tokens, tokens_len, prompt_len, step, raw_logits) }
         }
         #[no_mangle]
         pub extern "C" fn logitloom_rollback(len: u32) -> i32 {
             $crate::ffi::wasm::rollback(len)
         }
+        /// # Safety
+        /// Called by the host through the WASM ABI, with buffers it wrote.
         #[no_mangle]
         pub unsafe extern "C" fn logitloom_accept(
             tokens: *const u32,
@@ -183,6 +197,7 @@ macro_rules! __export_wasm {
             vocab_size: u32,
             token: u32,
         ) -> i32 {
+            // SAFETY: the host's buffers, per `docs/wasm-abi.md`.
             unsafe { $crate::ffi::wasm::accept(tokens, tokens_len, prompt_len, step, vocab_size, token) }
         }
     };

@@ -267,16 +267,19 @@ pub fn create_validated<P: LogitProcessor>(
     P::create(&params, setup)
 }
 
+/// Validates a stage's parameters, then creates its per-sequence state.
+pub type CreateProcessor = fn(
+    &std::collections::BTreeMap<String, crate::params::ParamValue>,
+    &Setup<'_>,
+) -> Result<Box<dyn LogitProcessor>, PluginError>;
+
 /// A processor type, erased: what a library exports and what the host's
 /// built-in registry holds.
 #[derive(Clone, Copy)]
 pub struct ProcessorEntry {
     pub info: fn() -> ProcessorInfo,
     /// Validates the parameters, then creates the per-sequence state.
-    pub create: fn(
-        &std::collections::BTreeMap<String, crate::params::ParamValue>,
-        &Setup<'_>,
-    ) -> Result<Box<dyn LogitProcessor>, PluginError>,
+    pub create: CreateProcessor,
 }
 
 impl ProcessorEntry {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, TokenBytes};
 use serde::Serialize;
 
-use crate::config::{ResolvedStage, RewindBudget};
+use crate::stage::{ResolvedStage, RewindBudget};
 use crate::error::{HostError, StageFailure};
 use crate::library::PluginLibrary;
 use crate::limits::{parse_record, ObserveBudget, ObserveLimits};

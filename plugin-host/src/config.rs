@@ -24,12 +24,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use logitloom_plugin_api::{ParamValue, Params, StageKind};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
+use crate::chain::LoadedChain;
 use crate::error::{ChainError, HostError, Location};
 use crate::library::{looks_like_path, PluginLibrary};
 use crate::limits::{ObserveLimits, MAX_PARAMS_JSON_BYTES};
+use crate::options::HostOptions;
+use crate::stage::{ResolvedStage, RewindBudget};
 
 /// One stage as written: a built-in name or a plugin path, an optional
 /// processor name (for libraries exporting several) and its parameters.
@@ -61,7 +64,8 @@ struct StageLines {
     keys: BTreeMap<String, usize>,
 }
 
-/// A parsed chain that knows where it came from.
+/// A parsed chain that knows where it came from, and which built-ins its
+/// `plugin = "..."` names resolve to.
 #[derive(Clone, Debug)]
 pub struct ChainSpec {
     stages: Vec<StageSpec>,
@@ -69,39 +73,7 @@ pub struct ChainSpec {
     lines: Vec<StageLines>,
     rewind: RewindBudget,
     observe: ObserveLimits,
-}
-
-/// How far each sequence may go back (chain file, `[rewind]`). Past either
-/// limit, rewind requests are refused and decoding goes on forward; with
-/// the rule that a rewind must add a ban to its place, this bounds every
-/// generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RewindBudget {
-    /// Most rewinds granted per sequence.
-    #[serde(default = "RewindBudget::default_max_rewinds")]
-    pub max_rewinds: usize,
-    /// Most tokens all of a sequence's rewinds may discard together.
-    #[serde(default = "RewindBudget::default_max_discarded_tokens")]
-    pub max_discarded_tokens: usize,
-}
-
-impl RewindBudget {
-    fn default_max_rewinds() -> usize {
-        8
-    }
-    fn default_max_discarded_tokens() -> usize {
-        48
-    }
-}
-
-impl Default for RewindBudget {
-    fn default() -> Self {
-        RewindBudget {
-            max_rewinds: RewindBudget::default_max_rewinds(),
-            max_discarded_tokens: RewindBudget::default_max_discarded_tokens(),
-        }
-    }
+    builtins: PluginLibrary,
 }
 
 #[derive(Deserialize)]
@@ -125,16 +97,24 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl ChainSpec {
-    pub fn from_file(path: &Path) -> Result<ChainSpec, ChainError> {
+    /// Reads and checks a chain file. `builtins` is the registry that
+    /// `plugin = "..."` names resolve to (the host links none of its own;
+    /// programs pass `logitloom_builtins::entries()`).
+    pub fn from_file(path: &Path, builtins: &PluginLibrary) -> Result<ChainSpec, ChainError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ChainError::Read { path: path.to_path_buf(), source })?;
+            std::fs::read_to_string(path).map_err(|cause| ChainError::Read { path: path.to_path_buf(), cause })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        ChainSpec::from_toml_str(&text, &path.display().to_string(), base)
+        ChainSpec::from_toml_str(&text, &path.display().to_string(), base, builtins)
     }
 
     /// Parses a chain config. `origin` names it in errors; relative plugin
     /// paths are resolved against `base_dir`.
-    pub fn from_toml_str(text: &str, origin: &str, base_dir: &Path) -> Result<ChainSpec, ChainError> {
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        base_dir: &Path,
+        builtins: &PluginLibrary,
+    ) -> Result<ChainSpec, ChainError> {
         let raw: RawChain = toml::from_str(text).map_err(|e| ChainError::Syntax {
             origin: origin.to_string(),
             line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -218,14 +198,14 @@ impl ChainSpec {
             stages.push(StageSpec { plugin, processor, params });
             lines.push(stage_lines);
         }
-        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind, observe };
+        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind, observe, builtins: builtins.clone() };
         spec.check_builtins()?;
         Ok(spec)
     }
 
     /// A chain built in code (e.g. from `--temperature`/`--top-k` flags);
     /// errors name the origin `command line`.
-    pub fn from_stages(stages: Vec<StageSpec>) -> Result<ChainSpec, ChainError> {
+    pub fn from_stages(stages: Vec<StageSpec>, builtins: &PluginLibrary) -> Result<ChainSpec, ChainError> {
         let lines = stages.iter().map(|s| StageLines { written: s.plugin.clone(), ..Default::default() }).collect();
         let spec = ChainSpec {
             stages,
@@ -233,6 +213,7 @@ impl ChainSpec {
             lines,
             rewind: RewindBudget::default(),
             observe: ObserveLimits::default(),
+            builtins: builtins.clone(),
         };
         spec.check_builtins()?;
         Ok(spec)
@@ -287,7 +268,6 @@ impl ChainSpec {
         if self.stages.is_empty() {
             return Err(ChainError::Empty { origin: self.origin.clone() });
         }
-        let builtins = PluginLibrary::builtin();
         let mut kinds = Vec::new();
         for (i, stage) in self.stages.iter().enumerate() {
             if looks_like_path(&stage.plugin) {
@@ -296,7 +276,7 @@ impl ChainSpec {
                 }
                 kinds.push(None);
             } else {
-                let resolved = self.resolve_stage(i, &builtins)?;
+                let resolved = self.resolve_stage(i, &self.builtins)?;
                 kinds.push(Some(resolved.kind));
             }
         }
@@ -359,7 +339,7 @@ impl ChainSpec {
         let info = &library.processors()[index];
         let params = Params::validate(&info.params, &stage.params).map_err(|source| {
             let key = source.param_name().to_string();
-            ChainError::Param { at: self.at(i, Some(&key)), source }
+            ChainError::Param { at: self.at(i, Some(&key)), cause: source }
         })?;
         // Plugins are created from these parameters as JSON; a list of
         // strings can make that any size, and a WASM plugin gets a copy in
@@ -377,20 +357,19 @@ impl ChainSpec {
     /// Loads every plugin file, validates every stage and returns a chain
     /// ready to instantiate per sequence.
     pub fn load(&self, opts: &HostOptions) -> Result<LoadedChain, HostError> {
-        let builtins = PluginLibrary::builtin();
         let mut files: BTreeMap<&str, PluginLibrary> = BTreeMap::new();
         let mut stages = Vec::new();
         for (i, stage) in self.stages.iter().enumerate() {
             let library = if looks_like_path(&stage.plugin) {
                 if !files.contains_key(stage.plugin.as_str()) {
                     let library = PluginLibrary::open(Path::new(&stage.plugin), opts).map_err(|source| {
-                        ChainError::Load { at: self.at(i, Some("path")), source: Box::new(source) }
+                        ChainError::Load { at: self.at(i, Some("path")), cause: Box::new(source) }
                     })?;
                     files.insert(&stage.plugin, library);
                 }
                 files[stage.plugin.as_str()].clone()
             } else {
-                builtins.clone()
+                self.builtins.clone()
             };
             let resolved = self.resolve_stage(i, &library)?;
             stages.push((library, resolved));
@@ -399,12 +378,6 @@ impl ChainSpec {
         self.check_sampler(&kinds)?;
         Ok(LoadedChain::new(stages, opts, self.rewind, self.observe))
     }
-}
-
-pub(crate) struct ResolvedStage {
-    pub index: usize,
-    pub kind: StageKind,
-    pub params: Params,
 }
 
 fn names(library: &PluginLibrary) -> String {
@@ -423,9 +396,6 @@ fn param_value(value: &toml::Value) -> Option<ParamValue> {
         _ => return None,
     })
 }
-
-use crate::chain::LoadedChain;
-use crate::options::HostOptions;
 
 #[cfg(test)]
 mod tests {

@@ -33,8 +33,8 @@ impl fmt::Display for Location {
 /// A chain config that cannot be run. Found before any token is generated.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
-    #[error("{path}: cannot read chain config: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read chain config: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{origin}:{line}: {message}")]
     Syntax { origin: String, line: usize, message: String },
     #[error("{origin}: the chain has no stages (add [[stage]] tables)")]
@@ -43,12 +43,12 @@ pub enum ChainError {
     UnknownPlugin { at: Location, name: String, known: String },
     #[error("{at}: plugin file {} does not exist", path.display())]
     MissingFile { at: Location, path: PathBuf },
-    #[error("{at}: {source}")]
-    Param { at: Location, source: ParamError },
+    #[error("{at}: {cause}")]
+    Param { at: Location, cause: ParamError },
     #[error("{at}: {message}")]
     Invalid { at: Location, message: String },
-    #[error("{at}: {source}")]
-    Load { at: Location, source: Box<HostError> },
+    #[error("{at}: {cause}")]
+    Load { at: Location, cause: Box<HostError> },
     #[error("{origin}: the chain must end with exactly one sampler stage (e.g. `plugin = \"multinomial\"`), found {found}")]
     NoSampler { origin: String, found: String },
 }

@@ -4,7 +4,7 @@
 //! (wasmtime) — and runs them as a chain configured in TOML.
 //!
 //! ```text
-//! ChainSpec::from_file("conservative.toml")   parse + check built-ins (file:line errors)
+//! ChainSpec::from_file("conservative.toml", &builtins)   parse + check built-ins (file:line errors)
 //!     .load(&HostOptions::default())          load/compile plugin files, validate all params
 //!     -> LoadedChain                          Send + Sync, shared by a batch
 //!     .instantiate(&SequenceSetup)            once per sequence
@@ -41,12 +41,14 @@ mod logits_check;
 mod native;
 mod options;
 mod runner;
+mod stage;
 mod wasm;
 
 pub use chain::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, RewindTotals, SequenceSetup};
-pub use config::{ChainSpec, RewindBudget, StageSpec};
+pub use config::{ChainSpec, StageSpec};
+pub use stage::RewindBudget;
 pub use error::{ChainError, HostError, Location, StageFailure};
-pub use library::{builtin_entries, default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
+pub use library::{default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
 pub use limits::{ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES, MAX_PARAMS_JSON_BYTES};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};

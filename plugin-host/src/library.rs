@@ -15,7 +15,8 @@ use crate::wasm::WasmLibrary;
 /// How a library is hosted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PluginKind {
-    /// Linked into the host (the standard processors and the Java grammar).
+    /// Linked into the program and handed to the host (the standard
+    /// processors and the Java grammar).
     Builtin,
     /// A native `cdylib`: trusted, full speed, no deadline.
     Native,
@@ -33,14 +34,6 @@ impl std::fmt::Display for PluginKind {
     }
 }
 
-/// The processors the host links in: [`logitloom_std_plugins::library`]
-/// and [`logitloom_java_grammar::library`].
-pub fn builtin_entries() -> Vec<ProcessorEntry> {
-    let mut entries = logitloom_std_plugins::library();
-    entries.extend(logitloom_java_grammar::library());
-    entries
-}
-
 #[derive(Clone)]
 enum Source {
     Builtin(Arc<Vec<ProcessorEntry>>),
@@ -53,6 +46,13 @@ enum Source {
 pub struct PluginLibrary {
     source: Source,
     processors: Vec<ProcessorInfo>,
+}
+
+impl std::fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.processors.iter().map(|p| p.name.as_str()).collect();
+        f.debug_struct("PluginLibrary").field("source", &self.describe()).field("processors", &names).finish()
+    }
 }
 
 /// Whether `path` names a WASM module (by extension) rather than a native
@@ -70,12 +70,8 @@ pub fn looks_like_path(plugin: &str) -> bool {
 }
 
 impl PluginLibrary {
-    /// The built-in registry.
-    pub fn builtin() -> PluginLibrary {
-        PluginLibrary::from_entries(builtin_entries())
-    }
-
-    /// A registry of in-process processors (the built-ins, or test doubles).
+    /// A registry of in-process processors: the programs' built-ins
+    /// (`logitloom_builtins::entries()`), or test doubles.
     pub fn from_entries(entries: Vec<ProcessorEntry>) -> PluginLibrary {
         let processors = entries.iter().map(|e| (e.info)()).collect();
         PluginLibrary { source: Source::Builtin(Arc::new(entries)), processors }

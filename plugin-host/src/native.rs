@@ -47,7 +47,7 @@ impl NativeLibrary {
             .map_err(|e| load_error(format!("not a loadable native library: {}", one_line(&e.to_string()))))?;
         let version = {
             let symbol = format!("{INTERFACE_VERSION_SYMBOL}\0");
-            // Safety: the symbol's type is fixed by the plugin API; a library
+            // SAFETY: the symbol's type is fixed by the plugin API; a library
             // exporting the name with another type is not a logitloom plugin
             // and is out of our hands, as with any native code.
             let version_fn = unsafe { raw.get::<extern "C" fn() -> u32>(symbol.as_bytes()) }.map_err(|_| {

@@ -126,7 +126,7 @@ fn masking_every_token_is_caught() {
 fn a_failed_instance_refuses_further_steps() {
     let cache = tempfile::tempdir().unwrap();
     let lib = native_plugin("logitloom-test-plugins");
-    let chain = logitloom_plugin_host::ChainSpec::from_stages(vec![stage(&lib, "fail_at", &at_step(0)), stage(&lib, "argmax", &[])])
+    let chain = logitloom_plugin_host::ChainSpec::from_stages(vec![stage(&lib, "fail_at", &at_step(0)), stage(&lib, "argmax", &[])], &common::builtins())
         .unwrap()
         .load(&options(&cache))
         .unwrap();

@@ -8,7 +8,7 @@ use std::path::Path;
 use logitloom_plugin_host::{ChainError, ChainSpec, HostError, HostOptions};
 
 fn parse(text: &str) -> Result<ChainSpec, ChainError> {
-    ChainSpec::from_toml_str(text, "chain.toml", Path::new("/nonexistent-base"))
+    ChainSpec::from_toml_str(text, "chain.toml", Path::new("/nonexistent-base"), &common::builtins())
 }
 
 fn error(text: &str) -> String {
@@ -22,7 +22,7 @@ fn every_shipped_preset_parses_and_loads() {
     for entry in std::fs::read_dir(&configs).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            let spec = ChainSpec::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            let spec = ChainSpec::from_file(&path, &common::builtins()).unwrap_or_else(|e| panic!("{e}"));
             spec.load(&HostOptions::default()).unwrap_or_else(|e| panic!("{e}"));
             seen += 1;
         }
@@ -33,7 +33,7 @@ fn every_shipped_preset_parses_and_loads() {
 #[test]
 fn conservative_preset_has_its_stages_in_order() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/conservative.toml");
-    let chain = ChainSpec::from_file(&path).unwrap().load(&HostOptions::default()).unwrap();
+    let chain = ChainSpec::from_file(&path, &common::builtins()).unwrap().load(&HostOptions::default()).unwrap();
     assert_eq!(chain.stage_labels(), ["repetition_penalty", "top_k", "top_p", "multinomial"]);
 }
 
@@ -115,7 +115,7 @@ fn plugin_file_parameters_are_checked_at_load_with_their_line() {
     let text = format!(
         "[[stage]]\npath = \"{name}\"\nprocessor = \"bias\"\ntoken = 3\namount = 1000.0\n\n[[stage]]\npath = \"{name}\"\nprocessor = \"argmax\"\n"
     );
-    let spec = ChainSpec::from_toml_str(&text, "plugins.toml", dir).expect("structure is fine");
+    let spec = ChainSpec::from_toml_str(&text, "plugins.toml", dir, &common::builtins()).expect("structure is fine");
     let Err(err) = spec.load(&HostOptions::default()) else { panic!("amount is out of range") };
     assert!(matches!(err, HostError::Chain(ChainError::Param { .. })));
     assert_eq!(err.to_string(), "plugins.toml:5: stage 1 (".to_string() + name + "): parameter `amount` = 1000 is out of range [-100, 100]");
@@ -127,7 +127,7 @@ fn library_with_several_processors_needs_a_processor_key() {
     let dir = lib.parent().unwrap();
     let name = lib.file_name().unwrap().to_str().unwrap();
     let text = format!("[[stage]]\npath = \"{name}\"\n[[stage]]\nplugin = \"greedy\"\n");
-    let Err(err) = ChainSpec::from_toml_str(&text, "c.toml", dir).unwrap().load(&HostOptions::default()) else {
+    let Err(err) = ChainSpec::from_toml_str(&text, "c.toml", dir, &common::builtins()).unwrap().load(&HostOptions::default()) else {
         panic!("ambiguous processor")
     };
     let text = err.to_string();
@@ -139,7 +139,7 @@ fn a_file_that_is_not_a_plugin_is_named_with_its_stage_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.so"), "text").unwrap();
     let text = "[[stage]]\nplugin = \"top_k\"\nk = 3\n[[stage]]\npath = \"notes.so\"\n";
-    let Err(err) = ChainSpec::from_toml_str(text, "c.toml", dir.path()).unwrap().load(&HostOptions::default()) else {
+    let Err(err) = ChainSpec::from_toml_str(text, "c.toml", dir.path(), &common::builtins()).unwrap().load(&HostOptions::default()) else {
         panic!("not a plugin")
     };
     let text = err.to_string();

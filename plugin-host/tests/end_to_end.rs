@@ -24,7 +24,7 @@ fn native_wasm_and_handwritten_wasm_stages_share_one_chain() {
         bias(&wasm, 10, 5.0),
         stage(&wasm, "argmax", &[]),
     ];
-    let chain = ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap();
+    let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(&opts).unwrap();
     assert_eq!(chain.stage_labels(), ["bias", "ban_eos", "bias#2", "argmax"]);
     let mut instance =
         chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: None }).unwrap();
@@ -58,7 +58,7 @@ fn tokens_and_steps_reach_wasm_plugins_across_many_steps() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
     let wasm = wasm_plugin("logitloom-test-plugins");
-    let chain = ChainSpec::from_stages(vec![bias(&wasm, 7, 50.0), stage(&wasm, "argmax", &[])]).unwrap().load(&opts).unwrap();
+    let chain = ChainSpec::from_stages(vec![bias(&wasm, 7, 50.0), stage(&wasm, "argmax", &[])], &common::builtins()).unwrap().load(&opts).unwrap();
     let mut instance =
         chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: None }).unwrap();
     let mut tokens: Vec<u32> = (0..1500).map(|i| i % 60).collect();
@@ -82,7 +82,7 @@ fn libraries_report_kind_version_and_processors() {
     assert_eq!(names(&native), names(&wasm));
     assert_eq!(names(&wat), ["ban_eos"]);
     assert_eq!(wat.interface_version().to_string(), "1.0");
-    assert_eq!(PluginLibrary::builtin().kind(), PluginKind::Builtin);
+    assert_eq!(common::builtins().kind(), PluginKind::Builtin);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn the_plugin_template_runs_natively_and_as_wasm_alike() {
     for plugin in [native_plugin("logitloom-plugin-template"), wasm_plugin("logitloom-plugin-template")] {
         let builtin_greedy = logitloom_plugin_host::StageSpec { plugin: "greedy".into(), processor: None, params: Default::default() };
         let stages = vec![stage(&plugin, "ban_words", &[("words", words.clone())]), builtin_greedy];
-        let chain = ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap();
+        let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(&opts).unwrap();
         let setup = SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(token_bytes.clone()) };
         let mut instance = chain.instantiate(&setup).unwrap();
         let mut logits = row.clone();

@@ -61,7 +61,7 @@ fn chains(processor: &str, params: &[(&str, ParamValue)], opts: &HostOptions) ->
             if !is_sampler {
                 stages.push(make("greedy", &[]));
             }
-            let chain = ChainSpec::from_stages(stages).unwrap().load(opts).unwrap_or_else(|e| panic!("{label}: {e}"));
+            let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(opts).unwrap_or_else(|e| panic!("{label}: {e}"));
             (label, chain)
         })
         .collect()
@@ -207,7 +207,7 @@ fn mixed_host_chains_agree_with_builtin_whichever_way_the_row_comes_in() {
     let mixes = ["wbbwwb", "nwnbwn", "bwwnbw", "wwwwww", "nnbnnw"];
     let vocab = 3_000;
     let bytes = token_bytes(vocab);
-    let reference = ChainSpec::from_stages(pipeline.iter().map(|(n, p)| builtin(n, p)).collect()).unwrap().load(&opts).unwrap();
+    let reference = ChainSpec::from_stages(pipeline.iter().map(|(n, p)| builtin(n, p)).collect(), &common::builtins()).unwrap().load(&opts).unwrap();
     for mix in mixes {
         let stages = pipeline
             .iter()
@@ -218,7 +218,7 @@ fn mixed_host_chains_agree_with_builtin_whichever_way_the_row_comes_in() {
                 _ => builtin(name, params),
             })
             .collect();
-        let chain = ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap();
+        let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(&opts).unwrap();
         let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 77, token_bytes: Some(bytes.clone()) };
         let mut expected = reference.instantiate(&setup).unwrap();
         let mut through_step = chain.instantiate(&setup).unwrap();

@@ -29,7 +29,7 @@ fn hostile_plugins_leave_the_host_within_its_memory_bound() {
     let setup = SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let chains: Vec<_> = ["observe_huge", "huge_error", "observe_flood", "observe_byte_flood"]
         .into_iter()
-        .map(|p| ChainSpec::from_stages(vec![stage(&hostile, p, &[]), StageSpec::builtin("greedy", [])]).unwrap().load(&opts).unwrap())
+        .map(|p| ChainSpec::from_stages(vec![stage(&hostile, p, &[]), StageSpec::builtin("greedy", [])], &builtins()).unwrap().load(&opts).unwrap())
         .collect();
     // Warm up: compile, instantiate and fail each once, so the baseline
     // includes wasmtime's own one-off allocations.

@@ -12,7 +12,7 @@ use logitloom_plugin_host::{ChainSpec, HostError, ObserveLimits, StageFailure, M
 fn failure(processor: &str, limits: ObserveLimits) -> StageFailure {
     let cache = tempfile::tempdir().unwrap();
     let stages = vec![stage(&wat("hostile.wat"), processor, &[]), logitloom_plugin_host::StageSpec::builtin("greedy", [])];
-    let chain = ChainSpec::from_stages(stages).unwrap().with_observe_limits(limits).load(&options(&cache)).unwrap();
+    let chain = ChainSpec::from_stages(stages, &builtins()).unwrap().with_observe_limits(limits).load(&options(&cache)).unwrap();
     let setup = logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let mut instance = chain.instantiate(&setup).unwrap();
     match instance.step(&[1, 2, 3], 3, 0, &mut logits_row(0)) {
@@ -96,7 +96,7 @@ fn the_limits_come_from_the_chain_file() {
         "[observe]\nmax_records_per_step = 100000\n\n[[stage]]\npath = {:?}\nprocessor = \"observe_flood\"\n\n[[stage]]\nplugin = \"greedy\"\n",
         wat("hostile.wat").display().to_string()
     );
-    let spec = ChainSpec::from_toml_str(&text, "flood.toml", dir.path()).unwrap();
+    let spec = ChainSpec::from_toml_str(&text, "flood.toml", dir.path(), &builtins()).unwrap();
     assert_eq!(spec.observe_limits(), ObserveLimits { max_records_per_step: 100_000, ..ObserveLimits::default() });
     // 100,000 imports take longer than the default 100 ms on a loaded machine.
     let opts = logitloom_plugin_host::HostOptions { wasm_deadline: std::time::Duration::from_secs(30), ..options(&dir) };
@@ -109,7 +109,7 @@ fn the_limits_come_from_the_chain_file() {
     assert_eq!(observations[0].record, serde_json::json!({"n": 1}));
 
     let typo = "[observe]\nmax_record_size = 5\n[[stage]]\nplugin = \"greedy\"\n";
-    let err = ChainSpec::from_toml_str(typo, "typo.toml", dir.path()).unwrap_err().to_string();
+    let err = ChainSpec::from_toml_str(typo, "typo.toml", dir.path(), &builtins()).unwrap_err().to_string();
     assert!(err.starts_with("typo.toml:2: unknown field `max_record_size`"), "{err}");
 }
 
@@ -120,7 +120,7 @@ fn oversized_parameters_are_refused_before_any_plugin_sees_them() {
         logitloom_plugin_host::StageSpec::builtin("dry", [("sequence_breakers", logitloom_plugin_host::ParamValue::StringList(huge))]),
         logitloom_plugin_host::StageSpec::builtin("greedy", []),
     ];
-    let err = ChainSpec::from_stages(stages).unwrap_err().to_string();
+    let err = ChainSpec::from_stages(stages, &builtins()).unwrap_err().to_string();
     assert!(err.starts_with("command line: stage 1 (dry): the parameters take 110"), "{err}");
     assert!(err.ends_with("bytes as JSON; at most 1048576"), "{err}");
 }

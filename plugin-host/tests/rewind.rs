@@ -78,7 +78,7 @@ fn stage_of(source: &Source, name: &str, params: &[(&str, ParamValue)]) -> Stage
 }
 
 fn load(stages: Vec<StageSpec>, opts: &HostOptions) -> LoadedChain {
-    ChainSpec::from_stages(stages).unwrap().load(opts).unwrap_or_else(|e| panic!("{e}"))
+    ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs 10 steps, rolls back to 4 generated tokens, runs 8 more; a fresh
@@ -221,7 +221,7 @@ fn generate(instance: &mut ChainInstance, max_new: usize) -> (Vec<u32>, usize) {
 fn a_hand_written_wat_module_rewinds_through_the_documented_import() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
-    let spec = ChainSpec::from_stages(vec![stage(&wat("rewind_at_step_3.wat"), "rewind_at_step_3", &[]), StageSpec::builtin("greedy", [])])
+    let spec = ChainSpec::from_stages(vec![stage(&wat("rewind_at_step_3.wat"), "rewind_at_step_3", &[]), StageSpec::builtin("greedy", [])], &common::builtins())
         .unwrap()
         .with_rewind_budget(RewindBudget { max_rewinds: 1, max_discarded_tokens: 10 });
     let chain = spec.load(&opts).unwrap();
@@ -289,7 +289,7 @@ fn the_budget_and_the_no_repeat_rule_end_every_generation() {
         let spec = ChainSpec::from_stages(vec![
             stage(&path, "rewinder", &[("mode", ParamValue::String(mode.into()))]),
             StageSpec::builtin("greedy", []),
-        ])
+        ], &common::builtins())
         .unwrap()
         .with_rewind_budget(budget);
         let mut instance = spec.load(&opts).unwrap().instantiate(&setup(1)).unwrap();
@@ -328,9 +328,9 @@ fn a_caller_that_cannot_rewind_refuses_and_traces_every_request() {
 fn the_rewind_table_of_a_chain_file_is_validated_with_its_line() {
     let dir = std::path::Path::new(".");
     let ok = "[rewind]\nmax_rewinds = 3\n\n[[stage]]\nplugin = \"greedy\"\n";
-    let spec = ChainSpec::from_toml_str(ok, "c.toml", dir).unwrap();
+    let spec = ChainSpec::from_toml_str(ok, "c.toml", dir, &common::builtins()).unwrap();
     assert_eq!(spec.rewind_budget(), RewindBudget { max_rewinds: 3, ..RewindBudget::default() });
     let bad = "[[stage]]\nplugin = \"greedy\"\n\n[rewind]\nmax_rewind = 3\n";
-    let error = ChainSpec::from_toml_str(bad, "c.toml", dir).unwrap_err().to_string();
+    let error = ChainSpec::from_toml_str(bad, "c.toml", dir, &common::builtins()).unwrap_err().to_string();
     assert!(error.starts_with("c.toml:5:") && error.contains("max_rewind"), "{error}");
 }

@@ -26,15 +26,21 @@ from ._native import (
     LogitloomError,
     PluginError,
     Sequences,
+    plugin_processors,
     token_bytes,
 )
+
+#: The name the Rust host uses for a chain that cannot be run; the same class.
+ChainError = ChainConfigError
 
 __all__ = [
     "Chain",
     "Sequences",
     "LogitloomError",
     "ChainConfigError",
+    "ChainError",
     "PluginError",
     "token_bytes",
+    "plugin_processors",
     "INTERFACE_VERSION",
 ]

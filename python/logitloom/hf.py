@@ -38,6 +38,15 @@ class LogitsProcessor:
     chain and change the scores it sees; leave them unset to get the
     chain's behaviour alone.
 
+    With ``inplace=True`` the processor works on ``generate``'s scores
+    tensor itself when it is float32 on the CPU with contiguous rows: the
+    chain edits the rows where they are and the processor overwrites them
+    with the one-finite-entry mask (``fill_(-inf)`` + ``scatter_``), so a
+    step copies and allocates nothing (``docs/python.md``, "Speed"). The
+    scores ``generate`` hands a processor are its own float32 copy of the
+    model's logits, but that copy is also what ``output_logits=True``
+    returns as the raw logits: do not combine the two. The default copies.
+
     The processor keeps per-sequence state between calls. A call whose
     ``input_ids`` extend the previous call's by one token continues the
     same sequences (the appended tokens must be the chain's choices); any
@@ -56,12 +65,14 @@ class LogitsProcessor:
         eos_token_id: Optional[int] = None,
         pad_token_id: Optional[int] = None,
         stop_at_eos: bool = True,
+        inplace: bool = False,
     ) -> None:
         self.chain = chain
         self.seed = seed
         self.eos_token_id = eos_token_id
         self.pad_token_id = pad_token_id
         self.stop_at_eos = stop_at_eos
+        self.inplace = inplace
         self.reset()
 
     def reset(self) -> None:
@@ -125,10 +136,20 @@ class LogitsProcessor:
             )
         state = self._state
         self._check = [not f for f in state.finished]
-        chosen = state.step(scores)
+        in_place = (
+            self.inplace
+            and scores.dtype == torch.float32
+            and scores.device.type == "cpu"
+            and scores.dim() == 2
+            and scores.stride(1) == 1
+        )
+        if in_place:
+            chosen = state.step(scores, inplace=True)
+            out = scores.fill_(float("-inf"))
+        else:
+            chosen = state.step(scores)
+            out = torch.full_like(scores, float("-inf"))
         self._prev = input_ids
         self._chosen = chosen
         index = torch.tensor(chosen, dtype=torch.long, device=scores.device).unsqueeze(1)
-        out = torch.full_like(scores, float("-inf"))
-        out.scatter_(1, index, 0.0)
-        return out
+        return out.scatter_(1, index, 0.0)

@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logitloom_plugin_host::{
-    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, SequenceSetup,
+    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, PluginLibrary, SequenceSetup,
     StageFailure,
 };
+use logitloom_numerics::Piece;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -45,44 +46,14 @@ create_exception!(
      ``timeout``, ``memory_limit``, ``invalid_logits``, ``token_out_of_range``, ``create`` or ``poisoned``)."
 );
 
-/// GPT-2's byte-to-character table (`bytes_to_unicode`). The engine has the
-/// same table; it is repeated here because this crate must not link the
-/// engine (libtorch), and `tests/test_equivalence.py` checks the two agree
-/// through the entropy logger's token texts.
-fn byte_level_alphabet() -> [char; 256] {
-    let mut table = ['\0'; 256];
-    let mut next = 256u32;
-    for b in 0..=255u32 {
-        let printable = (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
-        table[b as usize] = if printable {
-            char::from_u32(b).expect("Latin-1 is valid")
-        } else {
-            let c = char::from_u32(next).expect("BMP char");
-            next += 1;
-            c
-        };
-    }
-    table
-}
-
-/// Every token's byte string, as `engine::Tokenizer` computes it.
+/// Every token's byte string, computed as `engine::Tokenizer` does (the
+/// code is shared through `logitloom_numerics`, which links nothing).
 fn token_bytes_of(tok: &tokenizers::Tokenizer) -> Vec<Vec<u8>> {
-    let inverse: HashMap<char, u8> = byte_level_alphabet().iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
-    let size = tok.get_vocab_size(true);
     let added: HashMap<u32, String> = tok.get_added_tokens_decoder().into_iter().map(|(id, t)| (id, t.content)).collect();
-    (0..size as u32)
-        .map(|id| {
-            if let Some(content) = added.get(&id) {
-                return content.as_bytes().to_vec();
-            }
-            let Some(piece) = tok.id_to_token(id) else { return Vec::new() };
-            piece
-                .chars()
-                .map(|c| inverse.get(&c).copied())
-                .collect::<Option<Vec<u8>>>()
-                .unwrap_or_else(|| piece.into_bytes())
-        })
-        .collect()
+    logitloom_numerics::token_bytes(tok.get_vocab_size(true), |id| match added.get(&id) {
+        Some(content) => Piece::Added(content.clone()),
+        None => tok.id_to_token(id).map_or(Piece::Unknown, Piece::Vocab),
+    })
 }
 
 /// What a tokenizer argument gives a chain.
@@ -288,10 +259,10 @@ impl Chain {
         let spec = match text {
             Some(text) => {
                 let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-                ChainSpec::from_toml_str(&text, "<string>", &cwd)
+                ChainSpec::from_toml_str(&text, "<string>", &cwd, &PluginLibrary::from_entries(logitloom_builtins::entries()))
             }
             _ => match as_path(source)? {
-                Some(path) => ChainSpec::from_file(&path),
+                Some(path) => ChainSpec::from_file(&path, &PluginLibrary::from_entries(logitloom_builtins::entries())),
                 None => {
                     return Err(PyTypeError::new_err(format!(
                         "source must be a path or TOML text, got {}",
@@ -343,6 +314,14 @@ impl Chain {
     #[getter]
     fn needs_token_bytes(&self) -> bool {
         self.loaded.needs_token_bytes()
+    }
+
+    /// Whether some stage may ask to rewind (declares ``may_rewind``) and the
+    /// chain's ``[rewind]`` budget allows any. Python callers cannot rewind:
+    /// such requests are refused and traced (see :meth:`Sequences.step`).
+    #[getter]
+    fn may_rewind(&self) -> bool {
+        self.loaded.may_rewind()
     }
 
     /// The config file, or ``<string>`` for TOML text.
@@ -417,13 +396,14 @@ impl Chain {
 
     /// A Hugging Face logits processor running this chain; see
     /// :class:`logitloom.hf.LogitsProcessor` for what ``generate`` does with it.
-    #[pyo3(signature = (seed=0, *, eos_token_id=None, pad_token_id=None, stop_at_eos=true))]
+    #[pyo3(signature = (seed=0, *, eos_token_id=None, pad_token_id=None, stop_at_eos=true, inplace=false))]
     fn logits_processor<'py>(
         slf: &Bound<'py, Self>,
         seed: u64,
         eos_token_id: Option<u32>,
         pad_token_id: Option<u32>,
         stop_at_eos: bool,
+        inplace: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let class = py.import("logitloom.hf")?.getattr("LogitsProcessor")?;
@@ -432,6 +412,7 @@ impl Chain {
         kwargs.set_item("eos_token_id", eos_token_id)?;
         kwargs.set_item("pad_token_id", pad_token_id)?;
         kwargs.set_item("stop_at_eos", stop_at_eos)?;
+        kwargs.set_item("inplace", inplace)?;
         class.call((slf,), Some(&kwargs))
     }
 
@@ -731,6 +712,30 @@ impl Sequences {
         Ok(self.lock()?.seqs.iter().map(|s| s.finished).collect())
     }
 
+    /// Each sequence's rewind requests so far, as counts:
+    /// ``{"granted", "refused", "discarded"}``. ``granted`` and
+    /// ``discarded`` stay 0 here, since a Python caller cannot rewind; each
+    /// refusal is also in :meth:`take_observations` as a ``{"rewind": ...}``
+    /// record with ``"granted": False`` and the reason.
+    #[getter]
+    fn rewinds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let totals: Vec<_> = self
+            .lock()?
+            .seqs
+            .iter()
+            .map(|s| s.instance.as_ref().map(|i| i.rewind_totals()).unwrap_or_default())
+            .collect();
+        let list = PyList::empty(py);
+        for t in totals {
+            let d = PyDict::new(py);
+            d.set_item("granted", t.granted)?;
+            d.set_item("refused", t.refused)?;
+            d.set_item("discarded", t.discarded)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
     /// Each sequence's seed.
     #[getter]
     fn seeds(&self) -> PyResult<Vec<u64>> {
@@ -791,12 +796,34 @@ fn token_bytes<'py>(py: Python<'py>, tokenizer: &Bound<'py, PyAny>) -> PyResult<
     PyList::new(py, vocab.token_bytes.iter().map(|b| pyo3::types::PyBytes::new(py, b)))
 }
 
+/// The processors a plugin file offers (or the built-in ones, without
+/// ``path``), as dicts: ``name``, ``kind`` (``processor`` or ``sampler``),
+/// ``description``, ``params`` and the flags ``needs_raw_logits``,
+/// ``needs_token_bytes``, ``may_rewind``. What ``logitloom plugins`` lists.
+///
+/// Raises :class:`ChainConfigError` for a file that is not a loadable plugin.
+#[pyfunction]
+#[pyo3(signature = (path=None))]
+fn plugin_processors<'py>(py: Python<'py>, path: Option<PathBuf>) -> PyResult<Bound<'py, PyAny>> {
+    let library = match &path {
+        None => PluginLibrary::from_entries(logitloom_builtins::entries()),
+        Some(p) => {
+            let options = HostOptions::default();
+            py.detach(|| PluginLibrary::open(p, &options)).map_err(|e| load_error(py, &e))?
+        }
+    };
+    let text = serde_json::to_string(library.processors())
+        .map_err(|e| LogitloomError::new_err(format!("cannot describe the plugin: {e}")))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Chain>()?;
     m.add_class::<Sequences>()?;
     m.add_function(wrap_pyfunction!(token_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(plugin_processors, m)?)?;
     m.add("LogitloomError", py.get_type::<LogitloomError>())?;
     m.add("ChainConfigError", py.get_type::<ChainConfigError>())?;
     m.add("PluginError", py.get_type::<PluginError>())?;

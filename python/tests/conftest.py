@@ -1,9 +1,13 @@
 """Shared by the Python package's tests: where the built artifacts are.
 
-A missing artifact fails the test with the command that builds it, as the
-Rust tests do: a skipped test would hide that nothing was checked.
+A missing prerequisite (a built plugin or binary, an optional Python
+module) goes through :func:`require`: it skips the test on a developer's
+machine, with the command that provides it, and fails it under ``CI=true``,
+as the Rust tests do, because a skipped test in CI hides that nothing was
+checked.
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -14,15 +18,40 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-PROFILE = TARGET / "debug"
+# `./dev.sh test` builds debug; a release build can be tested with LOGITLOOM_TEST_PROFILE=release.
+PROFILE = TARGET / os.environ.get("LOGITLOOM_TEST_PROFILE", "debug")
 MODEL = ROOT / "models" / "default"
 TOKENIZER = MODEL / "tokenizer.json"
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
 
 
+def in_ci() -> bool:
+    """Whether this is a CI run (``CI=true``, as GitHub Actions and most CI systems set)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require(ok: bool, what: str, how: str) -> None:
+    """Stops the test when a prerequisite is missing: a skip naming ``what``
+    and ``how`` to provide it, or a failure under ``CI=true``."""
+    if ok:
+        return
+    message = f"missing {what}: {how}"
+    if in_ci():
+        pytest.fail(f"{message} (CI=true: a missing prerequisite fails the test)", pytrace=False)
+    # Module level too: a test file whose imports are missing is skipped whole.
+    pytest.skip(message, allow_module_level=True)
+
+
+def require_module(name: str, how: str = ""):
+    """Imports an optional module, or stops the test as :func:`require` does."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        require(False, f"Python module `{name}` ({e})", how or f".venv/bin/pip install {name}")
+
+
 def _need(path: Path, build: str) -> Path:
-    if not path.is_file():
-        pytest.fail(f"missing {path}: build it with `{build}` (`./dev.sh test` does this)")
+    require(path.is_file(), str(path), f"build it with `{build}` (`./dev.sh test` does this)")
     return path
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import logitloom
-from conftest import CONFIGS, ROOT, TOKENIZER, native_plugin, python_replay, rust_replay, wasm_plugin
+from conftest import CONFIGS, ROOT, TOKENIZER, native_plugin, python_replay, require_module, rust_replay, wasm_plugin
 
 STEPS, BATCH = 40, 3
 
@@ -110,7 +110,7 @@ def test_java_grammar_matches_the_rust_host(tokenizer, tmp_path):
 
 def test_logits_are_read_the_same_from_every_layout(tokenizer):
     """numpy rows in place, a row-strided view, float64 (converted), torch CPU: same tokens."""
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     chain = logitloom.Chain.from_toml(ROOT / "configs" / "conservative.toml", tokenizer=TOKENIZER)
     vocab = tokenizer.get_vocab_size(True)
     logits = logits_for(vocab, 11, chain.eos_token_id)
@@ -134,7 +134,7 @@ def test_logits_are_read_the_same_from_every_layout(tokenizer):
 
 
 def test_inplace_steps_edit_the_callers_rows_and_pick_the_same_tokens(tokenizer):
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     chain = logitloom.Chain.from_toml(ROOT / "configs" / "conservative.toml", tokenizer=TOKENIZER)
     vocab = tokenizer.get_vocab_size(True)
     logits = logits_for(vocab, 12, chain.eos_token_id)

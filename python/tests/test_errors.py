@@ -173,3 +173,109 @@ def test_bad_tokenizers_and_logits():
         state.step(bad)
     with pytest.raises(ValueError, match="no end-of-text token id"):
         logitloom.Chain.from_toml(ROOT / "configs" / "greedy.toml").new_sequences([[1]])
+
+
+# Every misbehaving processor of plugins/testing, with the failure it must
+# raise and the ABIs it runs on (an endless loop or unbounded allocation
+# only stops under WASM's deadline and memory limit).
+MISBEHAVING = {
+    "panic_at": ({"panic", "trap"}, ("native", "wasm")),
+    "fail_at": ({"error"}, ("native", "wasm")),
+    "write_nan": ({"invalid_logits"}, ("native", "wasm")),
+    "mask_all": ({"invalid_logits"}, ("native", "wasm")),
+    "spin_forever": ({"timeout"}, ("wasm",)),
+    "allocate_forever": ({"memory_limit"}, ("wasm",)),
+}
+# Well-behaved ones (and the rewinder, whose bad modes are tested below).
+BEHAVING = {"bias", "argmax", "rewinder", "accept_counter"}
+LIMITS = {"wasm_deadline_ms": 50, "wasm_memory_limit_bytes": 32 << 20}
+FIXTURES = ROOT / "plugins" / "testing" / "fixtures" / "interface-1.0"
+
+
+def test_the_suite_covers_every_processor_of_the_test_plugins():
+    for path in (native_plugin("logitloom-test-plugins"), wasm_plugin("logitloom-test-plugins")):
+        names = {p["name"] for p in logitloom.plugin_processors(path)}
+        assert names == set(MISBEHAVING) | BEHAVING, f"{path}: a test processor the Python suite does not know"
+
+
+@pytest.mark.parametrize("abi", ["native", "wasm", "native 1.0", "wasm 1.0"])
+@pytest.mark.parametrize("misbehaving", sorted(MISBEHAVING))
+def test_every_bad_plugin_raises_naming_plugin_and_step(abi, misbehaving):
+    failures, abis = MISBEHAVING[misbehaving]
+    if abi.split()[0] not in abis:
+        pytest.skip(f"{misbehaving} never returns natively; only WASM's limits stop it")
+    plugin = {
+        "native": lambda: native_plugin("logitloom-test-plugins"),
+        "wasm": lambda: wasm_plugin("logitloom-test-plugins"),
+        # Released builds of interface 1.0 (before rewinds): still loaded, still contained.
+        "native 1.0": lambda: FIXTURES / "liblogitloom_test_plugins.so",
+        "wasm 1.0": lambda: FIXTURES / "logitloom_test_plugins.wasm",
+    }[abi]()
+    err = failure_of(plugin, misbehaving, **LIMITS)
+    assert err.failure in failures, str(err)
+
+
+@pytest.mark.parametrize("mode, why", [
+    ("before_prompt", "shorter than the prompt"),
+    ("past_end", "past the sequence's current length"),
+])
+def test_impossible_rewind_requests_are_plugin_errors(test_plugin, mode, why):
+    chain = logitloom.Chain.from_toml(
+        f'[[stage]]\npath = "{test_plugin}"\nprocessor = "rewinder"\nat_step = 2\nmode = "{mode}"\n\n'
+        f'[[stage]]\npath = "{test_plugin}"\nprocessor = "argmax"\n',
+        eos_token_id=EOS,
+    )
+    state = chain.new_sequences([[1, 2, 3]])
+    with pytest.raises(logitloom.PluginError) as info:
+        for step in range(4):
+            state.step(rows(step))
+    err = info.value
+    assert (err.plugin, err.step, err.stage, err.failure) == ("rewinder", 2, 1, "error") and why in str(err), str(err)
+
+
+def test_files_that_are_not_plugins_are_refused_naming_them(tmp_path):
+    cases = {
+        tmp_path / "x.so": "not a loadable native library",
+        tmp_path / "x.wasm": "not a valid WASM module",
+        ROOT / "plugins" / "testing" / "wat" / "missing_export.wat":
+            "missing export `logitloom_process`, needed by processor `incomplete`",
+    }
+    for path in (tmp_path / "x.so", tmp_path / "x.wasm"):
+        path.write_text("just some text\n")
+    libm = next((p for p in ("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6")
+                 if __import__("os").path.isfile(p)), None)
+    if libm is not None:
+        cases[libm] = "not a logitloom plugin (no `logitloom_interface_version` symbol"
+    for path, expected in cases.items():
+        with pytest.raises(logitloom.ChainConfigError) as info:
+            logitloom.Chain.from_toml(f'[[stage]]\npath = "{path}"\nprocessor = "x"\n\n[[stage]]\nplugin = "greedy"\n')
+        assert expected in str(info.value) and str(path) in str(info.value), str(info.value)
+        with pytest.raises(logitloom.ChainConfigError, match="not|missing"):
+            logitloom.plugin_processors(path)
+
+
+def test_the_interpreter_survives_the_whole_suite_in_one_process():
+    """A panic, a trap, a timeout and a memory blow-up in one child
+    interpreter, which then runs a healthy chain and exits normally."""
+    import subprocess
+    import sys
+
+    native, wasm = native_plugin("logitloom-test-plugins"), wasm_plugin("logitloom-test-plugins")
+    script = f"""
+import numpy as np, logitloom
+row = np.linspace(-1, 1, 64, dtype=np.float32)[None, :]
+def run(path, name):
+    chain = logitloom.Chain.from_toml('[[stage]]\\npath = "' + path + '"\\nprocessor = "' + name + '"\\n\\n[[stage]]\\npath = "' + path + '"\\nprocessor = "argmax"\\n', eos_token_id=63, wasm_deadline_ms=50, wasm_memory_limit_bytes=32 << 20)
+    state = chain.new_sequences([[1]])
+    try:
+        state.step(row)
+    except logitloom.PluginError as e:
+        return e.failure
+failures = [run({str(native)!r}, "panic_at"), run({str(wasm)!r}, "panic_at"), run({str(wasm)!r}, "spin_forever"), run({str(wasm)!r}, "allocate_forever")]
+ok = logitloom.Chain.from_toml('[[stage]]\\nplugin = "greedy"\\n', eos_token_id=63).new_sequences([[1]]).step(row)
+print(failures, ok)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("]")[0] + "]" == "['panic', 'trap', 'timeout', 'memory_limit']", done.stdout
+    assert done.stdout.strip().endswith("[63]")

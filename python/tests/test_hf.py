@@ -14,10 +14,10 @@ import subprocess
 import pytest
 
 import logitloom
-from conftest import MODEL, ROOT, TOKENIZER, cli_binary
+from conftest import MODEL, ROOT, TOKENIZER, cli_binary, require_module
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+torch = require_module("torch")
+transformers = require_module("transformers")
 
 PROMPTS = [
     "public class BinarySearchTree {\n",
@@ -152,3 +152,13 @@ def test_tokenizer_kinds_give_the_same_token_bytes(hf_tokenizer, tokenizer):
     assert logitloom.token_bytes(tokenizer) == by_path
     assert logitloom.token_bytes(hf_tokenizer) == by_path
     assert by_path[hf_tokenizer.convert_tokens_to_ids("public")] == b"public"
+
+
+def test_inplace_processor_gives_the_same_tokens(model, hf_tokenizer):
+    """inplace=True works on generate's own scores tensor: same tokens, same trace."""
+    chain = logitloom.Chain.from_toml(ROOT / "configs" / "conservative-entropy.toml", tokenizer=hf_tokenizer)
+    copying, in_place = chain.logits_processor(seed=5), chain.logits_processor(seed=5, inplace=True)
+    assert hf_generate(model, hf_tokenizer, in_place, PROMPTS[1], do_sample=False) == hf_generate(
+        model, hf_tokenizer, copying, PROMPTS[1], do_sample=False
+    )
+    assert in_place.take_observations() == copying.take_observations()

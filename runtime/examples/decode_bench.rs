@@ -30,7 +30,7 @@ fn main() {
     let device = parse_device(&arg(&args, "--device", "cpu")).unwrap();
     let kind = parse_dtype(&arg(&args, "--dtype", "f32")).unwrap();
     let (config, _vs, gpt) = hf::load_model_dir(&dir, device, kind).unwrap();
-    let chain = ChainSpec::from_stages(vec![StageSpec::builtin("greedy", [])]).unwrap().load(&HostOptions::default()).unwrap();
+    let chain = ChainSpec::from_stages(vec![StageSpec::builtin("greedy", [])], &logitloom_runtime::builtins()).unwrap().load(&HostOptions::default()).unwrap();
     // The same ids the Python side uses: a fixed arithmetic pattern.
     let prompts: Vec<Vec<u32>> = (0..batch)
         .map(|b| (0..prompt_len).map(|i| ((i * 7 + b * 13 + 1) % config.vocab_size) as u32).collect())
@@ -38,7 +38,7 @@ fn main() {
     let options = GenerateOptions { max_new_tokens: new_tokens, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
     let mut best = f64::INFINITY;
     let mut decode_rate = 0.0;
-    let mut native_decode = false;
+    let mut cpu_decode = false;
     for round in 0..=repeats {
         let mut instances: Vec<_> = (0..batch)
             .map(|b| chain.instantiate(&SequenceSetup { vocab_size: config.vocab_size, eos_token_id: u32::MAX, seed: b as u64, token_bytes: None }).unwrap())
@@ -56,7 +56,7 @@ fn main() {
         if round > 0 && elapsed < best {
             best = elapsed;
             decode_rate = stats.decode_tokens_per_second();
-            native_decode = stats.native_decode;
+            cpu_decode = stats.cpu_decode;
         }
     }
     let tokens_per_second = (batch * new_tokens) as f64 / best;
@@ -65,6 +65,6 @@ fn main() {
         serde_json::json!({"engine": "logitloom", "batch": batch, "dtype": arg(&args, "--dtype", "f32"), "new_tokens": new_tokens,
             "seconds": best, "tokens_per_second": tokens_per_second, "decode_only_tokens_per_second": decode_rate,
             "threads": tch::get_num_threads(), "device": format!("{device:?}"),
-            "decode_path": if native_decode { "native" } else { "libtorch" }})
+            "decode_path": if cpu_decode { "cpu" } else { "libtorch" }})
     );
 }

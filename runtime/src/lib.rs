@@ -11,19 +11,30 @@
 //! ## Layers
 //!
 //! ```text
-//! cli, bench, trainer, serve           front-ends
+//! cli, bench, trainer, serve, python   front-ends
 //! runtime                              engine + chains           (this crate)
 //! engine        plugin-host            model and cache | chains, libraries, sandboxes
-//!               builtins               the processors linked into the host
+//!               builtins               std + java-grammar, handed to the host by each program
 //!               plugins/*              std, java-grammar, test plugins
-//! plugin-api    numerics               the plugin ABI | shared exp and RNGs
+//! plugin-api    numerics               the plugin ABI | shared exp, RNGs and hashes
 //! ```
+//!
+//! Each crate depends only on crates below it; `cargo tree -p
+//! logitloom-engine` shows no wasmtime, and the plugins build without tch.
 //!
 //! [`SequenceSampler`]: logitloom_engine::generate::SequenceSampler
 
 mod chain;
 
+use logitloom_plugin_host::PluginLibrary;
+
 pub use chain::{generate_with_chain, model_token_bytes, ChainSampler, ChainSequenceOutput};
+
+/// The built-in processors (`logitloom_builtins`), as the registry that
+/// chain files' `plugin = "..."` names resolve to.
+pub fn builtins() -> PluginLibrary {
+    PluginLibrary::from_entries(logitloom_builtins::entries())
+}
 
 /// What generating through a chain can fail with: the model's errors or the
 /// chain's, each already one line naming what is at fault.

@@ -49,7 +49,7 @@ pub fn write_atomically(parent: &Path, name: &str, fill: impl FnOnce(&Path) -> R
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).at(&tmp)?;
     }
-    std::fs::create_dir_all(&tmp).map_err(|source| TrainerError::NotWritable { path: parent.to_owned(), source })?;
+    std::fs::create_dir_all(&tmp).map_err(|cause| TrainerError::NotWritable { path: parent.to_owned(), cause })?;
     if let Err(err) = fill(&tmp).and_then(|()| sync_dir_files(&tmp)) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(err);
@@ -85,7 +85,7 @@ pub fn resolve(parent: &Path, name: &str) -> Result<Option<PathBuf>> {
 
 /// Fails early, with the directory named, when `dir` cannot take checkpoints.
 pub fn ensure_writable(dir: &Path) -> Result<()> {
-    let not_writable = |source| TrainerError::NotWritable { path: dir.to_owned(), source };
+    let not_writable = |cause| TrainerError::NotWritable { path: dir.to_owned(), cause };
     std::fs::create_dir_all(dir).map_err(not_writable)?;
     let probe = dir.join(".write-probe");
     std::fs::write(&probe, b"").map_err(not_writable)?;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainerError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
 
     #[error("corpus {path}: {reason}")]
     Corpus { path: PathBuf, reason: String },
@@ -35,8 +35,8 @@ pub enum TrainerError {
     #[error("checkpoint {path} holds a model of shape {found}, but the config asks for {expected}")]
     ShapeMismatch { path: PathBuf, found: String, expected: String },
 
-    #[error("checkpoint directory {path} is not writable: {source}")]
-    NotWritable { path: PathBuf, source: std::io::Error },
+    #[error("checkpoint directory {path} is not writable: {cause}")]
+    NotWritable { path: PathBuf, cause: std::io::Error },
 
     #[error("training log {path}: {reason}")]
     Log { path: PathBuf, reason: String },
@@ -44,11 +44,18 @@ pub enum TrainerError {
     #[error("plot {path}: {reason}")]
     Plot { path: PathBuf, reason: String },
 
+    // Formatted, not a `source` (see the engine's `EngineError::Torch`).
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(tch::TchError),
 
     #[error(transparent)]
     Engine(#[from] logitloom_engine::EngineError),
+}
+
+impl From<tch::TchError> for TrainerError {
+    fn from(error: tch::TchError) -> Self {
+        TrainerError::Torch(error)
+    }
 }
 
 pub type Result<T, E = TrainerError> = std::result::Result<T, E>;
@@ -60,6 +67,6 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| TrainerError::Io { path: path.into(), source })
+        self.map_err(|cause| TrainerError::Io { path: path.into(), cause })
     }
 }

@@ -102,7 +102,7 @@ impl TokenWriter {
     /// Completes the header and renames the file into place; returns the token count.
     pub fn finish(self) -> Result<u64> {
         let TokenWriter { path, tmp, file, hasher, width, count, .. } = self;
-        let mut file = file.into_inner().map_err(|e| TrainerError::Io { path: tmp.clone(), source: e.into_error() })?;
+        let mut file = file.into_inner().map_err(|e| TrainerError::Io { path: tmp.clone(), cause: e.into_error() })?;
         let digest = hasher.finalize();
         let check = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
         let mut header = Vec::with_capacity(HEADER_LEN);

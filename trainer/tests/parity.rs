@@ -26,17 +26,13 @@ const STEPS: usize = 20;
 const TOLERANCE: f64 = 2e-4;
 
 fn venv_python() -> Option<PathBuf> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    let ok = Command::new(&python).args(["-c", "import torch, transformers"]).output().is_ok_and(|o| o.status.success());
-    ok.then_some(python)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    logitloom_build_support::prerequisite::project_python(&root, "import torch, transformers")
 }
 
 #[test]
 fn loss_curve_matches_pytorch_for_20_steps() {
-    let Some(python) = venv_python() else {
-        eprintln!("SKIPPED: .venv with torch and transformers not found (run ./dev.sh setup)");
-        return;
-    };
+    let Some(python) = venv_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     common::prepare_corpus(&data);

@@ -21,8 +21,8 @@ use std::process::Command;
 pub enum JavacError {
     #[error("cannot run `javac` (is a JDK installed and on PATH?): {0}")]
     Spawn(std::io::Error),
-    #[error("cannot write javac sources under {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot write javac sources under {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
 }
 
 /// javac's verdict on one source.
@@ -71,7 +71,7 @@ pub fn compile_batch(sources: &[&str], work_dir: &Path) -> Result<Vec<CompileOut
 fn run_javac(sources: &[&str], work_dir: &Path) -> Result<JavacRun, JavacError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| JavacError::Io { path, source }
+        move |source| JavacError::Io { path, cause: source }
     };
     let _ = std::fs::remove_dir_all(work_dir);
     std::fs::create_dir_all(work_dir).map_err(io(work_dir))?;

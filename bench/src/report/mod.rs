@@ -42,10 +42,10 @@ pub fn write_report(suite: &Suite, records: &[Record], meta: &RunMeta, out: &Pat
     }
     let md = markdown::render(suite, meta, &sections);
     let md_path = out.join("report.md");
-    std::fs::write(&md_path, md).map_err(|source| BenchError::Write { path: md_path, source })?;
+    std::fs::write(&md_path, md).map_err(|source| BenchError::Write { path: md_path, cause: source })?;
     let html = html::render(suite, meta, &sections);
     let html_path = out.join("report.html");
-    std::fs::write(&html_path, html).map_err(|source| BenchError::Write { path: html_path, source })
+    std::fs::write(&html_path, html).map_err(|source| BenchError::Write { path: html_path, cause: source })
 }
 
 fn figures(model: &str, chains: &[String], records: &[&Record], out: &Path) -> Result<Vec<(String, String, String)>, BenchError> {

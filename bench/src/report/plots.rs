@@ -16,7 +16,7 @@ pub fn save(figure: &impl Figure, dir: &Path, stem: &str) -> Result<String, Benc
     style::save(figure, &dir.join(format!("{stem}.png"))).map_err(fail)?;
     let svg_path = dir.join(format!("{stem}.svg"));
     style::save(figure, &svg_path).map_err(fail)?;
-    std::fs::read_to_string(&svg_path).map_err(|source| BenchError::Read { path: svg_path, source })
+    std::fs::read_to_string(&svg_path).map_err(|source| BenchError::Read { path: svg_path, cause: source })
 }
 
 /// One chain's mean entropy curve and where its generations' first syntax

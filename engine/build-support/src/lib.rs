@@ -53,3 +53,33 @@ pub fn link_libtorch() {
         }
     }
 }
+
+/// Test prerequisites that live outside Cargo (the project's Python
+/// environment). A test that cannot run must not pass silently in CI: under
+/// `CI=true` a missing prerequisite fails the test, elsewhere it prints
+/// `SKIPPED: why` so a developer without the set-up can still run the rest.
+pub mod prerequisite {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The project's `.venv` python (`workspace_root/.venv/bin/python`)
+    /// when it can run `probe` (Python source, e.g. `import torch`);
+    /// otherwise reports the missing prerequisite (see [`missing`]).
+    pub fn project_python(workspace_root: &Path, probe: &str) -> Option<PathBuf> {
+        let python = workspace_root.join(".venv/bin/python");
+        let ok = Command::new(&python).args(["-c", probe]).output().is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(python);
+        }
+        missing(&format!("{} cannot run `{probe}` (run ./dev.sh setup)", python.display()));
+        None
+    }
+
+    /// Fails under `CI=true`; otherwise prints why the test is skipped.
+    pub fn missing(why: &str) {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true and a test prerequisite is missing: {why}");
+        }
+        eprintln!("SKIPPED: {why}");
+    }
+}

@@ -35,8 +35,9 @@ pub enum FfiStatus {
 #[derive(StableAbi, Clone, Copy, Debug)]
 pub struct ProcessorHandle(pub *mut c_void);
 
-// The handle is only a token for state the plugin owns; the host moves it
-// between threads with the chain instance but never uses it concurrently.
+// SAFETY: the handle is only a token for state the plugin owns; the host
+// moves it between threads with the chain instance but never uses it
+// concurrently, and `LogitProcessor: Send` makes the state itself movable.
 unsafe impl Send for ProcessorHandle {}
 
 #[repr(C)]
@@ -268,14 +269,17 @@ unsafe fn call(
 }
 
 unsafe extern "C" fn process(handle: ProcessorHandle, step: &FfiStep<'_>, mut logits: RSliceMut<'_, f32>) -> FfiOutcome {
+    // SAFETY: the host passes a live handle from `create` (see `call`).
     unsafe { call(handle, step, |p, s| p.process(s, logits.as_mut_slice()).map(|()| 0)) }
 }
 
 unsafe extern "C" fn sample(handle: ProcessorHandle, step: &FfiStep<'_>, logits: RSlice<'_, f32>) -> FfiOutcome {
+    // SAFETY: as for `process`.
     unsafe { call(handle, step, |p, s| p.sample(s, logits.as_slice())) }
 }
 
 unsafe extern "C" fn accept(handle: ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome {
+    // SAFETY: as for `process`.
     unsafe { call(handle, step, |p, s| p.accept(s, token).map(|()| token)) }
 }
 

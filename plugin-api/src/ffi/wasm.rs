@@ -50,6 +50,9 @@ pub fn alloc(size: u32, align: u32) -> u32 {
     };
     // The host allocates its buffers once per instance and never frees
     // them: the instance is dropped at the end of the sequence.
+    // SAFETY: `layout` has a non-zero size (`size.max(1)`), which is all
+    // `alloc` requires; a null result is returned as 0, which the host
+    // treats as out of memory.
     unsafe { std::alloc::alloc(layout) as u32 }
 }
 
@@ -76,10 +79,19 @@ fn install_panic_hook() {
     });
 }
 
+/// A slice view of `len` values at `ptr`; empty (and `ptr` unread) when
+/// `len` is 0, so the host may pass a null pointer for empty buffers.
+///
+/// # Safety
+///
+/// When `len > 0`, `ptr` must point to `len` initialised, aligned values of
+/// `T` that stay valid and unchanged for `'a`. The host guarantees this for
+/// the buffers it allocates with `logitloom_alloc` and fills before a call.
 unsafe fn slice<'a, T>(ptr: *const T, len: u32) -> &'a [T] {
     if len == 0 {
         &[]
     } else {
+        // SAFETY: the caller's contract, above.
         unsafe { std::slice::from_raw_parts(ptr, len as usize) }
     }
 }
@@ -95,6 +107,14 @@ fn status(result: Result<(), PluginError>) -> i32 {
     }
 }
 
+/// `logitloom_create`: builds processor `index` of `L` for this instance.
+///
+/// # Safety
+///
+/// Each `(pointer, length)` pair must describe a readable buffer in this
+/// module's memory (see [`slice`]): the parameters' JSON and, when
+/// `token_bytes_offsets_len > 0`, the token-bytes table. The host's calls
+/// through the documented ABI (`docs/wasm-abi.md`) satisfy this.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn create<L: ExportedLibrary>(
     index: u32,
@@ -109,9 +129,12 @@ pub unsafe fn create<L: ExportedLibrary>(
     token_bytes_offsets_len: u32,
 ) -> i32 {
     install_panic_hook();
+    // SAFETY: the caller's contract: the host wrote `params_len` bytes there.
     let params = unsafe { slice(params_ptr, params_len) };
     let token_bytes = (token_bytes_offsets_len > 0).then(|| TokenBytes {
+        // SAFETY: the caller's contract covers both halves of the table.
         data: unsafe { slice(token_bytes_data, token_bytes_data_len) },
+        // SAFETY: as above.
         offsets: unsafe { slice(token_bytes_offsets, token_bytes_offsets_len) },
     });
     let result = (|| {
@@ -129,6 +152,11 @@ pub unsafe fn create<L: ExportedLibrary>(
 
 /// Runs `body` on the instance's processor with a [`Step`] view of the
 /// host's buffers, then forwards the step's observations to the host.
+///
+/// # Safety
+///
+/// `tokens` must hold `tokens_len` ids, and `raw_logits`, unless null,
+/// `vocab_size` floats, as [`slice`] requires.
 unsafe fn with_step<R>(
     tokens: *const u32,
     tokens_len: u32,
@@ -141,8 +169,10 @@ unsafe fn with_step<R>(
     INSTANCE.with(|i| {
         let mut guard = i.borrow_mut();
         let instance = guard.as_mut().ok_or_else(|| PluginError::new("called before logitloom_create"))?;
+        // SAFETY: the caller's contract; null means "not requested".
         let raw = (!raw_logits.is_null()).then(|| unsafe { slice(raw_logits, vocab_size) });
         let mut view = Step::new(
+            // SAFETY: the caller's contract.
             unsafe { slice(tokens, tokens_len) },
             prompt_len as usize,
             step as usize,
@@ -165,6 +195,12 @@ unsafe fn with_step<R>(
     })
 }
 
+/// `logitloom_process`: edits the logits row in place.
+///
+/// # Safety
+///
+/// `logits` must point to `vocab_size` writable floats that nothing else
+/// reads during the call; `tokens` and `raw_logits` as for [`with_step`].
 pub unsafe fn process(
     logits: *mut f32,
     vocab_size: u32,
@@ -174,12 +210,20 @@ pub unsafe fn process(
     step: u32,
     raw_logits: *const f32,
 ) -> i32 {
+    // SAFETY: the caller's contract: a writable, unaliased row.
     let logits = unsafe { std::slice::from_raw_parts_mut(logits, vocab_size as usize) };
+    // SAFETY: the caller's contract for the step's buffers.
     status(unsafe {
         with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.process(s, logits))
     })
 }
 
+/// `logitloom_sample`: chooses a token from the row; -1 on error.
+///
+/// # Safety
+///
+/// `logits` must point to `vocab_size` readable floats; `tokens` and
+/// `raw_logits` as for [`with_step`].
 pub unsafe fn sample(
     logits: *const f32,
     vocab_size: u32,
@@ -189,7 +233,9 @@ pub unsafe fn sample(
     step: u32,
     raw_logits: *const f32,
 ) -> i64 {
+    // SAFETY: the caller's contract.
     let logits = unsafe { slice(logits, vocab_size) };
+    // SAFETY: the caller's contract for the step's buffers.
     match unsafe { with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.sample(s, logits)) } {
         Ok(token) => token as i64,
         Err(e) => {
@@ -199,6 +245,11 @@ pub unsafe fn sample(
     }
 }
 
+/// `logitloom_accept`: tells the processor which token was chosen.
+///
+/// # Safety
+///
+/// `tokens` must hold `tokens_len` ids, as for [`with_step`].
 pub unsafe fn accept(
     tokens: *const u32,
     tokens_len: u32,
@@ -207,6 +258,7 @@ pub unsafe fn accept(
     vocab_size: u32,
     token: u32,
 ) -> i32 {
+    // SAFETY: the caller's contract; no raw logits are read.
     status(unsafe {
         with_step(tokens, tokens_len, prompt_len, step, vocab_size, std::ptr::null(), |p, s| p.accept(s, token))
     })

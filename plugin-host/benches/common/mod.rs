@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, SequenceSetup, StageSpec};
+use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, PluginLibrary, SequenceSetup, StageSpec};
 
 pub const VOCAB: usize = 50_257;
 
@@ -39,7 +39,7 @@ pub fn stage(source: &str, name: &str, params: &[(&str, ParamValue)]) -> StageSp
 
 pub fn load(stages: Vec<StageSpec>) -> LoadedChain {
     let opts = HostOptions { check_logits: false, ..HostOptions::default() };
-    ChainSpec::from_stages(stages).unwrap().load(&opts).unwrap()
+    ChainSpec::from_stages(stages, &PluginLibrary::from_entries(logitloom_builtins::entries())).unwrap().load(&opts).unwrap()
 }
 
 pub struct Inputs {

@@ -79,7 +79,7 @@ fn load_cached(file: &Path) -> Option<Module> {
     if !file.is_file() {
         return None;
     }
-    // Safety: the file is one this host serialised into its own cache
+    // SAFETY: the file is one this host serialised into its own cache
     // directory; wasmtime still checks it was made by a compatible engine.
     // A corrupt or stale file falls back to compiling.
     unsafe { Module::deserialize_file(engine(), file) }.ok()

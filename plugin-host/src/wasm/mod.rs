@@ -395,7 +395,7 @@ fn read_error(memory: &Memory, store: &Store<WasmState>, packed: u64) -> Result<
 }
 
 fn as_bytes<T: Copy>(values: &[T]) -> &[u8] {
-    // Safety: only used for f32/u32 slices, which have no padding and
+    // SAFETY: only used for f32/u32 slices, which have no padding and
     // whose bytes are valid u8s.
     unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), std::mem::size_of_val(values)) }
 }
@@ -556,7 +556,7 @@ impl StageRunner for WasmRunner {
     fn own_row(&mut self) -> Option<&mut [f32]> {
         let range = self.row_bytes();
         let bytes = &mut self.exports.memory.data_mut(&mut self.store)[range];
-        // Safety: `logitloom_alloc` was asked for 4-byte alignment (checked
+        // SAFETY: `logitloom_alloc` was asked for 4-byte alignment (checked
         // at create) and WASM memory starts page-aligned, so the buffer is a
         // valid, aligned `[f32; vocab_size]` (any bit pattern is an f32), and
         // it stays put until the module runs again (only a call can grow

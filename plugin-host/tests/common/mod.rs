@@ -9,7 +9,12 @@
 
 use std::path::{Path, PathBuf};
 
-use logitloom_plugin_host::{ChainSpec, HostError, HostOptions, ParamValue, SequenceSetup, StageSpec};
+use logitloom_plugin_host::{ChainSpec, HostError, HostOptions, ParamValue, PluginLibrary, SequenceSetup, StageSpec};
+
+/// The programs' built-ins, which the host is handed rather than linking.
+pub fn builtins() -> PluginLibrary {
+    PluginLibrary::from_entries(logitloom_builtins::entries())
+}
 
 /// `<target>/<profile>`: where the workspace build puts native cdylibs.
 pub fn profile_dir() -> PathBuf {
@@ -71,7 +76,7 @@ pub fn logits_row(step: usize) -> Vec<f32> {
 /// Loads `stages`, runs `steps` steps greedily from a 3-token prompt and
 /// returns the chosen tokens.
 pub fn run_chain(stages: Vec<StageSpec>, opts: &HostOptions, steps: usize) -> Result<Vec<u32>, HostError> {
-    let chain = ChainSpec::from_stages(stages)?.load(opts)?;
+    let chain = ChainSpec::from_stages(stages, &builtins())?.load(opts)?;
     let mut instance = chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 7, token_bytes: None })?;
     let mut tokens = vec![1, 2, 3];
     for step in 0..steps {

@@ -99,7 +99,7 @@ fn main() -> Result<()> {
     println!("JDK index: {} types, loaded in {:.1} ms", index.len(), started.elapsed().as_secs_f64() * 1e3);
     let mut files = read_modules(&args.src_zip, &args.modules)?;
     if args.project {
-        for dir in ["tests/data", "configs/prompts", "bench/prompts", "bench/prompts-body", "plugins"] {
+        for dir in ["tests/data", "bench/prompts", "bench/prompts-body", "plugins"] {
             collect_java(Path::new(dir), &mut files);
         }
     }

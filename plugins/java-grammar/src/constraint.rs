@@ -5,7 +5,7 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
-use crate::glue::{glues, WordScan};
+use crate::maximal_munch::{glues, WordScan};
 use crate::grammar::StartMode;
 use crate::scope::Scope;
 use crate::semantic::SemanticCheck;
@@ -21,7 +21,7 @@ pub struct JavaConstraint {
     text: Vec<u8>,
     /// Checks beyond the grammar, in the order they were added.
     checks: Vec<Box<dyn SemanticCheck>>,
-    /// Code words of the text, for Java's maximal munch (`glue.rs`).
+    /// Code words of the text, for Java's maximal munch (`maximal_munch.rs`).
     words: WordScan,
     /// Whether an identifier may start where the text's last word started.
     trailing_word_may_be_identifier: bool,
@@ -196,7 +196,7 @@ impl JavaConstraint {
         self.matcher.consume_tokens(&[self.vocab.parser_id(token)]).map_err(|e| self.internal(e))
     }
 
-    /// Whether `token` would glue a word onto a keyword (see `glue.rs`).
+    /// Whether `token` would glue a word onto a keyword (see `maximal_munch.rs`).
     fn glues(&mut self, token: u32) -> bool {
         let bytes = self.vocab.token_bytes(token);
         let (matcher, vocab) = (&mut self.matcher, &self.vocab);

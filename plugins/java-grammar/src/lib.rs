@@ -30,7 +30,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod constraint;
 #[cfg(not(target_arch = "wasm32"))]
-mod glue;
+mod maximal_munch;
 mod grammar;
 #[cfg(not(target_arch = "wasm32"))]
 mod processor;

@@ -30,7 +30,7 @@
 //!   class (the others get no bytes, so its trie leaves them out); the
 //!   mask gives every member the representative's verdict, and consuming a
 //!   member consumes its representative. `tests/mask_exact.rs` checks the
-//!   result against a byte-by-byte oracle, and `examples/java_replay.rs
+//!   result against a byte-by-byte oracle, and `bench/examples/java_replay.rs
 //!   --verify-masks` against the unaccelerated masks on real files.
 
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
 use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
-use crate::glue::{is_word_byte, GlueCandidates, GrammarWords, Growth};
+use crate::maximal_munch::{is_word_byte, GlueCandidates, GrammarWords, Growth};
 use crate::grammar::{ident_chars_regex, lark_source, StartMode};
 use crate::ConstraintError;
 
@@ -57,7 +57,7 @@ pub struct Vocabulary {
     single_byte: [Option<u32>; 256],
     /// Tokens with a run of identifier characters that has a grammar word
     /// as a proper prefix (` interfaces`, `(newValue`): the only ones a
-    /// mask may have to drop for gluing a word onto a keyword (`glue.rs`),
+    /// mask may have to drop for gluing a word onto a keyword (`maximal_munch.rs`),
     /// besides those that grow the text's own last word.
     glue_candidates: GlueCandidates,
     grammar_words: GrammarWords,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use logitloom_engine::tokenizer::Tokenizer;
-use logitloom_plugin_host::{ChainSpec, HostOptions, OwnedTokenBytes, SequenceSetup};
+use logitloom_plugin_host::{ChainSpec, HostOptions, OwnedTokenBytes, PluginLibrary, SequenceSetup};
 
 #[derive(Default)]
 struct Args {
@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
     }
     let logits: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
 
-    let chain = ChainSpec::from_file(&chain_path)?.load(&HostOptions::default())?;
+    let chain = ChainSpec::from_file(&chain_path, &PluginLibrary::from_entries(logitloom_builtins::entries()))?.load(&HostOptions::default())?;
     let tokenizer = args.tokenizer.as_deref().map(Tokenizer::from_file).transpose()?;
     let eos = args.eos.or_else(|| tokenizer.as_ref().and_then(Tokenizer::eos_token_id)).context("give --eos or --tokenizer")?;
     // As logitloom_runtime::model_token_bytes: padded or cut to the logits' width.

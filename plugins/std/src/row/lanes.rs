@@ -21,7 +21,7 @@ use super::BLOCK;
 pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
     use std::arch::x86_64::*;
     debug_assert!(floor < f32::INFINITY);
-    // Safety: SSE2 is part of the x86-64 baseline; the four unaligned
+    // SAFETY: SSE2 is part of the x86-64 baseline; the four unaligned
     // loads read exactly the 16 entries of `block`.
     unsafe {
         let floor = _mm_set1_ps(floor);
@@ -42,7 +42,7 @@ pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
     debug_assert!(floor < f32::INFINITY);
     let floor = f32x4_splat(floor);
     let load = |quarter: usize| {
-        // Safety: WASM loads need no alignment; this reads entries
+        // SAFETY: WASM loads need no alignment; this reads entries
         // 4q..4q+4 of `block`.
         unsafe { v128_load(block.as_ptr().add(4 * quarter).cast::<v128>()) }
     };
@@ -69,7 +69,7 @@ pub fn any_above(block: &[f32; BLOCK], floor: f32, invalid_too: bool) -> bool {
 #[inline(always)]
 pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
     use std::arch::x86_64::*;
-    // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+    // SAFETY: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
     unsafe {
         let threshold = _mm_set1_ps(threshold);
         let removed = _mm_set1_ps(f32::NEG_INFINITY);
@@ -90,7 +90,7 @@ pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
     let removed = f32x4_splat(f32::NEG_INFINITY);
     let p = block.as_mut_ptr().cast::<v128>();
     for quarter in 0..4 {
-        // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+        // SAFETY: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
         unsafe {
             let x = v128_load(p.add(quarter));
             v128_store(p.add(quarter), v128_bitselect(removed, x, f32x4_lt(x, threshold)));
@@ -106,7 +106,7 @@ pub fn mask_below(block: &mut [f32; BLOCK], threshold: f32) {
 #[inline(always)]
 pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
     use std::arch::x86_64::*;
-    // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+    // SAFETY: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
     unsafe {
         let divisor = _mm_set1_ps(divisor);
         let p = block.as_mut_ptr();
@@ -122,7 +122,7 @@ pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
     use std::arch::wasm32::*;
     let divisor = f32x4_splat(divisor);
     let p = block.as_mut_ptr().cast::<v128>();
-    // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+    // SAFETY: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
     unsafe {
         let (a, b, c, d) = (v128_load(p), v128_load(p.add(1)), v128_load(p.add(2)), v128_load(p.add(3)));
         v128_store(p, f32x4_div(a, divisor));
@@ -150,7 +150,7 @@ pub fn divide(block: &mut [f32; BLOCK], divisor: f32) {
 #[inline(always)]
 pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f32, hi: f32) -> bool {
     use std::arch::x86_64::*;
-    // Safety: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
+    // SAFETY: SSE2 is x86-64 baseline; loads and stores stay inside `block`.
     unsafe {
         let (max, keep_floor, lo, hi) = (_mm_set1_ps(max), _mm_set1_ps(keep_floor), _mm_set1_ps(lo), _mm_set1_ps(hi));
         let removed = _mm_set1_ps(f32::NEG_INFINITY);
@@ -177,7 +177,7 @@ pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f
     let p = block.as_mut_ptr().cast::<v128>();
     let mut band = i32x4_splat(0);
     for quarter in 0..4 {
-        // Safety: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
+        // SAFETY: unaligned WASM loads/stores of entries 4q..4q+4 of `block`.
         unsafe {
             let x = v128_load(p.add(quarter));
             let d = f32x4_sub(x, max);
@@ -209,7 +209,7 @@ pub fn cut_below_band(block: &mut [f32; BLOCK], max: f32, keep_floor: f32, lo: f
 #[inline(always)]
 pub fn above_bits(block: &[f32; BLOCK], floor: f32) -> u32 {
     use std::arch::x86_64::*;
-    // Safety: SSE2 is x86-64 baseline; the loads read exactly `block`.
+    // SAFETY: SSE2 is x86-64 baseline; the loads read exactly `block`.
     unsafe {
         let floor = _mm_set1_ps(floor);
         let p = block.as_ptr();
@@ -229,7 +229,7 @@ pub fn above_bits(block: &[f32; BLOCK], floor: f32) -> u32 {
     let p = block.as_ptr().cast::<v128>();
     let mut bits = 0u32;
     for quarter in 0..4 {
-        // Safety: an unaligned WASM load of entries 4q..4q+4 of `block`.
+        // SAFETY: an unaligned WASM load of entries 4q..4q+4 of `block`.
         let x = unsafe { v128_load(p.add(quarter)) };
         bits |= (i32x4_bitmask(f32x4_gt(x, floor)) as u32) << (4 * quarter);
     }

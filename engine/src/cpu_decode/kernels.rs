@@ -97,7 +97,7 @@ pub struct MatrixRef {
 }
 
 // SAFETY: a `MatrixRef` is only read, and whoever builds one keeps the
-// memory alive for as long as it is used (see `NativeDecoder`).
+// memory alive for as long as it is used (see `CpuDecoder`).
 unsafe impl Send for MatrixRef {}
 unsafe impl Sync for MatrixRef {}
 

@@ -1,4 +1,4 @@
-//! The native CPU decode step against libtorch and against an f32 full
+//! The CPU decode step against libtorch and against an f32 full
 //! recompute, in every stored width, on shapes that hit the kernels' tails.
 //!
 //! `cached_decoding.rs` holds both paths to 1e-4 of a recompute in f32;
@@ -128,10 +128,10 @@ fn check_narrow(kind: Kind, config: Gpt2Config) {
     let libtorch = decode(&narrow, &case);
     let (native_error, libtorch_error) = (worst(&native, &reference), worst(&libtorch, &reference));
     eprintln!("{kind:?}, n_embd {}: native {native_error:e}, libtorch {libtorch_error:e} from an f32 recompute", case.config.n_embd);
-    assert!(native_error <= libtorch_error, "{kind:?}: native decode is further from f32 ({native_error}) than libtorch's ({libtorch_error})");
-    // The native step rounds only the cached keys/values (and the prefill,
+    assert!(native_error <= libtorch_error, "{kind:?}: CPU decode is further from f32 ({native_error}) than libtorch's ({libtorch_error})");
+    // The CPU decode step rounds only the cached keys/values (and the prefill,
     // which libtorch computes in the narrow type).
-    assert!(native_error < 0.05, "{kind:?}: native decode is {native_error} from f32");
+    assert!(native_error < 0.05, "{kind:?}: CPU decode is {native_error} from f32");
 }
 
 #[test]

@@ -1,18 +1,26 @@
-//! Bad input through the real binary: one line on stderr, non-zero exit, no panic.
-
-mod common;
+//! Bad input to `prepare` and `train` through the real binary: one line on
+//! stderr, non-zero exit, no panic. Cargo builds the binary for this test
+//! (`CARGO_BIN_EXE_logitloom`), so it is never a stale or missing one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn binary() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/logitloom");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: {} not built (./dev.sh cargo build -p logitloom-cli)", path.display());
-        None
-    }
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_logitloom"))
+}
+
+/// The trainer's checked-in test corpus, prepared by the binary itself with
+/// a 512-token BPE.
+fn prepare_corpus(binary: &Path, out: &Path) {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trainer/tests/data/java-corpus");
+    let output = Command::new(binary)
+        .args(["prepare", "--vocab-size", "512", "--val-fraction", "0.15", "--strip-license-headers"])
+        .arg(&corpus)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "prepare failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// Runs the binary; returns (exit code, stderr lines).
@@ -24,7 +32,7 @@ fn run(binary: &Path, args: &[&str]) -> (i32, Vec<String>) {
 
 #[test]
 fn bad_input_gives_one_line_and_a_failure_exit() {
-    let Some(binary) = binary() else { return };
+    let binary = binary();
     let dir = tempfile::tempdir().unwrap();
 
     let empty = dir.path().join("empty");
@@ -35,7 +43,7 @@ fn bad_input_gives_one_line_and_a_failure_exit() {
     assert_eq!(lines, [format!("error: corpus {}: no usable .java files (found 0 unreadable or non-UTF-8 ones)", empty.display())]);
 
     let data = dir.path().join("data");
-    common::prepare_corpus(&data);
+    prepare_corpus(&binary, &data);
     let config = dir.path().join("bad.toml");
     let text = format!("[data]\ndir = \"{}\"\n[model]\npreset = \"tiny\"\n[train]\nmax_steps = 200\nlr = 0.1\n[out]\ndir = \"{}\"\n", data.display(), dir.path().join("run").display());
     std::fs::write(&config, &text).unwrap();

@@ -1,7 +1,7 @@
 //! Replays real Java through the `java_grammar` constraint and measures it.
 //!
 //! ```text
-//! ./dev.sh cargo run -p logitloom-java-grammar --example java_replay -- [--speed-files 12] [--report FILE]
+//! ./dev.sh cargo run --release -p logitloom-bench --example java_replay -- [--speed-files 12] [--report FILE]
 //! ```
 //!
 //! 1. Trains (once; cached under target/java-grammar/) a 50,257-token
@@ -10,7 +10,7 @@
 //! 2. Times the vocabulary set-up (token trie + grammar compilation).
 //! 3. Feeds every java.base file, tokenized, through the constraint and
 //!    lists each file it rejects with the place and the rejected token.
-//! 4. Feeds the project's own Java files (tests/data, configs/prompts,
+//! 4. Feeds the project's own Java files (tests/data,
 //!    bench/prompts); prompts only need to be valid prefixes; then the
 //!    files of `--extra-modules` (by default java.sql, java.logging,
 //!    java.net.http and jdk.httpserver), a second corpus.
@@ -275,7 +275,6 @@ fn replay_project_files(tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>) -> Resul
     let mut files = Vec::new();
     collect_java(Path::new("tests/data"), &mut files);
     let complete_files = files.len();
-    collect_java(Path::new("configs/prompts"), &mut files);
     collect_java(Path::new("bench/prompts"), &mut files);
     let mut failures = 0;
     for (i, path) in files.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! Soundness smoke test without a model: random walks through the masks.
 //!
 //! ```text
-//! ./dev.sh cargo run -p logitloom-java-grammar --example random_walk -- [--walks 120] [--out DIR]
+//! ./dev.sh cargo run -p logitloom-bench --example random_walk -- [--walks 120] [--out DIR]
 //! ```
 //!
 //! Drives the `java_grammar` processor exactly as the engine does (create
@@ -22,6 +22,7 @@ use clap::Parser;
 use indicatif::ProgressBar;
 use logitloom_engine::tokenizer::Tokenizer;
 use logitloom_java_grammar::library;
+use logitloom_numerics::Rng;
 use logitloom_plugin_api::{ParamValue, Setup, Step, TokenBytes};
 
 #[derive(Parser)]
@@ -35,20 +36,6 @@ struct Args {
     max_tokens: usize,
     #[arg(long, default_value = "target/java-grammar/walks")]
     out: PathBuf,
-}
-
-/// xorshift64*: reproducible without another dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 struct Mode {
@@ -91,8 +78,8 @@ fn main() -> Result<()> {
             params.insert("method_return".to_string(), ParamValue::String("void".into()));
         }
         for walk in 0..args.walks {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((m * 1000 + walk + 1) as u64));
-            let setup = Setup { vocab_size, eos_token_id: eos, seed: rng.next(), token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+            let mut rng = Rng::from_seed(0x9E37_79B9_7F4A_7C15 ^ ((m * 1000 + walk + 1) as u64));
+            let setup = Setup { vocab_size, eos_token_id: eos, seed: rng.next_u64(), token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
             let mut processor = (entry.create)(&params, &setup).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut tokens = tokenizer.encode(mode.prompt)?;
             let prompt_len = tokens.len();
@@ -106,11 +93,11 @@ fn main() -> Result<()> {
                     bail!("walk {walk} ({}): empty mask after {:?}", mode.start, tokenizer.decode(&tokens));
                 }
                 // Where EOS is allowed, take it ever more likely as the walk grows.
-                let token = if allowed.contains(&eos) && rng.unit() < 0.02 + 2.0 * step as f64 / args.max_tokens as f64 {
+                let token = if allowed.contains(&eos) && rng.next_f64() < 0.02 + 2.0 * step as f64 / args.max_tokens as f64 {
                     eos
                 } else {
                     let total: f64 = allowed.iter().map(|&t| weight_of[t as usize]).sum();
-                    let mut r = rng.unit() * total;
+                    let mut r = rng.next_f64() * total;
                     *allowed.iter().find(|&&t| { r -= weight_of[t as usize]; r <= 0.0 }).unwrap_or(&allowed[0])
                 };
                 let mut s = Step::new(&tokens, prompt_len, step, vocab_size, eos, None);

@@ -1,4 +1,4 @@
-//! The native CPU decode step: one token per sequence through GPT-2
+//! The CPU decode step: one token per sequence through GPT-2
 //! without libtorch, reading the model's weights and the KV cache in place.
 //!
 //! ## Why it exists
@@ -42,7 +42,7 @@ use crate::{Gpt2, KvCache};
 /// Which code runs a CPU decode step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodePath {
-    /// The native step wherever it applies (CPU, contiguous f32/bf16/f16
+    /// The CPU decode step wherever it applies (CPU, contiguous f32/bf16/f16
     /// weights), unless `LOGITLOOM_DECODE=libtorch` is set.
     Auto,
     /// Always libtorch.
@@ -95,7 +95,7 @@ struct Scratch {
 
 /// A model's weights seen as raw matrices, ready to decode single tokens.
 /// Borrows the model, so the tensors it reads outlive it.
-pub struct NativeDecoder<'m> {
+pub struct CpuDecoder<'m> {
     gpt: &'m Gpt2,
     storage: Storage,
     wte: MatrixRef,
@@ -136,11 +136,11 @@ fn norm(ln: &crate::layers::LayerNorm) -> Norm {
     Norm { gain: to_f32_vec(&ln.weight), bias: to_f32_vec(&ln.bias), eps: ln.eps as f32 }
 }
 
-impl<'m> NativeDecoder<'m> {
+impl<'m> CpuDecoder<'m> {
     /// A decoder for `gpt` and batches of up to `batch` sequences, or
-    /// `None` where the native step does not apply (not on the CPU, a
+    /// `None` where the CPU decode step does not apply (not on the CPU, a
     /// dtype it does not read, non-contiguous weights, or turned off).
-    pub fn new(gpt: &'m Gpt2, batch: usize) -> Option<NativeDecoder<'m>> {
+    pub fn new(gpt: &'m Gpt2, batch: usize) -> Option<CpuDecoder<'m>> {
         if gpt.decode_path() == DecodePath::Libtorch
             || std::env::var("LOGITLOOM_DECODE").is_ok_and(|v| v.eq_ignore_ascii_case("libtorch"))
             || gpt.device() != Device::Cpu
@@ -174,7 +174,7 @@ impl<'m> NativeDecoder<'m> {
         let c = gpt.config.n_embd;
         let pool = Pool::global();
         let capacity = gpt.config.n_positions;
-        Some(NativeDecoder {
+        Some(CpuDecoder {
             gpt,
             storage,
             wte: matrix(&gpt.wte, storage)?,
