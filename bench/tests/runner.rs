@@ -216,3 +216,14 @@ fn a_results_line_cut_inside_a_utf8_character_costs_only_that_line() {
     assert_eq!(load_records(&results).unwrap().len(), 12);
     assert_eq!(std::fs::read(&results).unwrap(), complete, "the complete lines are kept byte for byte");
 }
+
+#[test]
+fn resumed_records_keep_their_floats_exactly() {
+    // A value from a hard-kill run (bench/scripts/kill_resume.sh) that
+    // serde_json's default parser reads 1 ULP off, so a resumed results
+    // file differed from an uninterrupted one in its last digit.
+    for text in ["0.09523809523809523", "0.9056177474558353", "9.090909090909093"] {
+        let value: f64 = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&value).unwrap(), text);
+    }
+}
