@@ -129,7 +129,8 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
 
     let mut ordered: Vec<Record> = jobs.iter().filter_map(|job| records.remove(&suite.job_key(job))).collect();
     compile_pending(suite, &mut ordered, out, options.show_progress)?;
-    rewrite_records(&results_path, &ordered)?;
+    let text: String = ordered.iter().map(|r| serde_json::to_string(r).expect("records serialise") + "\n").collect();
+    rewrite_records(&results_path, text.as_bytes())?;
     report::write_report(suite, &ordered, &options.meta, out)?;
     Ok(summary)
 }
@@ -309,25 +310,34 @@ fn append_record(file: &mut std::fs::File, record: &Record) -> std::io::Result<(
 /// (and any other line that does not parse) and truncating the file to its
 /// complete lines so appends start on a fresh line.
 pub fn load_records(path: &Path) -> Result<Vec<Record>, BenchError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    // Bytes, not text: a SIGKILL can cut the last line inside a UTF-8
+    // character, and that must cost that line only.
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(BenchError::Read { path: path.to_path_buf(), cause: source }),
     };
-    let records: Vec<Record> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    if !text.is_empty() && !text.ends_with('\n') {
-        rewrite_records(path, &records)?;
+    let mut records = Vec::new();
+    let mut kept = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if let Ok(record) = serde_json::from_slice::<Record>(line) {
+            records.push(record);
+            kept.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                kept.push(b'\n');
+            }
+        }
+    }
+    if kept != bytes {
+        // The lines kept are the bytes written (re-serialising parsed floats
+        // could change their last digits).
+        rewrite_records(path, &kept)?;
     }
     Ok(records)
 }
 
-fn rewrite_records(path: &Path, records: &[Record]) -> Result<(), BenchError> {
+fn rewrite_records(path: &Path, text: &[u8]) -> Result<(), BenchError> {
     let tmp = path.with_extension("jsonl.tmp");
-    let mut text = String::new();
-    for r in records {
-        text.push_str(&serde_json::to_string(r).expect("records serialise"));
-        text.push('\n');
-    }
     let err = |source| BenchError::Write { path: path.to_path_buf(), cause: source };
     std::fs::write(&tmp, text).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)

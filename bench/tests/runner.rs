@@ -200,3 +200,30 @@ fn failed_cases_are_reported_and_the_rest_runs() {
     );
     assert!(report.contains("- `flaky`, 1 generation(s) (fake/flaky/counter_a/2): plugin `flaky` failed at step 3 (seed 2)"));
 }
+
+#[test]
+fn a_results_line_cut_inside_a_utf8_character_costs_only_that_line() {
+    let (dir, path) = suite_dir(CHAINS, "\"prompts\"");
+    let suite = Suite::from_file(&path).unwrap();
+    let out = dir.path().join("out");
+    run_suite(&suite, &mut FakeGenerator::default(), &options(&out, None)).unwrap();
+    let results = out.join(RESULTS_FILE);
+    let complete = std::fs::read(&results).unwrap();
+    // A SIGKILL during the write of a line holding `é` (0xc3 0xa9), cut between its bytes.
+    let mut torn = complete.clone();
+    torn.extend_from_slice(b"{\"key\": \"caf\xc3");
+    std::fs::write(&results, &torn).unwrap();
+    assert_eq!(load_records(&results).unwrap().len(), 12);
+    assert_eq!(std::fs::read(&results).unwrap(), complete, "the complete lines are kept byte for byte");
+}
+
+#[test]
+fn resumed_records_keep_their_floats_exactly() {
+    // A value from a hard-kill run (bench/scripts/kill_resume.sh) that
+    // serde_json's default parser reads 1 ULP off, so a resumed results
+    // file differed from an uninterrupted one in its last digit.
+    for text in ["0.09523809523809523", "0.9056177474558353", "9.090909090909093"] {
+        let value: f64 = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&value).unwrap(), text);
+    }
+}

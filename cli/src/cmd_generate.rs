@@ -266,12 +266,25 @@ pub struct ScoreArgs {
     pub text_file: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Refuse texts of more tokens than this: a text past the context is
+    /// scored window by window (one forward pass per half context, one
+    /// output line per token), so a stray 10 MB file would take hours.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_tokens: usize,
 }
 
 pub fn run_score(args: ScoreArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.text_file).with_context(|| format!("cannot read {}", args.text_file.display()))?;
     let model = args.model.load()?;
     let ids = model.tokenizer.encode(&text)?;
+    if ids.len() > args.max_tokens {
+        bail!(
+            "{}: {} tokens, more than --max-tokens {} (raise it to score the whole text)",
+            args.text_file.display(),
+            ids.len(),
+            args.max_tokens
+        );
+    }
     if ids.len() < 2 {
         bail!("{}: needs at least two tokens to score, has {}", args.text_file.display(), ids.len());
     }

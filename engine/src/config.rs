@@ -103,6 +103,28 @@ impl Gpt2Config {
         Ok(())
     }
 
+    /// How many weights a model of this shape has (tied LM head counted
+    /// once), or `None` when the count does not fit a `usize`: a config can
+    /// name any sizes, and the loader must compare them with the weights
+    /// file before allocating anything.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let e = self.n_embd;
+        let mul = |a: usize, b: usize| a.checked_mul(b);
+        let per_layer = [
+            mul(2, e)?,                             // ln_1
+            mul(e, mul(3, e)?)?.checked_add(mul(3, e)?)?, // c_attn
+            mul(e, e)?.checked_add(e)?,             // attn.c_proj
+            mul(2, e)?,                             // ln_2
+            mul(e, mul(4, e)?)?.checked_add(mul(4, e)?)?, // c_fc
+            mul(mul(4, e)?, e)?.checked_add(e)?,    // mlp.c_proj
+        ]
+        .into_iter()
+        .try_fold(0usize, usize::checked_add)?;
+        [mul(self.vocab_size, e)?, mul(self.n_positions, e)?, mul(self.n_layer, per_layer)?, mul(2, e)?]
+            .into_iter()
+            .try_fold(0usize, usize::checked_add)
+    }
+
     /// Reads and validates `config.json`; errors name the file and the key.
     pub fn from_file(path: &Path) -> Result<Gpt2Config, EngineError> {
         let text = std::fs::read_to_string(path)

@@ -35,12 +35,38 @@ pub fn load_model_dir(dir: &Path, device: Device, kind: Kind) -> Result<(Gpt2Con
         return Err(EngineError::MissingModelDir(dir.to_path_buf()));
     }
     let config = Gpt2Config::from_file(&dir.join(CONFIG_FILE))?;
+    check_weights_can_hold(&config, &dir.join(WEIGHTS_FILE))?;
     let mut vs = VarStore::new(device);
     let gpt = Gpt2::new(&vs.root(), &config);
     load_weights(&vs, &dir.join(WEIGHTS_FILE))?;
     vs.set_kind(kind);
     vs.freeze();
     Ok((config, vs, gpt))
+}
+
+/// Refuses a `config.json` that describes more weights than the weights
+/// file could hold (one byte per weight, the smallest dtype), before
+/// `Gpt2::new` allocates them: a corrupt or hostile config would otherwise
+/// ask for terabytes, and the process would die instead of saying which
+/// file is wrong. A missing file is left to `load_weights` to report.
+fn check_weights_can_hold(config: &Gpt2Config, file: &Path) -> Result<(), EngineError> {
+    let Ok(meta) = std::fs::metadata(file) else { return Ok(()) };
+    let file_bytes = meta.len();
+    let count = config.parameter_count();
+    if count.is_none_or(|n| n as u64 > file_bytes) {
+        let described = count.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+        return Err(EngineError::Config(format!(
+            "{}: describes a model of {described} weights (vocab_size {}, n_positions {}, n_embd {}, n_layer {}), \
+             but {} holds only {file_bytes} bytes",
+            file.with_file_name(CONFIG_FILE).display(),
+            config.vocab_size,
+            config.n_positions,
+            config.n_embd,
+            config.n_layer,
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Copies an HF-layout safetensors file into `vs`, checking every name and shape.

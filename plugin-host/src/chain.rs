@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::stage::{ResolvedStage, RewindBudget};
 use crate::error::{HostError, StageFailure};
 use crate::library::PluginLibrary;
+use crate::limits::{parse_record, ObserveBudget, ObserveLimits};
 use crate::logits_check::check_logits;
 use crate::options::HostOptions;
 use crate::runner::{Records, StageRunner, StepContext};
@@ -69,10 +70,11 @@ pub struct LoadedChain {
     stages: Vec<Arc<LoadedStage>>,
     check_logits: bool,
     rewind: RewindBudget,
+    observe: ObserveLimits,
 }
 
 impl LoadedStage {
-    fn create(&self, setup: &SequenceSetup) -> Result<Box<dyn StageRunner>, StageFailure> {
+    fn create(&self, setup: &SequenceSetup, observe: ObserveLimits) -> Result<Box<dyn StageRunner>, StageFailure> {
         let token_bytes = match (&setup.token_bytes, self.info.needs_token_bytes) {
             (_, false) => None,
             (Some(tb), true) => Some(tb.view()),
@@ -84,12 +86,17 @@ impl LoadedStage {
         };
         let plugin_setup =
             Setup { vocab_size: setup.vocab_size, eos_token_id: setup.eos_token_id, seed: setup.seed, token_bytes };
-        self.library.create(self.index, &self.params, &self.params_json, &plugin_setup)
+        self.library.create(self.index, &self.params, &self.params_json, &plugin_setup, observe)
     }
 }
 
 impl LoadedChain {
-    pub(crate) fn new(stages: Vec<(PluginLibrary, ResolvedStage)>, opts: &HostOptions, rewind: RewindBudget) -> LoadedChain {
+    pub(crate) fn new(
+        stages: Vec<(PluginLibrary, ResolvedStage)>,
+        opts: &HostOptions,
+        rewind: RewindBudget,
+        observe: ObserveLimits,
+    ) -> LoadedChain {
         let mut seen: std::collections::HashMap<String, usize> = Default::default();
         let stages = stages
             .into_iter()
@@ -103,7 +110,7 @@ impl LoadedChain {
                 Arc::new(LoadedStage { label, library, index: resolved.index, info, params, params_json })
             })
             .collect();
-        LoadedChain { stages, check_logits: opts.check_logits, rewind }
+        LoadedChain { stages, check_logits: opts.check_logits, rewind, observe }
     }
 
     /// Each sequence's rewind budget (chain file, `[rewind]`).
@@ -137,11 +144,11 @@ impl LoadedChain {
     pub fn instantiate(&self, setup: &SequenceSetup) -> Result<ChainInstance, HostError> {
         let mut running = Vec::with_capacity(self.stages.len());
         for (i, stage) in self.stages.iter().enumerate() {
-            let runner = stage.create(setup).map_err(|failure| HostError::Create {
+            let runner = stage.create(setup, self.observe).map_err(|failure| HostError::Create {
                 stage: i + 1,
                 name: stage.info.name.clone(),
                 plugin: stage.library.describe(),
-                failure,
+                failure: failure.bounded(),
             })?;
             running.push(RunningStage {
                 recipe: Arc::clone(stage),
@@ -152,6 +159,7 @@ impl LoadedChain {
                 kind: stage.info.kind,
                 runner,
                 time: Duration::ZERO,
+                observed: ObserveBudget::new(self.observe),
             });
         }
         let needs_raw = self.stages.iter().any(|s| s.info.needs_raw_logits);
@@ -181,11 +189,31 @@ struct RunningStage {
     kind: StageKind,
     runner: Box<dyn StageRunner>,
     time: Duration,
+    /// This step's observations so far, against the chain's limits.
+    observed: ObserveBudget,
 }
 
 impl RunningStage {
     fn failed(&self, step: usize, failure: StageFailure) -> HostError {
-        HostError::Stage { stage: self.number, name: self.name.clone(), plugin: self.plugin.clone(), step, failure }
+        HostError::Stage { stage: self.number, name: self.name.clone(), plugin: self.plugin.clone(), step, failure: failure.bounded() }
+    }
+
+    /// Moves a call's records into the observation list, refusing any that
+    /// break the limits or are not JSON (WASM records were already checked
+    /// as they were made; native and built-in ones are checked here).
+    fn collect(&mut self, observations: &mut Vec<Observation>, records: &mut Vec<String>, step: usize) -> Result<(), StageFailure> {
+        self.observed.at_step(step);
+        let mut refused = None;
+        for record in records.drain(..) {
+            if refused.is_some() {
+                continue;
+            }
+            match self.observed.admit(record.len()).and_then(|()| parse_record(record.as_bytes())) {
+                Ok(record) => observations.push(Observation { stage: self.label.clone(), step, record }),
+                Err(message) => refused = Some(StageFailure::Error(message)),
+            }
+        }
+        refused.map_or(Ok(()), Err)
     }
 }
 
@@ -529,8 +557,8 @@ impl ChainInstance {
             };
             let stage = &mut self.stages[i];
             stage.time += started.elapsed();
-            collect(&mut self.observations, &mut self.records.observations, &stage.label, step);
-            let value = result.map_err(|f| stage.failed(step, f))?;
+            let collected = stage.collect(&mut self.observations, &mut self.records.observations, step);
+            let value = result.and_then(|v| collected.map(|()| v)).map_err(|f| stage.failed(step, f))?;
             // A token chosen at this step is dropped by any rewind too.
             if let Some(to_len) = self.consider_rewind(i, tokens, prompt_len, step, is_sampler, can_rewind)? {
                 return Ok((Decision::Rewind { to_len }, at));
@@ -553,8 +581,8 @@ impl ChainInstance {
             let started = Instant::now();
             let result = stage.runner.accept(&ctx, token, &mut self.records);
             stage.time += started.elapsed();
-            collect(&mut self.observations, &mut self.records.observations, &stage.label, step);
-            result.map_err(|f| stage.failed(step, f))?;
+            let collected = stage.collect(&mut self.observations, &mut self.records.observations, step);
+            result.and(collected).map_err(|f| stage.failed(step, f))?;
             if let Some(to_len) = self.consider_rewind(i, tokens, prompt_len, step, true, can_rewind)? {
                 return Ok((Decision::Rewind { to_len }, at));
             }
@@ -577,6 +605,10 @@ impl ChainInstance {
     ) -> Result<Option<usize>, HostError> {
         let Some(request) = self.records.rewind.take() else { return Ok(None) };
         let RewindRequest { to_len, ban } = request;
+        if ban.len() > crate::wasm::MAX_REWIND_BANS {
+            let why = format!("asked to rewind with {} banned tokens; at most {}", ban.len(), crate::wasm::MAX_REWIND_BANS);
+            return Err(self.stages[i].failed(step, StageFailure::Error(why)));
+        }
         if to_len < prompt_len || to_len > tokens.len() {
             let why = if to_len < prompt_len {
                 format!("asked to rewind to {to_len} tokens, shorter than the prompt ({} tokens)", prompt_len)
@@ -652,7 +684,7 @@ impl ChainInstance {
             match stage.runner.rollback(to_len).map_err(|f| stage.failed(at_step, f))? {
                 Rollback::Done => {}
                 Rollback::Replay => {
-                    stage.runner = stage.recipe.create(&self.setup).map_err(|f| stage.failed(at_step, f))?;
+                    stage.runner = stage.recipe.create(&self.setup, stage.observed.limits).map_err(|f| stage.failed(at_step, f))?;
                     // What a replay observes or asks was seen the first time.
                     let mut ignored = Records::default();
                     for pos in prompt_len..to_len {
@@ -721,14 +753,5 @@ fn apply_bans(row: &mut [f32], bans: &[u32]) {
                 *l = f32::NEG_INFINITY;
             }
         }
-    }
-}
-
-/// Moves a call's records into the observation list; a record that is not
-/// JSON is kept as a string rather than dropped.
-fn collect(observations: &mut Vec<Observation>, records: &mut Vec<String>, stage: &str, step: usize) {
-    for record in records.drain(..) {
-        let record = serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record));
-        observations.push(Observation { stage: stage.to_string(), step, record });
     }
 }

@@ -30,6 +30,7 @@ use toml::Spanned;
 use crate::chain::LoadedChain;
 use crate::error::{ChainError, HostError, Location};
 use crate::library::{looks_like_path, PluginLibrary};
+use crate::limits::{ObserveLimits, MAX_PARAMS_JSON_BYTES};
 use crate::options::HostOptions;
 use crate::stage::{ResolvedStage, RewindBudget};
 
@@ -71,6 +72,7 @@ pub struct ChainSpec {
     origin: String,
     lines: Vec<StageLines>,
     rewind: RewindBudget,
+    observe: ObserveLimits,
     builtins: PluginLibrary,
 }
 
@@ -82,6 +84,8 @@ struct RawChain {
     description: Option<String>,
     #[serde(default)]
     rewind: Option<RewindBudget>,
+    #[serde(default)]
+    observe: Option<ObserveLimits>,
     #[serde(default)]
     stage: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
 }
@@ -119,6 +123,7 @@ impl ChainSpec {
         let mut stages = Vec::new();
         let mut lines = Vec::new();
         let rewind = raw.rewind.unwrap_or_default();
+        let observe = raw.observe.unwrap_or_default();
         for (i, table) in raw.stage.into_iter().enumerate() {
             let table_line = line_of(text, table.span().start);
             let mut stage_lines = StageLines { table: Some(table_line), ..Default::default() };
@@ -193,7 +198,7 @@ impl ChainSpec {
             stages.push(StageSpec { plugin, processor, params });
             lines.push(stage_lines);
         }
-        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind, builtins: builtins.clone() };
+        let spec = ChainSpec { stages, origin: origin.to_string(), lines, rewind, observe, builtins: builtins.clone() };
         spec.check_builtins()?;
         Ok(spec)
     }
@@ -207,6 +212,7 @@ impl ChainSpec {
             origin: "command line".to_string(),
             lines,
             rewind: RewindBudget::default(),
+            observe: ObserveLimits::default(),
             builtins: builtins.clone(),
         };
         spec.check_builtins()?;
@@ -225,6 +231,17 @@ impl ChainSpec {
     /// The same chain with another rewind budget.
     pub fn with_rewind_budget(mut self, rewind: RewindBudget) -> ChainSpec {
         self.rewind = rewind;
+        self
+    }
+
+    /// What each stage may observe per step (`[observe]`, or the defaults).
+    pub fn observe_limits(&self) -> ObserveLimits {
+        self.observe
+    }
+
+    /// The same chain with other observation limits.
+    pub fn with_observe_limits(mut self, observe: ObserveLimits) -> ChainSpec {
+        self.observe = observe;
         self
     }
 
@@ -324,6 +341,16 @@ impl ChainSpec {
             let key = source.param_name().to_string();
             ChainError::Param { at: self.at(i, Some(&key)), cause: source }
         })?;
+        // Plugins are created from these parameters as JSON; a list of
+        // strings can make that any size, and a WASM plugin gets a copy in
+        // its memory per sequence.
+        let json_len = serde_json::to_string(params.as_map()).map_or(usize::MAX, |j| j.len());
+        if json_len > MAX_PARAMS_JSON_BYTES {
+            return Err(ChainError::Invalid {
+                at: self.at(i, None),
+                message: format!("the parameters take {json_len} bytes as JSON; at most {MAX_PARAMS_JSON_BYTES}"),
+            });
+        }
         Ok(ResolvedStage { index, kind: info.kind, params })
     }
 
@@ -349,7 +376,7 @@ impl ChainSpec {
         }
         let kinds: Vec<Option<StageKind>> = stages.iter().map(|(_, r)| Some(r.kind)).collect();
         self.check_sampler(&kinds)?;
-        Ok(LoadedChain::new(stages, opts, self.rewind))
+        Ok(LoadedChain::new(stages, opts, self.rewind, self.observe))
     }
 }
 

@@ -87,6 +87,23 @@ pub enum StageFailure {
     TokenOutOfRange { token: u64, vocab_size: usize },
 }
 
+impl StageFailure {
+    /// The failure with any plugin-supplied text cut to
+    /// [`MAX_ERROR_BYTES`](crate::MAX_ERROR_BYTES): whatever the plugin
+    /// returned, an error stays one readable line.
+    pub(crate) fn bounded(self) -> StageFailure {
+        // Room for the marker of text the WASM host already cut as it read it.
+        let cut = |m: String| if m.len() > crate::MAX_ERROR_BYTES + 64 { crate::limits::cut_error(&m, m.len()) } else { m };
+        match self {
+            StageFailure::Error(m) => StageFailure::Error(cut(m)),
+            StageFailure::Panic(m) => StageFailure::Panic(cut(m)),
+            StageFailure::Trap(m) => StageFailure::Trap(cut(m)),
+            StageFailure::InvalidLogits(m) => StageFailure::InvalidLogits(cut(m)),
+            other => other,
+        }
+    }
+}
+
 /// Anything that goes wrong loading plugins or running a chain.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {

@@ -36,6 +36,7 @@ mod chain;
 mod config;
 mod error;
 mod library;
+mod limits;
 mod logits_check;
 mod native;
 mod options;
@@ -48,6 +49,7 @@ pub use config::{ChainSpec, StageSpec};
 pub use stage::RewindBudget;
 pub use error::{ChainError, HostError, Location, StageFailure};
 pub use library::{default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
+pub use limits::{ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES, MAX_PARAMS_JSON_BYTES};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};
 

@@ -143,6 +143,7 @@ impl PluginLibrary {
         params: &std::collections::BTreeMap<String, logitloom_plugin_api::ParamValue>,
         params_json: &str,
         setup: &Setup<'_>,
+        observe: crate::limits::ObserveLimits,
     ) -> Result<Box<dyn StageRunner>, StageFailure> {
         match &self.source {
             Source::Builtin(entries) => {
@@ -154,7 +155,7 @@ impl PluginLibrary {
             }
             Source::Native(library) => Ok(Box::new(library.create(index, params_json, setup)?)),
             Source::Wasm(library) => {
-                Ok(Box::new(library.create(index, &self.processors[index], params_json, setup)?))
+                Ok(Box::new(library.create(index, &self.processors[index], params_json, setup, observe)?))
             }
         }
     }

@@ -80,7 +80,17 @@ impl NativeLibrary {
         let module = header
             .init_root_module::<PluginModuleRef>()
             .map_err(|e| load_error(format!("incompatible plugin library: {}", one_line(&e.to_string()))))?;
-        let processors: Vec<ProcessorInfo> = serde_json::from_str((module.describe())().as_str())
+        // A native plugin's describe string is already in our memory (it is
+        // trusted code); the bound only keeps a runaway one from being parsed.
+        let described = (module.describe())();
+        if described.len() > crate::limits::MAX_DESCRIBE_BYTES {
+            return Err(load_error(format!(
+                "the library's processor list is {} bytes; at most {} are accepted",
+                described.len(),
+                crate::limits::MAX_DESCRIBE_BYTES
+            )));
+        }
+        let processors: Vec<ProcessorInfo> = serde_json::from_str(described.as_str())
             .map_err(|e| load_error(format!("the library's processor list is not valid: {e}")))?;
         if processors.is_empty() {
             return Err(load_error("the library exports no processors".into()));

@@ -39,9 +39,19 @@ impl RunLog {
         let path = run_dir.join(LOG_FILE);
         match keep_through_step {
             Some(step) if path.exists() => {
-                let kept: Vec<LogRecord> = read_log(&path)?.into_iter().filter(|r| r.step() <= step).collect();
-                let text: String = kept.iter().map(|r| serde_json::to_string(r).expect("record serialises") + "\n").collect();
-                std::fs::write(&path, text).at(&path)?;
+                // Byte-level: the lines kept are the bytes the interrupted run
+                // wrote (re-serialising parsed floats could change their last
+                // digits), and a line a hard kill cut short, even inside a
+                // UTF-8 character, is dropped rather than refused.
+                let bytes = std::fs::read(&path).at(&path)?;
+                let mut kept = Vec::with_capacity(bytes.len());
+                for line in bytes.split_inclusive(|&b| b == b'\n').filter(|l| l.ends_with(b"\n")) {
+                    let Ok(record) = serde_json::from_slice::<LogRecord>(line) else { continue };
+                    if record.step() <= step {
+                        kept.extend_from_slice(line);
+                    }
+                }
+                std::fs::write(&path, kept).at(&path)?;
             }
             Some(_) => {}
             None => {

@@ -18,7 +18,7 @@
 mod engine;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logitloom_plugin_api::ffi::{unpack_version, INTERFACE_VERSION_SYMBOL};
 use logitloom_plugin_api::{InterfaceVersion, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, INTERFACE_VERSION};
@@ -28,6 +28,7 @@ use wasmtime::{
 };
 
 use crate::error::{HostError, StageFailure};
+use crate::limits::{error_text, parse_record, ObserveBudget, ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES};
 use crate::runner::{Records, StageRunner, StepContext};
 
 #[cfg(target_endian = "big")]
@@ -40,6 +41,29 @@ pub(crate) struct WasmState {
     observations: Vec<String>,
     /// The rewind request of the current call, or why it was unreadable.
     rewind: Option<Result<RewindRequest, String>>,
+    /// What this instance has observed at the current step.
+    observed: ObserveBudget,
+    /// When the current call's deadline passes: set before the host starts
+    /// work for a call (copying its inputs), so that work, the module's and
+    /// the imports' all count against one deadline.
+    deadline_at: Option<Instant>,
+    deadline: Duration,
+    /// Why an import stopped the call (a limit, the deadline): reported
+    /// instead of the trap the import's error becomes.
+    failure: Option<StageFailure>,
+}
+
+impl WasmState {
+    /// Ends the current call from inside an import with `failure`.
+    fn fail(&mut self, failure: StageFailure) -> wasmtime::Error {
+        let error = wasmtime::Error::msg(failure.to_string());
+        self.failure = Some(failure);
+        error
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline_at.is_some_and(|at| Instant::now() >= at)
+    }
 }
 
 /// The most tokens one rewind request may ban: a ban list is a handful of
@@ -142,7 +166,7 @@ impl WasmLibrary {
         if module.get_export(INTERFACE_VERSION_SYMBOL).is_none() {
             return Err(load_error(format!("not a logitloom plugin (no `{INTERFACE_VERSION_SYMBOL}` export)")));
         }
-        let mut linker = Linker::new(engine::engine());
+        let mut linker: Linker<WasmState> = Linker::new(engine::engine());
         linker
             .func_wrap("logitloom", "observe", observe)
             .map_err(|e| load_error(format!("cannot define the observe import: {e}")))?;
@@ -172,7 +196,8 @@ impl WasmLibrary {
         };
         store.set_epoch_deadline(engine::deadline_ticks(deadline));
         let packed = describe.call(&mut store, ()).map_err(|e| load_error(format!("logitloom_describe failed: {}", one_line(&e))))?;
-        let json = read_packed(&exports.memory, &store, packed).map_err(load_error)?;
+        let json = read_packed(&exports.memory, &store, packed, Some(MAX_DESCRIBE_BYTES))
+            .map_err(|e| load_error(format!("logitloom_describe {e}")))?;
         let processors: Vec<ProcessorInfo> = serde_json::from_slice(&json)
             .map_err(|e| load_error(format!("logitloom_describe returned an invalid processor list: {e}")))?;
         if processors.is_empty() {
@@ -196,16 +221,35 @@ impl WasmLibrary {
     }
 
     fn new_store(&self) -> Store<WasmState> {
+        self.new_store_with(ObserveLimits::default())
+    }
+
+    fn new_store_with(&self, observe: ObserveLimits) -> Store<WasmState> {
         let limits = StoreLimitsBuilder::new().memory_size(self.memory_limit).trap_on_grow_failure(true).build();
-        let mut store =
-            Store::new(engine::engine(), WasmState { limiter: Limiter { limits, exceeded: false }, observations: vec![], rewind: None });
+        let state = WasmState {
+            limiter: Limiter { limits, exceeded: false },
+            observations: vec![],
+            rewind: None,
+            observed: ObserveBudget::new(observe),
+            deadline_at: None,
+            deadline: self.deadline,
+            failure: None,
+        };
+        let mut store = Store::new(engine::engine(), state);
         store.limiter(|state| &mut state.limiter);
         store
     }
 
     /// A fresh instance holding processor `index`, created from `params_json`.
-    pub fn create(&self, index: usize, info: &ProcessorInfo, params_json: &str, setup: &Setup<'_>) -> Result<WasmRunner, StageFailure> {
-        let mut store = self.new_store();
+    pub fn create(
+        &self,
+        index: usize,
+        info: &ProcessorInfo,
+        params_json: &str,
+        setup: &Setup<'_>,
+        observe: ObserveLimits,
+    ) -> Result<WasmRunner, StageFailure> {
+        let mut store = self.new_store_with(observe);
         let ticks = engine::deadline_ticks(self.deadline);
         store.set_epoch_deadline(ticks);
         let instance = match self.pre.instantiate(&mut store) {
@@ -235,6 +279,9 @@ impl WasmLibrary {
         if info.needs_raw_logits {
             runner.raw_ptr = runner.alloc(setup.vocab_size * 4, 4)?;
         }
+        // From here the host copies the create call's inputs in: that work
+        // and the call share one deadline.
+        runner.begin(None);
         let params_ptr = runner.alloc_bytes(params_json.as_bytes(), 1)?;
         let (tb_data, tb_data_len, tb_offsets, tb_offsets_len) = match setup.token_bytes {
             Some(tb) => (
@@ -270,15 +317,31 @@ impl WasmLibrary {
     }
 }
 
-/// The `logitloom.observe(ptr, len)` import: copies one JSON record out.
-fn observe(mut caller: Caller<'_, WasmState>, ptr: u32, len: u32) {
-    let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return };
-    let record = memory
-        .data(&caller)
-        .get(ptr as usize..ptr as usize + len as usize)
-        .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
-    if let Some(record) = record {
-        caller.data_mut().observations.push(record);
+/// The `logitloom.observe(ptr, len)` import: copies one JSON record out,
+/// within the chain's `[observe]` limits (checked before copying) and the
+/// call's deadline. A record past a limit, outside the module's memory, not
+/// UTF-8 or not JSON stops the call with an error saying so.
+fn observe(mut caller: Caller<'_, WasmState>, ptr: u32, len: u32) -> wasmtime::Result<()> {
+    if caller.data().past_deadline() {
+        let deadline = caller.data().deadline;
+        return Err(caller.data_mut().fail(StageFailure::Timeout(deadline)));
+    }
+    if let Err(message) = caller.data_mut().observed.admit(len as usize) {
+        return Err(caller.data_mut().fail(StageFailure::Error(message)));
+    }
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+        return Err(caller.data_mut().fail(StageFailure::Error("observe: the module exports no memory".into())));
+    };
+    let record = match memory.data(&caller).get(ptr as usize..ptr as usize + len as usize) {
+        None => Err(format!("observe: a record at {ptr}+{len}, outside its memory")),
+        Some(bytes) => parse_record(bytes).map(|_| String::from_utf8(bytes.to_vec()).expect("checked by parse_record")),
+    };
+    match record {
+        Ok(record) => {
+            caller.data_mut().observations.push(record);
+            Ok(())
+        }
+        Err(message) => Err(caller.data_mut().fail(StageFailure::Error(message))),
     }
 }
 
@@ -306,13 +369,29 @@ fn one_line(e: &wasmtime::Error) -> String {
     format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn read_packed(memory: &Memory, store: &Store<WasmState>, packed: u64) -> Result<Vec<u8>, String> {
+/// The string a packed `(ptr << 32) | len` names, checked to lie in the
+/// module's memory; longer than `max` is refused before anything is copied.
+fn read_packed(memory: &Memory, store: &Store<WasmState>, packed: u64, max: Option<usize>) -> Result<Vec<u8>, String> {
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    if let Some(max) = max.filter(|&max| len > max) {
+        return Err(format!("returned {len} bytes; at most {max} are accepted"));
+    }
     memory
         .data(store)
         .get(ptr..ptr + len)
         .map(<[u8]>::to_vec)
         .ok_or_else(|| format!("returned a string at {ptr}+{len}, outside its memory"))
+}
+
+/// Error text a packed result names: only its first
+/// [`MAX_ERROR_BYTES`] are copied; the rest is cut with a marker.
+fn read_error(memory: &Memory, store: &Store<WasmState>, packed: u64) -> Result<String, String> {
+    let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    let data = memory.data(store);
+    if data.get(ptr..ptr + len).is_none() {
+        return Err(format!("returned a string at {ptr}+{len}, outside its memory"));
+    }
+    Ok(error_text(&data[ptr..ptr + len.min(MAX_ERROR_BYTES + 4)], len))
 }
 
 fn as_bytes<T: Copy>(values: &[T]) -> &[u8] {
@@ -336,12 +415,36 @@ pub(crate) struct WasmRunner {
 }
 
 impl WasmRunner {
-    /// Runs a call into the module under the deadline, classifying a
-    /// failure as timeout, memory overrun or trap.
+    /// Starts the deadline of a call the host is about to make on behalf
+    /// of `step` (`None`: not a step call), before it copies the call's
+    /// inputs in.
+    fn begin(&mut self, step: Option<usize>) {
+        let state = self.store.data_mut();
+        state.deadline_at = Some(Instant::now() + self.deadline);
+        if let Some(step) = step {
+            state.observed.at_step(step);
+        }
+    }
+
+    /// Runs a call into the module under what is left of the deadline
+    /// [`begin`](Self::begin) started, classifying a failure as timeout,
+    /// memory overrun, an import's refusal or trap.
     fn call<R>(&mut self, body: impl FnOnce(&mut Store<WasmState>) -> wasmtime::Result<R>) -> Result<R, StageFailure> {
-        self.store.set_epoch_deadline(self.ticks);
+        let ticks = match self.store.data().deadline_at {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(StageFailure::Timeout(self.deadline));
+                }
+                engine::deadline_ticks(left)
+            }
+            None => self.ticks,
+        };
+        self.store.set_epoch_deadline(ticks);
         body(&mut self.store).map_err(|e| {
-            if self.store.data().limiter.exceeded {
+            if let Some(failure) = self.store.data_mut().failure.take() {
+                failure
+            } else if self.store.data().limiter.exceeded {
                 StageFailure::MemoryLimit(self.memory_limit)
             } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                 StageFailure::Timeout(self.deadline)
@@ -355,12 +458,12 @@ impl WasmRunner {
         })
     }
 
+    /// The module's message for a failed call, under a deadline of its own.
     fn last_error(&mut self) -> String {
         let last_error = self.exports.last_error.clone();
+        self.begin(None);
         match self.call(|store| last_error.call(store, ())) {
-            Ok(packed) => read_packed(&self.exports.memory, &self.store, packed)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_else(|e| format!("(logitloom_last_error {e})")),
+            Ok(packed) => read_error(&self.exports.memory, &self.store, packed).unwrap_or_else(|e| format!("(logitloom_last_error {e})")),
             Err(e) => format!("(logitloom_last_error failed: {e})"),
         }
     }
@@ -368,13 +471,14 @@ impl WasmRunner {
     fn last_error_after_trap(&mut self) -> String {
         self.store.set_epoch_deadline(self.ticks);
         let Ok(packed) = self.exports.last_error.call(&mut self.store, ()) else { return String::new() };
-        read_packed(&self.exports.memory, &self.store, packed)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        read_error(&self.exports.memory, &self.store, packed).unwrap_or_default()
     }
 
     fn alloc(&mut self, size: usize, align: u32) -> Result<u32, StageFailure> {
         let alloc = self.exports.alloc.clone();
+        let size = u32::try_from(size)
+            .map_err(|_| StageFailure::Error(format!("a buffer of {size} bytes does not fit a 32-bit module")))?;
+        let size = size as usize;
         let ptr = self.call(|store| alloc.call(store, (size as u32, align)))?;
         let end = ptr as usize + size;
         // The host reads the logits buffer as `[f32]` in place, so the
@@ -462,6 +566,7 @@ impl StageRunner for WasmRunner {
 
     fn process_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<(), StageFailure> {
         let process = self.exports.process.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_process".into()))?;
+        self.begin(Some(ctx.step));
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let status = self.call(|store| process.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
@@ -474,6 +579,7 @@ impl StageRunner for WasmRunner {
 
     fn sample_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<u32, StageFailure> {
         let sample = self.exports.sample.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_sample".into()))?;
+        self.begin(Some(ctx.step));
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
         let token = self.call(|store| sample.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
@@ -487,6 +593,7 @@ impl StageRunner for WasmRunner {
 
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure> {
         let accept = self.exports.accept.clone();
+        self.begin(Some(ctx.step));
         let (tokens, tokens_len, prompt_len, step, _) = self.write_step(ctx)?;
         let vocab = self.vocab_size as u32;
         let status = self.call(|store| accept.call(store, (tokens, tokens_len, prompt_len, step, vocab, token)));
@@ -500,6 +607,7 @@ impl StageRunner for WasmRunner {
     fn rollback(&mut self, len: usize) -> Result<Rollback, StageFailure> {
         let Some(rollback) = self.exports.rollback.clone() else { return Ok(Rollback::Replay) };
         let len = u32::try_from(len).map_err(|_| StageFailure::Error(format!("cannot roll back to {len} tokens")))?;
+        self.begin(None);
         match self.call(|store| rollback.call(store, len))? {
             0 => Ok(Rollback::Done),
             2 => Ok(Rollback::Replay),
