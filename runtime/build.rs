@@ -1,1 +1,3 @@
-fn main() { logitloom_build_support::link_libtorch(); }
+fn main() {
+    logitloom_build_support::link_libtorch();
+}

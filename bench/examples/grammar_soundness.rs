@@ -23,10 +23,10 @@ use std::process::Command;
 
 use indicatif::ProgressBar;
 use logitloom_bench::java::syntax::JavaSyntax;
-use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
 use logitloom_engine::Model;
 use logitloom_plugin_host::{ChainSpec, HostOptions, ParamValue, StageSpec};
+use logitloom_runtime::generate_with_chain;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -70,8 +70,13 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn load_prompts(repo: &Path) -> Result<Vec<Prompt>> {
     let mut prompts = Vec::new();
-    for (mode, dir) in [("file", "bench/prompts"), ("class-body", "bench/prompts-body/class-body"), ("method-body", "bench/prompts-body/method-body")] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(repo.join(dir))?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+    for (mode, dir) in [
+        ("file", "bench/prompts"),
+        ("class-body", "bench/prompts-body/class-body"),
+        ("method-body", "bench/prompts-body/method-body"),
+    ] {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(repo.join(dir))?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
         files.retain(|p| p.extension().is_some_and(|e| e == "java"));
         files.sort();
         for path in files {
@@ -124,15 +129,21 @@ fn main() -> Result<()> {
         if mode == "method-body" {
             grammar.push(("method_return", ParamValue::String(method_return.into())));
         }
-        let chain = ChainSpec::from_stages(vec![
-            StageSpec::builtin("java_grammar", grammar),
-            StageSpec::builtin("temperature", [("temperature", ParamValue::Float(0.8))]),
-            StageSpec::builtin("top_k", [("k", ParamValue::Int(200))]),
-            StageSpec::builtin("multinomial", []),
-        ], &logitloom_runtime::builtins())?
+        let chain = ChainSpec::from_stages(
+            vec![
+                StageSpec::builtin("java_grammar", grammar),
+                StageSpec::builtin("temperature", [("temperature", ParamValue::Float(0.8))]),
+                StageSpec::builtin("top_k", [("k", ParamValue::Int(200))]),
+                StageSpec::builtin("multinomial", []),
+            ],
+            &logitloom_runtime::builtins(),
+        )?
         .load(&HostOptions::default())?;
         for batch in group.chunks(8) {
-            let encoded: Vec<Vec<u32>> = batch.iter().map(|&(p, _)| model.tokenizer.encode(&prompts[p].text)).collect::<std::result::Result<_, _>>()?;
+            let encoded: Vec<Vec<u32>> = batch
+                .iter()
+                .map(|&(p, _)| model.tokenizer.encode(&prompts[p].text))
+                .collect::<std::result::Result<_, _>>()?;
             let context = model.config().n_positions;
             let longest = encoded.iter().map(Vec::len).max().unwrap_or(0);
             let options = GenerateOptions {
@@ -152,7 +163,13 @@ fn main() -> Result<()> {
                 tokens.pop();
                 let generated = model.tokenizer.decode(&tokens);
                 let has_code = generated.contains(';') || generated.contains('{');
-                finished.push(Finished { prompt: p, seed, source: prompts[p].wrap(&generated), tokens: tokens.len(), has_code });
+                finished.push(Finished {
+                    prompt: p,
+                    seed,
+                    source: prompts[p].wrap(&generated),
+                    tokens: tokens.len(),
+                    has_code,
+                });
             }
             bar.inc(batch.len() as u64);
         }
@@ -219,7 +236,12 @@ fn main() -> Result<()> {
         lengths.sort_unstable();
         let median = lengths.get(lengths.len() / 2).copied().unwrap_or(0);
         let mode_seeds = if *mode == "file" { seeds } else { body_seeds };
-        println!("| {mode} | {n_prompts} | {} | {} | {with_code} | {median} | {} |", n_prompts as u64 * mode_seeds, ended.len(), unfinished[i]);
+        println!(
+            "| {mode} | {n_prompts} | {} | {} | {with_code} | {median} | {} |",
+            n_prompts as u64 * mode_seeds,
+            ended.len(),
+            unfinished[i]
+        );
     }
     let n = finished.len();
     println!();

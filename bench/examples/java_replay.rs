@@ -88,7 +88,11 @@ fn main() -> Result<()> {
     SCOPE.store(args.scope, std::sync::atomic::Ordering::Relaxed);
     SCOPE_VERIFY_EVERY.store(args.scope_verify_every, std::sync::atomic::Ordering::Relaxed);
     let sources = read_java_base(&args.src_zip)?;
-    println!("java.base: {} files, {:.1} MB", sources.len(), sources.iter().map(|s| s.1.len()).sum::<usize>() as f64 / 1e6);
+    println!(
+        "java.base: {} files, {:.1} MB",
+        sources.len(),
+        sources.iter().map(|s| s.1.len()).sum::<usize>() as f64 / 1e6
+    );
 
     let tokenizer = load_or_train(&args, &sources)?;
     let eos = tokenizer.eos_token_id().context("the tokenizer has no <|endoftext|>")?;
@@ -118,7 +122,12 @@ fn main() -> Result<()> {
     // has seen the timed files.
     time_masks(&args, &tokenizer, &vocab, &sources)?;
     if args.verify_masks > 0 {
-        let plain = Arc::new(Vocabulary::with_acceleration(token_bytes.clone(), token_bytes.len(), eos, Acceleration::plain())?);
+        let plain = Arc::new(Vocabulary::with_acceleration(
+            token_bytes.clone(),
+            token_bytes.len(),
+            eos,
+            Acceleration::plain(),
+        )?);
         verify_masks(&args, &tokenizer, &vocab, &plain, &sources)?;
     }
     if !args.skip_replay {
@@ -129,7 +138,10 @@ fn main() -> Result<()> {
             replay_java_base(&args, &tokenizer, &vocab, &extra, &args.extra_modules.join("+"))?;
         }
         if args.scope_verify_every > 0 {
-            println!("scope masks compared with the per-token reference: {}", SCOPE_VERIFIED.load(std::sync::atomic::Ordering::Relaxed));
+            println!(
+                "scope masks compared with the per-token reference: {}",
+                SCOPE_VERIFIED.load(std::sync::atomic::Ordering::Relaxed)
+            );
         }
     }
     Ok(())
@@ -212,9 +224,11 @@ fn replay(vocab: &Arc<Vocabulary>, mode: StartMode, tokens: &[u32], complete: bo
                 for id in 0..vocab.vocab_size() as u32 {
                     // `apply` keeps everything when it would forbid everything.
                     if id != vocab.eos() && restricted && fast.is_allowed(id) != scope.allows(vocab.token_bytes(id)) {
-                        panic!("scope mask differs from the reference at token {id} {:?} after {:?}",
+                        panic!(
+                            "scope mask differs from the reference at token {id} {:?} after {:?}",
                             String::from_utf8_lossy(vocab.token_bytes(id)),
-                            String::from_utf8_lossy(&c.text()[c.text().len().saturating_sub(60)..]));
+                            String::from_utf8_lossy(&c.text()[c.text().len().saturating_sub(60)..])
+                        );
                     }
                 }
                 SCOPE_VERIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -263,7 +277,10 @@ fn replay_java_base(
         started.elapsed().as_secs_f64()
     );
     std::fs::create_dir_all(args.report.parent().unwrap_or(Path::new(".")))?;
-    let report = args.report.with_file_name(format!("{}-{corpus}.txt", args.report.file_stem().and_then(|s| s.to_str()).unwrap_or("rejected")));
+    let report = args.report.with_file_name(format!(
+        "{}-{corpus}.txt",
+        args.report.file_stem().and_then(|s| s.to_str()).unwrap_or("rejected")
+    ));
     std::fs::write(&report, rejected.join("\n") + "\n")?;
     for r in &rejected {
         println!("  rejected {r}");
@@ -333,7 +350,13 @@ fn verify_masks(
                 let differing: Vec<String> = (0..fast.vocab_size() as u32)
                     .filter(|&id| ma.is_allowed(id) != mb.is_allowed(id))
                     .take(10)
-                    .map(|id| format!("{:?} (accelerated {})", String::from_utf8_lossy(fast.token_bytes(id)), ma.is_allowed(id)))
+                    .map(|id| {
+                        format!(
+                            "{:?} (accelerated {})",
+                            String::from_utf8_lossy(fast.token_bytes(id)),
+                            ma.is_allowed(id)
+                        )
+                    })
                     .collect();
                 let tail = String::from_utf8_lossy(&a.text()[a.text().len().saturating_sub(60)..]).into_owned();
                 bail!("{name}: token {i}: masks differ after {tail:?}: {}", differing.join(", "));
@@ -390,7 +413,12 @@ fn time_masks(args: &Args, tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>, sourc
             if args.show_slow_us.is_some_and(|limit| us > limit) {
                 let text = c.text();
                 let tail = String::from_utf8_lossy(&text[text.len().saturating_sub(30)..]).into_owned();
-                println!("slow {us:8.0} us allowed {:6} after {tail:?} next {:?} {}", mask.num_set(), String::from_utf8_lossy(vocab.token_bytes(t)), c.last_mask_stats());
+                println!(
+                    "slow {us:8.0} us allowed {:6} after {tail:?} next {:?} {}",
+                    mask.num_set(),
+                    String::from_utf8_lossy(vocab.token_bytes(t)),
+                    c.last_mask_stats()
+                );
             }
             if !mask.is_allowed(t) {
                 bail!("{name}: the mask forbids token {t} that the file has");

@@ -46,7 +46,11 @@ struct Mode {
 
 const MODES: [Mode; 3] = [
     Mode { start: "file", prompt: "class Walk {\n    int size;\n", wrap: |text, _| text.to_string() },
-    Mode { start: "class-body", prompt: "    private int count;\n", wrap: |text, _| format!("class Walk {{\n{text}\n}}\n") },
+    Mode {
+        start: "class-body",
+        prompt: "    private int count;\n",
+        wrap: |text, _| format!("class Walk {{\n{text}\n}}\n"),
+    },
     Mode {
         start: "method-body",
         prompt: "        int total = 0;\n",
@@ -63,7 +67,11 @@ fn main() -> Result<()> {
     let weight_of: Vec<f64> = (0..vocab_size as u32)
         .map(|t| {
             let b = tokenizer.token_bytes(t);
-            if b.iter().any(|c| b"});".contains(c)) { 40.0 } else { 1.0 }
+            if b.iter().any(|c| b"});".contains(c)) {
+                40.0
+            } else {
+                1.0
+            }
         })
         .collect();
     let entry = library()[0];
@@ -79,7 +87,12 @@ fn main() -> Result<()> {
         }
         for walk in 0..args.walks {
             let mut rng = Rng::from_seed(0x9E37_79B9_7F4A_7C15 ^ ((m * 1000 + walk + 1) as u64));
-            let setup = Setup { vocab_size, eos_token_id: eos, seed: rng.next_u64(), token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+            let setup = Setup {
+                vocab_size,
+                eos_token_id: eos,
+                seed: rng.next_u64(),
+                token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }),
+            };
             let mut processor = (entry.create)(&params, &setup).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut tokens = tokenizer.encode(mode.prompt)?;
             let prompt_len = tokens.len();
@@ -93,13 +106,20 @@ fn main() -> Result<()> {
                     bail!("walk {walk} ({}): empty mask after {:?}", mode.start, tokenizer.decode(&tokens));
                 }
                 // Where EOS is allowed, take it ever more likely as the walk grows.
-                let token = if allowed.contains(&eos) && rng.next_f64() < 0.02 + 2.0 * step as f64 / args.max_tokens as f64 {
-                    eos
-                } else {
-                    let total: f64 = allowed.iter().map(|&t| weight_of[t as usize]).sum();
-                    let mut r = rng.next_f64() * total;
-                    *allowed.iter().find(|&&t| { r -= weight_of[t as usize]; r <= 0.0 }).unwrap_or(&allowed[0])
-                };
+                let token =
+                    if allowed.contains(&eos) && rng.next_f64() < 0.02 + 2.0 * step as f64 / args.max_tokens as f64 {
+                        eos
+                    } else {
+                        let total: f64 = allowed.iter().map(|&t| weight_of[t as usize]).sum();
+                        let mut r = rng.next_f64() * total;
+                        *allowed
+                            .iter()
+                            .find(|&&t| {
+                                r -= weight_of[t as usize];
+                                r <= 0.0
+                            })
+                            .unwrap_or(&allowed[0])
+                    };
                 let mut s = Step::new(&tokens, prompt_len, step, vocab_size, eos, None);
                 processor.accept(&mut s, token).map_err(|e| anyhow::anyhow!("{e}"))?;
                 if token == eos {

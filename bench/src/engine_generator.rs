@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
 use logitloom_engine::{parse_device, Model};
 use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, Observation, ParamValue, StageSpec};
+use logitloom_runtime::generate_with_chain;
 
 use crate::record::Generated;
 use crate::runner::{BatchRequest, GenerateError, Generator};
@@ -63,7 +63,13 @@ impl EngineGenerator {
             .entry(key)
             .or_insert_with(|| {
                 let origin = request.chain_origin.to_string();
-                let spec = ChainSpec::from_toml_str(request.chain_config, &origin, request.chain_base_dir, &logitloom_runtime::builtins()).map_err(|e| e.to_string())?;
+                let spec = ChainSpec::from_toml_str(
+                    request.chain_config,
+                    &origin,
+                    request.chain_base_dir,
+                    &logitloom_runtime::builtins(),
+                )
+                .map_err(|e| e.to_string())?;
                 let spec = with_entropy_logger(&spec).map_err(|e| format!("{origin}: {e}"))?;
                 spec.load(&HostOptions::default()).map(Arc::new).map_err(|e| e.to_string())
             })
@@ -121,7 +127,10 @@ impl Generator for EngineGenerator {
                     text,
                     token_ends,
                     entropy,
-                    finish: serde_json::to_value(sequence.output.finish).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    finish: serde_json::to_value(sequence.output.finish)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
                     prefill_seconds: prefill,
                     decode_seconds: decode,
                     stage_seconds,
@@ -142,7 +151,8 @@ fn entropy_series(observations: &[Observation], len: usize) -> Vec<f32> {
         if obs.stage != ENTROPY_STAGE || obs.step >= len {
             continue;
         }
-        let value = obs.record.get("entropy_before").or_else(|| obs.record.get("entropy_after")).and_then(|v| v.as_f64());
+        let value =
+            obs.record.get("entropy_before").or_else(|| obs.record.get("entropy_after")).and_then(|v| v.as_f64());
         if let Some(h) = value {
             series[obs.step] = h as f32;
         }
@@ -200,7 +210,8 @@ mod chain_tests {
     #[test]
     fn entropy_logger_goes_just_before_the_sampler_once() {
         let text = "[[stage]]\nplugin = \"top_k\"\nk = 40\n[[stage]]\nplugin = \"multinomial\"\n";
-        let spec = ChainSpec::from_toml_str(text, "test", std::path::Path::new("."), &logitloom_runtime::builtins()).unwrap();
+        let spec =
+            ChainSpec::from_toml_str(text, "test", std::path::Path::new("."), &logitloom_runtime::builtins()).unwrap();
         let with = with_entropy_logger(&spec).unwrap();
         assert_eq!(plugins(&with), ["top_k", "entropy_logger", "multinomial"]);
         assert_eq!(plugins(&with_entropy_logger(&with).unwrap()), ["top_k", "entropy_logger", "multinomial"]);
@@ -213,7 +224,8 @@ mod chain_tests {
             step,
             record: serde_json::json!({ "entropy_before": h, "entropy_after": 0.0 }),
         };
-        let observations = [obs(ENTROPY_STAGE, 1, 2.5), obs("other", 0, 9.0), obs(ENTROPY_STAGE, 0, 1.5), obs(ENTROPY_STAGE, 7, 4.0)];
+        let observations =
+            [obs(ENTROPY_STAGE, 1, 2.5), obs("other", 0, 9.0), obs(ENTROPY_STAGE, 0, 1.5), obs(ENTROPY_STAGE, 7, 4.0)];
         // Step 7 lies past the two kept tokens (e.g. the EOS that was dropped).
         assert_eq!(entropy_series(&observations, 2), [1.5, 2.5]);
     }

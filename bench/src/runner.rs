@@ -95,7 +95,13 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
             !done.is_some_and(|r| r.fingerprint == suite.job_fingerprint(job) && r.measured().is_some())
         })
         .collect();
-    let mut summary = RunSummary { total: jobs.len(), resumed: jobs.len() - pending.len(), generated: 0, failed: 0, interrupted: false };
+    let mut summary = RunSummary {
+        total: jobs.len(),
+        resumed: jobs.len() - pending.len(),
+        generated: 0,
+        failed: 0,
+        interrupted: false,
+    };
 
     let bar = progress_bar(options.show_progress, jobs.len() as u64, summary.resumed as u64);
     let mut file = std::fs::OpenOptions::new()
@@ -117,7 +123,8 @@ pub fn run_suite(suite: &Suite, generator: &mut dyn Generator, options: &RunOpti
                 Outcome::Failed { .. } => summary.failed += 1,
             }
             let record = new_record(suite, &job, outcome);
-            append_record(&mut file, &record).map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
+            append_record(&mut file, &record)
+                .map_err(|source| BenchError::Write { path: results_path.clone(), cause: source })?;
             records.insert(record.key.clone(), record);
             bar.inc(1);
         }
@@ -141,7 +148,8 @@ fn progress_bar(show: bool, total: u64, done: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} generations, ETA {eta}  {msg}").expect("the template is valid"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} generations, ETA {eta}  {msg}")
+            .expect("the template is valid"),
     );
     bar.set_position(done);
     // The ETA should reflect this run's speed, not count resumed work as instant.
@@ -162,7 +170,12 @@ fn batches(suite: &Suite, pending: &[Job]) -> Vec<Vec<Job>> {
     out
 }
 
-fn run_batch(suite: &Suite, generator: &mut dyn Generator, batch: &[Job], syntax: &mut JavaSyntax) -> Vec<(Job, Outcome)> {
+fn run_batch(
+    suite: &Suite,
+    generator: &mut dyn Generator,
+    batch: &[Job],
+    syntax: &mut JavaSyntax,
+) -> Vec<(Job, Outcome)> {
     let mut results = Vec::new();
     let chain = &suite.chains[batch[0].chain];
     let chain_config = match chain.config_text() {
@@ -184,14 +197,19 @@ fn run_batch(suite: &Suite, generator: &mut dyn Generator, batch: &[Job], syntax
             chain_config: &chain_config,
             chain_origin: &chain_origin,
             chain_base_dir: &chain_base_dir,
-            prompts: jobs.iter().map(|j| suite.prompts[j.prompt].text.as_deref().expect("only readable prompts run")).collect(),
+            prompts: jobs
+                .iter()
+                .map(|j| suite.prompts[j.prompt].text.as_deref().expect("only readable prompts run"))
+                .collect(),
             seeds: jobs.iter().map(|j| j.seed).collect(),
             max_new_tokens: suite.max_new_tokens,
             device: &suite.device,
         };
         match generator.generate(&request) {
             Ok(out) if out.len() == jobs.len() => Ok(out),
-            Ok(out) => Err(GenerateError(format!("generator returned {} sequences for {} prompts", out.len(), jobs.len()))),
+            Ok(out) => {
+                Err(GenerateError(format!("generator returned {} sequences for {} prompts", out.len(), jobs.len())))
+            }
             Err(e) => Err(e),
         }
     };
@@ -228,7 +246,12 @@ fn chain_location(suite: &Suite, chain: &ChainEntry) -> (String, PathBuf) {
 }
 
 /// Every measure except compilation, which runs once for the whole suite.
-pub fn measure_generation(prompt: &str, generated: Generated, rules: &MetricRules, syntax: &mut JavaSyntax) -> Measured {
+pub fn measure_generation(
+    prompt: &str,
+    generated: Generated,
+    rules: &MetricRules,
+    syntax: &mut JavaSyntax,
+) -> Measured {
     let metrics = metrics::measure(&generated.tokens, &generated.text, &generated.entropy, rules);
     let closed = close_source(prompt, &generated.text, metrics.tail_loop.is_some());
     let report = syntax.check(&closed.text);

@@ -86,8 +86,9 @@ impl ChainEntry {
     pub fn config_text(&self) -> Result<String, String> {
         match &self.source {
             ChainSource::Inline(text) => Ok(text.clone()),
-            ChainSource::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read chain config {}: {e}", path.display())),
+            ChainSource::File(path) => {
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read chain config {}: {e}", path.display()))
+            }
         }
     }
 }
@@ -128,7 +129,8 @@ pub struct Job {
 
 impl Suite {
     pub fn from_file(path: &Path) -> Result<Suite, BenchError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read { path: path.to_path_buf(), cause: source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| BenchError::Read { path: path.to_path_buf(), cause: source })?;
         Suite::parse(&text, path)
     }
 
@@ -156,14 +158,21 @@ impl Suite {
             })
             .collect::<Vec<_>>();
         unique("model", models.iter().map(|m| m.name.as_str())).map_err(&invalid)?;
-        let chains = file.chains.into_iter().enumerate().map(|(i, table)| chain_entry(i, table, base)).collect::<Result<Vec<_>, _>>().map_err(&invalid)?;
+        let chains = file
+            .chains
+            .into_iter()
+            .enumerate()
+            .map(|(i, table)| chain_entry(i, table, base))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&invalid)?;
         unique("chain", chains.iter().map(|c| c.name.as_str())).map_err(&invalid)?;
         let prompts = collect_prompts(&file.prompts, base).map_err(&invalid)?;
         if prompts.is_empty() {
             return Err(invalid(format!("`prompts` = {:?} holds no .java files", file.prompts)));
         }
         unique("prompt", prompts.iter().map(|p| p.id.as_str())).map_err(&invalid)?;
-        let name = file.name.unwrap_or_else(|| path.file_stem().map_or("suite".into(), |s| s.to_string_lossy().into_owned()));
+        let name =
+            file.name.unwrap_or_else(|| path.file_stem().map_or("suite".into(), |s| s.to_string_lossy().into_owned()));
         Ok(Suite {
             name,
             description: file.description,
@@ -197,7 +206,10 @@ impl Suite {
 
     /// A stable name of a job, e.g. `default/top_k_40/bst/3`.
     pub fn job_key(&self, job: &Job) -> String {
-        format!("{}/{}/{}/{}", self.models[job.model].name, self.chains[job.chain].name, self.prompts[job.prompt].id, job.seed)
+        format!(
+            "{}/{}/{}/{}",
+            self.models[job.model].name, self.chains[job.chain].name, self.prompts[job.prompt].id, job.seed
+        )
     }
 
     /// Changes when anything that determines the job's output changes, so a
@@ -230,7 +242,10 @@ fn chain_entry(index: usize, mut table: toml::Table, base: &Path) -> Result<Chai
     let source = match table.remove("file") {
         Some(toml::Value::String(file)) if table.is_empty() => ChainSource::File(base.join(file)),
         Some(toml::Value::String(_)) => {
-            return Err(format!("chain `{name}` has both `file` and inline keys ({}); use one", table.keys().cloned().collect::<Vec<_>>().join(", ")))
+            return Err(format!(
+                "chain `{name}` has both `file` and inline keys ({}); use one",
+                table.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
         }
         Some(other) => return Err(format!("chain `{name}`: `file` must be a path string, got {other}")),
         None => ChainSource::Inline(toml::to_string(&table).map_err(|e| format!("chain `{name}`: {e}"))?),
@@ -337,11 +352,14 @@ file = "chains/c.toml"
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "p.java", "class P {");
         let base = "models = [\"m\"]\nprompts = [\"p.java\"]\nmax_new_tokens = 4\n";
-        let err = |extra: &str| Suite::parse(&format!("{base}{extra}"), &dir.path().join("s.toml")).unwrap_err().to_string();
+        let err =
+            |extra: &str| Suite::parse(&format!("{base}{extra}"), &dir.path().join("s.toml")).unwrap_err().to_string();
         assert!(err("seeds = [1]\n").contains("missing field `chains`"));
         assert!(err("seeds = [1, 1]\n[[chains]]\nname = \"a\"\n").contains("repeats a seed"));
-        assert!(err("seeds = [1]\n[[chains]]\nname = \"a\"\n[[chains]]\nname = \"a\"\n").contains("two chains are named `a`"));
-        assert!(err("seeds = [1]\n[[chains]]\nname = \"a\"\nfile = \"x.toml\"\nstage = []\n").contains("both `file` and inline"));
+        assert!(err("seeds = [1]\n[[chains]]\nname = \"a\"\n[[chains]]\nname = \"a\"\n")
+            .contains("two chains are named `a`"));
+        assert!(err("seeds = [1]\n[[chains]]\nname = \"a\"\nfile = \"x.toml\"\nstage = []\n")
+            .contains("both `file` and inline"));
         assert!(err("seeds = [1]\nsead = 3\n[[chains]]\nname = \"a\"\n").contains("unknown field `sead`"));
         let empty = err("seeds = []\n[[chains]]\nname = \"a\"\n");
         assert!(empty.starts_with(&format!("{}: ", dir.path().join("s.toml").display())), "{empty}");
@@ -352,11 +370,16 @@ file = "chains/c.toml"
     fn fingerprint_follows_what_determines_output() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "p.java", "class P {");
-        let text = |k: u32| format!("models = [\"m\"]\nprompts = [\"p.java\"]\nseeds = [1, 2]\nmax_new_tokens = 4\n[[chains]]\nname = \"a\"\n[[chains.stage]]\nplugin = \"top_k\"\nk = {k}\n");
+        let text = |k: u32| {
+            format!("models = [\"m\"]\nprompts = [\"p.java\"]\nseeds = [1, 2]\nmax_new_tokens = 4\n[[chains]]\nname = \"a\"\n[[chains.stage]]\nplugin = \"top_k\"\nk = {k}\n")
+        };
         let s40 = Suite::parse(&text(40), &dir.path().join("s.toml")).unwrap();
         let s41 = Suite::parse(&text(41), &dir.path().join("s.toml")).unwrap();
         let jobs = s40.jobs();
-        assert_eq!(s40.job_fingerprint(&jobs[0]), Suite::parse(&text(40), &dir.path().join("s.toml")).unwrap().job_fingerprint(&jobs[0]));
+        assert_eq!(
+            s40.job_fingerprint(&jobs[0]),
+            Suite::parse(&text(40), &dir.path().join("s.toml")).unwrap().job_fingerprint(&jobs[0])
+        );
         assert_ne!(s40.job_fingerprint(&jobs[0]), s41.job_fingerprint(&jobs[0]));
         assert_ne!(s40.job_fingerprint(&jobs[0]), s40.job_fingerprint(&jobs[1]));
     }

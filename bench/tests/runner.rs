@@ -52,7 +52,8 @@ impl Generator for FakeGenerator {
                 };
                 let tokens: Vec<u32> = text.chars().map(|c| c as u32).collect();
                 let token_ends = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-                let entropy = (0..tokens.len()).map(|i| if i == 20 { 6.0 } else { 1.0 + (i % 3) as f32 * 0.1 }).collect();
+                let entropy =
+                    (0..tokens.len()).map(|i| if i == 20 { 6.0 } else { 1.0 + (i % 3) as f32 * 0.1 }).collect();
                 Generated {
                     tokens,
                     text,
@@ -88,7 +89,12 @@ fn suite_dir(chains: &str, prompts: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn options(out: &Path, stop: Option<Arc<AtomicBool>>) -> RunOptions {
-    RunOptions { out_dir: out.to_path_buf(), show_progress: false, stop, meta: RunMeta { command: "logitloom bench --suite suite.toml".into(), git_commit: "test".into() } }
+    RunOptions {
+        out_dir: out.to_path_buf(),
+        show_progress: false,
+        stop,
+        meta: RunMeta { command: "logitloom bench --suite suite.toml".into(), git_commit: "test".into() },
+    }
 }
 
 const CHAINS: &str = "[[chains]]\nname = \"plain\"\n[[chains.stage]]\nplugin = \"top_k\"\nk = 40\n\
@@ -124,7 +130,10 @@ fn resumed_run_matches_uninterrupted_run() {
     let summary = run_suite(&suite, &mut fake, &options(&resumed, None)).unwrap();
     assert_eq!((summary.resumed, summary.generated), (3, 9));
     assert_eq!(fake.sequences, 9, "only the unfinished work is generated again");
-    assert_eq!(std::fs::read_to_string(&results).unwrap(), std::fs::read_to_string(straight.join(RESULTS_FILE)).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&results).unwrap(),
+        std::fs::read_to_string(straight.join(RESULTS_FILE)).unwrap()
+    );
 
     // A third run has nothing left to do.
     let mut fake = FakeGenerator::default();
@@ -140,7 +149,10 @@ fn measures_and_reports_the_grid() {
     run_suite(&suite, &mut FakeGenerator::default(), &options(&out, None)).unwrap();
     let records = load_records(&out.join(RESULTS_FILE)).unwrap();
     let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(&keys[..4], ["fake/plain/counter_a/1", "fake/plain/counter_a/2", "fake/plain/counter_a/3", "fake/plain/counter_b/1"]);
+    assert_eq!(
+        &keys[..4],
+        ["fake/plain/counter_a/1", "fake/plain/counter_a/2", "fake/plain/counter_a/3", "fake/plain/counter_b/1"]
+    );
     for r in &records {
         let m = r.measured().expect("every fake generation succeeds");
         if r.chain == "plain" {
@@ -187,7 +199,10 @@ fn failed_cases_are_reported_and_the_rest_runs() {
         Outcome::Failed { error } => error.clone(),
         Outcome::Ok(_) => "ok".into(),
     };
-    assert!(reason("fake/plain/gone/1").contains("cannot read prompt file") && reason("fake/plain/gone/1").contains("gone.java"));
+    assert!(
+        reason("fake/plain/gone/1").contains("cannot read prompt file")
+            && reason("fake/plain/gone/1").contains("gone.java")
+    );
     assert_eq!(reason("fake/broken/counter_a/3"), "chain stage 1: unknown plugin `no_such_plugin`");
     assert_eq!(reason("fake/flaky/counter_a/1"), "ok");
     assert_eq!(reason("fake/flaky/counter_a/2"), "plugin `flaky` failed at step 3 (seed 2)");
@@ -198,7 +213,8 @@ fn failed_cases_are_reported_and_the_rest_runs() {
         report.contains("- `broken`, 3 generation(s) (fake/broken/counter_a/1, fake/broken/counter_a/2, fake/broken/counter_a/3): chain stage 1: unknown plugin `no_such_plugin`"),
         "{report}"
     );
-    assert!(report.contains("- `flaky`, 1 generation(s) (fake/flaky/counter_a/2): plugin `flaky` failed at step 3 (seed 2)"));
+    assert!(report
+        .contains("- `flaky`, 1 generation(s) (fake/flaky/counter_a/2): plugin `flaky` failed at step 3 (seed 2)"));
 }
 
 #[test]

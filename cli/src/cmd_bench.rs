@@ -79,7 +79,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().collect();
-    let program = std::path::Path::new(&args[0]).file_name().map_or_else(|| args[0].clone(), |n| n.to_string_lossy().into_owned());
+    let program = std::path::Path::new(&args[0])
+        .file_name()
+        .map_or_else(|| args[0].clone(), |n| n.to_string_lossy().into_owned());
     let quote = |a: &String| if a.contains(char::is_whitespace) { format!("'{a}'") } else { a.clone() };
     std::iter::once(program).chain(args[1..].iter().map(quote)).collect::<Vec<_>>().join(" ")
 }

@@ -4,12 +4,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use logitloom_runtime::generate_with_chain;
 use logitloom_engine::generate::{ContextOverflow, GenerateOptions, Streamed};
 use logitloom_engine::score::{score_tokens, summarize};
 use logitloom_engine::tokenizer::Utf8Stream;
 use logitloom_engine::{device, parse_device, parse_dtype, Model};
 use logitloom_plugin_host::{ChainSpec, HostOptions, ParamValue, StageSpec};
+use logitloom_runtime::generate_with_chain;
 
 /// Where the model comes from and how it runs; shared by generate and score.
 #[derive(clap::Args)]
@@ -133,7 +133,10 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     // Validate the whole chain before loading the model: a typo in the
     // config should not cost a model load.
     let spec = chain_spec(&args)?;
-    let host_options = HostOptions { wasm_deadline: std::time::Duration::from_millis(args.wasm_deadline_ms), ..HostOptions::default() };
+    let host_options = HostOptions {
+        wasm_deadline: std::time::Duration::from_millis(args.wasm_deadline_ms),
+        ..HostOptions::default()
+    };
     let chain = spec.load(&host_options)?;
     let model = args.model.load()?;
     let eos = model.tokenizer.eos_token_id().unwrap_or(model.config().eos_token_id);
@@ -147,7 +150,11 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         max_new_tokens: args.max_new_tokens,
         eos_token_id: eos,
         stop_at_eos: !args.ignore_eos,
-        overflow: if args.on_context_full == "slide" { ContextOverflow::Slide { keep: context / 2 } } else { ContextOverflow::Stop },
+        overflow: if args.on_context_full == "slide" {
+            ContextOverflow::Slide { keep: context / 2 }
+        } else {
+            ContextOverflow::Stop
+        },
     };
     let prompts = vec![prompt; args.batch];
     let seeds: Vec<u64> = (0..args.batch as u64).map(|i| args.seed.wrapping_add(i)).collect();
@@ -167,17 +174,18 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let holdback = if chain.may_rewind() { chain.rewind_budget().max_discarded_tokens } else { 0 };
     let mut live: Vec<u32> = Vec::new();
     let mut printed = 0usize;
-    let mut print_up_to = |live: &[u32], upto: usize, printed: &mut usize, stream: &mut Utf8Stream, out: &mut std::io::StdoutLock<'_>| {
-        for &token in &live[*printed..upto] {
-            if token != eos || args.ignore_eos {
-                let text = stream.push(tokenizer.token_bytes(token));
-                if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                    write_error.get_or_insert(e);
+    let mut print_up_to =
+        |live: &[u32], upto: usize, printed: &mut usize, stream: &mut Utf8Stream, out: &mut std::io::StdoutLock<'_>| {
+            for &token in &live[*printed..upto] {
+                if token != eos || args.ignore_eos {
+                    let text = stream.push(tokenizer.token_bytes(token));
+                    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                        write_error.get_or_insert(e);
+                    }
                 }
             }
-        }
-        *printed = upto.max(*printed);
-    };
+            *printed = upto.max(*printed);
+        };
     let (results, stats) = generate_with_chain(&model, &chain, &prompts, &seeds, &options, &mut |seq, event| {
         if !stream_live || seq != 0 {
             return;
@@ -274,7 +282,8 @@ pub struct ScoreArgs {
 }
 
 pub fn run_score(args: ScoreArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.text_file).with_context(|| format!("cannot read {}", args.text_file.display()))?;
+    let text = std::fs::read_to_string(&args.text_file)
+        .with_context(|| format!("cannot read {}", args.text_file.display()))?;
     let model = args.model.load()?;
     let ids = model.tokenizer.encode(&text)?;
     if ids.len() > args.max_tokens {
@@ -295,6 +304,10 @@ pub fn run_score(args: ScoreArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(s)?)?;
     }
     let summary = summarize(&scores);
-    writeln!(out, "{}", serde_json::json!({"summary": {"tokens": summary.tokens, "mean_loss": summary.mean_loss, "perplexity": summary.perplexity}}))?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({"summary": {"tokens": summary.tokens, "mean_loss": summary.mean_loss, "perplexity": summary.perplexity}})
+    )?;
     Ok(())
 }

@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use logitloom_plugin_api::{ParamKind, ParamSpec, ParamValue, ProcessorInfo, StageKind};
 use logitloom_plugin_host::{
-    default_plugin_dirs, plugin_files, ChainSpec, HostOptions, OwnedTokenBytes, PluginLibrary, SequenceSetup,
-    StageSpec,
+    default_plugin_dirs, plugin_files, ChainSpec, HostOptions, OwnedTokenBytes, PluginLibrary, SequenceSetup, StageSpec,
 };
 
 #[derive(clap::Subcommand)]
@@ -156,7 +155,9 @@ fn check(
         given_map.insert(name.to_string(), value.to_string());
     }
     let token_bytes = Arc::new(OwnedTokenBytes::from_tokens(
-        &(0..vocab).map(|i| if i % 50 == 0 { b"\n".to_vec() } else { format!("t{i}").into_bytes() }).collect::<Vec<_>>(),
+        &(0..vocab)
+            .map(|i| if i % 50 == 0 { b"\n".to_vec() } else { format!("t{i}").into_bytes() })
+            .collect::<Vec<_>>(),
     ));
     let mut failures = 0;
     for info in infos {
@@ -175,7 +176,9 @@ fn check(
             }
         }
         match check_processor(file, info, params, vocab, steps, &token_bytes, opts) {
-            Ok(per_call) => println!("  {:<28} ok     {:>10.1} us/call over {steps} steps", info.name, per_call.as_secs_f64() * 1e6),
+            Ok(per_call) => {
+                println!("  {:<28} ok     {:>10.1} us/call over {steps} steps", info.name, per_call.as_secs_f64() * 1e6)
+            }
             Err(e) => {
                 failures += 1;
                 println!("  {:<28} FAILED {e:#}", info.name);
@@ -199,8 +202,7 @@ fn check_processor(
     token_bytes: &Arc<OwnedTokenBytes>,
     opts: &HostOptions,
 ) -> anyhow::Result<Duration> {
-    let mut stages =
-        vec![StageSpec { plugin: file.display().to_string(), processor: Some(info.name.clone()), params }];
+    let mut stages = vec![StageSpec { plugin: file.display().to_string(), processor: Some(info.name.clone()), params }];
     if info.kind == StageKind::Processor {
         stages.push(StageSpec::builtin("greedy", []));
     }
@@ -211,7 +213,8 @@ fn check_processor(
     let mut random = move || rng.next_u64();
     let mut tokens: Vec<u32> = (0..16).map(|_| (random() % vocab as u64) as u32).collect();
     for step in 0..steps {
-        let mut logits: Vec<f32> = (0..vocab).map(|_| (random() >> 40) as f32 / (1u64 << 24) as f32 * 20.0 - 10.0).collect();
+        let mut logits: Vec<f32> =
+            (0..vocab).map(|_| (random() >> 40) as f32 / (1u64 << 24) as f32 * 20.0 - 10.0).collect();
         let token = instance.step(&tokens, 16, step, &mut logits)?;
         tokens.push(token);
     }

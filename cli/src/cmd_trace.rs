@@ -42,18 +42,26 @@ pub struct PlotEntropyArgs {
 pub fn run(args: PlotEntropyArgs) -> anyhow::Result<()> {
     let rule = match args.threshold {
         Some(threshold) => {
-            ensure!(threshold.is_finite() && threshold >= 0.0, "--threshold must be a non-negative number of nats, got {threshold}");
+            ensure!(
+                threshold.is_finite() && threshold >= 0.0,
+                "--threshold must be a non-negative number of nats, got {threshold}"
+            );
             SpikeRule::Absolute { threshold }
         }
         None => {
             ensure!(args.k.is_finite() && args.k >= 0.0, "--k must be a non-negative number, got {}", args.k);
             ensure!(args.window >= 1, "--window must be at least 1");
-            ensure!(args.min_rise.is_finite() && args.min_rise >= 0.0, "--min-rise must be a non-negative number of nats, got {}", args.min_rise);
+            ensure!(
+                args.min_rise.is_finite() && args.min_rise >= 0.0,
+                "--min-rise must be a non-negative number of nats, got {}",
+                args.min_rise
+            );
             SpikeRule::Relative { k: args.k, window: args.window, warmup: args.window.min(8), min_rise: args.min_rise }
         }
     };
     let sequences = trace::read(&args.trace)?;
-    let name = args.trace.file_name().map_or_else(|| args.trace.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name =
+        args.trace.file_name().map_or_else(|| args.trace.display().to_string(), |n| n.to_string_lossy().into_owned());
     let title = args.title.unwrap_or_else(|| format!("Entropy per token: {name}"));
     let figure = EntropyFigure::new(title, sequences, rule, args.annotate);
     style::save(&figure, &args.output)?;

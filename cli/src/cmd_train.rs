@@ -94,7 +94,10 @@ pub fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
         vocab_size: args.vocab_size,
         tokenizer: args.tokenizer,
         val_fraction: args.val_fraction.unwrap_or(0.05),
-        corpus: CorpusOptions { include_prefixes: args.include_prefixes, strip_license_headers: args.strip_license_headers },
+        corpus: CorpusOptions {
+            include_prefixes: args.include_prefixes,
+            strip_license_headers: args.strip_license_headers,
+        },
         show_progress: true,
     };
     let meta = logitloom_trainer::prepare(&options)?;
@@ -117,7 +120,9 @@ pub fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
 
 fn run_prepare_projects(args: PrepareArgs) -> anyhow::Result<()> {
     if !args.include_prefixes.is_empty() {
-        anyhow::bail!("--include does not apply with --by-project (a project is a directory; leave out the ones you do not want)");
+        anyhow::bail!(
+            "--include does not apply with --by-project (a project is a directory; leave out the ones you do not want)"
+        );
     }
     let options = ProjectPrepareOptions {
         input: args.input,
@@ -147,22 +152,38 @@ fn run_prepare_projects(args: PrepareArgs) -> anyhow::Result<()> {
         report.bytes_kept as f64 / 1e6
     );
     for (reason, count) in &report.dropped {
-        println!("  dropped {:>8} files {:>8.1} MB  {}", count.files, count.bytes as f64 / 1e6, serde_json::to_string(reason)?.trim_matches('"'));
+        println!(
+            "  dropped {:>8} files {:>8.1} MB  {}",
+            count.files,
+            count.bytes as f64 / 1e6,
+            serde_json::to_string(reason)?.trim_matches('"')
+        );
     }
     let split = |name: &str, s: &logitloom_trainer::prepare::SplitMeta| {
-        println!("  {name:<5} {:>8} files {:>8.1} MB {:>12} tokens ({:.2} bytes/token)", s.files, s.bytes as f64 / 1e6, s.tokens, s.bytes as f64 / s.tokens as f64)
+        println!(
+            "  {name:<5} {:>8} files {:>8.1} MB {:>12} tokens ({:.2} bytes/token)",
+            s.files,
+            s.bytes as f64 / 1e6,
+            s.tokens,
+            s.bytes as f64 / s.tokens as f64
+        )
     };
     split("train", &meta.train);
     split("val", &meta.val);
     if let Some(test) = &meta.test {
         split("test", test);
     }
-    println!("vocabulary {}; every drop with its reason: {}", meta.vocab_size, args.out.join(logitloom_trainer::projects::DROPS_FILE).display());
+    println!(
+        "vocabulary {}; every drop with its reason: {}",
+        meta.vocab_size,
+        args.out.join(logitloom_trainer::projects::DROPS_FILE).display()
+    );
     Ok(())
 }
 
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("cannot read config {}", args.config.display()))?;
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read config {}", args.config.display()))?;
     let config = TrainConfig::parse(&text, &args.config)?;
     let stop = Arc::new(AtomicBool::new(false));
     let handler_flag = Arc::clone(&stop);

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn logitloom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logitloom")).args(args).env("RUST_BACKTRACE", "0").output().expect("runs the logitloom binary")
+    Command::new(env!("CARGO_BIN_EXE_logitloom"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("runs the logitloom binary")
 }
 
 fn stderr(out: &Output) -> String {
@@ -44,8 +48,14 @@ impl Files {
 fn score_refuses_bad_files_clearly() {
     let files = Files::new();
     let latin1 = files.path("latin1.java");
-    assert_clean_failure(&logitloom(&["score", "--device", "cpu", "--text-file", &latin1]), &["cannot read", "latin1.java", "UTF-8"]);
-    assert_clean_failure(&logitloom(&["score", "--device", "cpu", "--text-file", &files.path("empty.java")]), &["needs at least two tokens", "has 0"]);
+    assert_clean_failure(
+        &logitloom(&["score", "--device", "cpu", "--text-file", &latin1]),
+        &["cannot read", "latin1.java", "UTF-8"],
+    );
+    assert_clean_failure(
+        &logitloom(&["score", "--device", "cpu", "--text-file", &files.path("empty.java")]),
+        &["needs at least two tokens", "has 0"],
+    );
     assert_clean_failure(
         &logitloom(&["score", "--device", "cpu", "--text-file", &files.path("big.java")]),
         &["big.java", "more than --max-tokens 100000"],
@@ -79,17 +89,25 @@ fn bench_reports_bad_prompt_files_as_failed_generations() {
     )
     .unwrap();
     let out: PathBuf = files.dir.path().join("out");
-    let run = logitloom(&["bench", "--quiet", "--suite", &suite.display().to_string(), "--out", &out.display().to_string()]);
+    let run =
+        logitloom(&["bench", "--quiet", "--suite", &suite.display().to_string(), "--out", &out.display().to_string()]);
     let err = stderr(&run);
     assert!(run.status.success(), "{err}");
     assert!(err.contains("3 generations (0 resumed, 0 new, 3 failed)"), "{err}");
     let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     let reason = |id: &str| -> String {
-        let line = results.lines().find(|l| l.contains(&format!("/{id}/"))).unwrap_or_else(|| panic!("no record for {id}: {results}"));
+        let line = results
+            .lines()
+            .find(|l| l.contains(&format!("/{id}/")))
+            .unwrap_or_else(|| panic!("no record for {id}: {results}"));
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         v.to_string()
     };
-    assert!(reason("latin1").contains("cannot read prompt file") && reason("latin1").contains("UTF-8"), "{}", reason("latin1"));
+    assert!(
+        reason("latin1").contains("cannot read prompt file") && reason("latin1").contains("UTF-8"),
+        "{}",
+        reason("latin1")
+    );
     assert!(reason("empty").contains("is empty"), "{}", reason("empty"));
     assert!(reason("big").contains("the model's context holds 512"), "{}", reason("big"));
 }

@@ -40,17 +40,28 @@ fn bad_input_gives_one_line_and_a_failure_exit() {
     let out = dir.path().join("out");
     let (code, lines) = run(&binary, &["prepare", empty.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert_eq!(lines, [format!("error: corpus {}: no usable .java files (found 0 unreadable or non-UTF-8 ones)", empty.display())]);
+    assert_eq!(
+        lines,
+        [format!("error: corpus {}: no usable .java files (found 0 unreadable or non-UTF-8 ones)", empty.display())]
+    );
 
     let data = dir.path().join("data");
     prepare_corpus(&binary, &data);
     let config = dir.path().join("bad.toml");
-    let text = format!("[data]\ndir = \"{}\"\n[model]\npreset = \"tiny\"\n[train]\nmax_steps = 200\nlr = 0.1\n[out]\ndir = \"{}\"\n", data.display(), dir.path().join("run").display());
+    let text = format!(
+        "[data]\ndir = \"{}\"\n[model]\npreset = \"tiny\"\n[train]\nmax_steps = 200\nlr = 0.1\n[out]\ndir = \"{}\"\n",
+        data.display(),
+        dir.path().join("run").display()
+    );
     std::fs::write(&config, &text).unwrap();
     let (code, lines) = run(&binary, &["train", "--config", config.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with(&format!("error: config {}: line 7, key `train.lr`: unknown field `lr`", config.display())), "{lines:?}");
+    assert!(
+        lines[0]
+            .starts_with(&format!("error: config {}: line 7, key `train.lr`: unknown field `lr`", config.display())),
+        "{lines:?}"
+    );
 
     // A damaged token file is named, not trained on.
     let good = text.replace("lr = 0.1\n", "device = \"cpu\"\n");
@@ -61,5 +72,8 @@ fn bad_input_gives_one_line_and_a_failure_exit() {
     let (code, lines) = run(&binary, &["train", "--config", config.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with(&format!("error: token file {}: truncated or padded", train_bin.display())), "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("error: token file {}: truncated or padded", train_bin.display())),
+        "{lines:?}"
+    );
 }

@@ -16,9 +16,12 @@ fn main() {
     let calls = (50257 / rows).max(1);
     let weights_f32: Vec<f32> = (0..rows * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 640.0).collect();
     let weights_16: Vec<u16> = weights_f32.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
-    let inputs: Vec<Vec<f32>> = (0..8).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
+    let inputs: Vec<Vec<f32>> =
+        (0..8).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
     let mut outputs = vec![vec![0f32; rows]; 8];
-    for (storage, base) in [(Storage::F32, weights_f32.as_ptr() as *const u8), (Storage::Bf16, weights_16.as_ptr() as *const u8)] {
+    for (storage, base) in
+        [(Storage::F32, weights_f32.as_ptr() as *const u8), (Storage::Bf16, weights_16.as_ptr() as *const u8)]
+    {
         let matrix = MatrixRef { base, rows, cols, storage };
         for batch in [1usize, 2, 4, 8] {
             let ins: Vec<*const f32> = inputs[..batch].iter().map(|x| x.as_ptr()).collect();
@@ -34,7 +37,12 @@ fn main() {
             }
             let bytes = (rows * cols * storage.bytes()) as f64;
             let flops = 2.0 * (rows * cols * batch) as f64;
-            println!("{storage:?} batch {batch}: {:.2} ms, {:.1} GB/s, {:.1} GFLOP/s", best * 1e3, bytes / best / 1e9, flops / best / 1e9);
+            println!(
+                "{storage:?} batch {batch}: {:.2} ms, {:.1} GB/s, {:.1} GFLOP/s",
+                best * 1e3,
+                bytes / best / 1e9,
+                flops / best / 1e9
+            );
         }
     }
 }

@@ -87,18 +87,20 @@ impl Gpt2Config {
             }
         }
         if self.n_embd % self.n_head != 0 {
-            return bad(format!(
-                "`n_embd` ({}) must be divisible by `n_head` ({})",
-                self.n_embd, self.n_head
-            ));
+            return bad(format!("`n_embd` ({}) must be divisible by `n_head` ({})", self.n_embd, self.n_head));
         }
-        for (key, p) in [("resid_pdrop", self.resid_pdrop), ("embd_pdrop", self.embd_pdrop), ("attn_pdrop", self.attn_pdrop)] {
+        for (key, p) in
+            [("resid_pdrop", self.resid_pdrop), ("embd_pdrop", self.embd_pdrop), ("attn_pdrop", self.attn_pdrop)]
+        {
             if !(0.0..1.0).contains(&p) {
                 return bad(format!("`{key}` must be in [0, 1), got {p}"));
             }
         }
         if self.eos_token_id as usize >= self.vocab_size {
-            return bad(format!("`eos_token_id` {} is outside the vocabulary ({})", self.eos_token_id, self.vocab_size));
+            return bad(format!(
+                "`eos_token_id` {} is outside the vocabulary ({})",
+                self.eos_token_id, self.vocab_size
+            ));
         }
         Ok(())
     }
@@ -111,12 +113,12 @@ impl Gpt2Config {
         let e = self.n_embd;
         let mul = |a: usize, b: usize| a.checked_mul(b);
         let per_layer = [
-            mul(2, e)?,                             // ln_1
+            mul(2, e)?,                                   // ln_1
             mul(e, mul(3, e)?)?.checked_add(mul(3, e)?)?, // c_attn
-            mul(e, e)?.checked_add(e)?,             // attn.c_proj
-            mul(2, e)?,                             // ln_2
+            mul(e, e)?.checked_add(e)?,                   // attn.c_proj
+            mul(2, e)?,                                   // ln_2
             mul(e, mul(4, e)?)?.checked_add(mul(4, e)?)?, // c_fc
-            mul(mul(4, e)?, e)?.checked_add(e)?,    // mlp.c_proj
+            mul(mul(4, e)?, e)?.checked_add(e)?,          // mlp.c_proj
         ]
         .into_iter()
         .try_fold(0usize, usize::checked_add)?;
@@ -127,14 +129,10 @@ impl Gpt2Config {
 
     /// Reads and validates `config.json`; errors name the file and the key.
     pub fn from_file(path: &Path) -> Result<Gpt2Config, EngineError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::io(path, e))?;
-        let config: Gpt2Config = serde_json::from_str(&text).map_err(|e| {
-            EngineError::Config(format!("{}: {e}", path.display()))
-        })?;
-        config
-            .validate()
-            .map_err(|e| EngineError::Config(format!("{}: {}", path.display(), e.message())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
+        let config: Gpt2Config =
+            serde_json::from_str(&text).map_err(|e| EngineError::Config(format!("{}: {e}", path.display())))?;
+        config.validate().map_err(|e| EngineError::Config(format!("{}: {}", path.display(), e.message())))?;
         Ok(config)
     }
 
@@ -166,13 +164,26 @@ mod tests {
             "task_specific_params":{"text-generation":{"do_sample":true,"max_length":50}},
             "vocab_size":50257}"#;
         let c: Gpt2Config = serde_json::from_str(json).unwrap();
-        assert_eq!(c, Gpt2Config { resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1, bos_token_id: 50256, eos_token_id: 50256, ..Gpt2Config::preset("gpt2").unwrap() });
+        assert_eq!(
+            c,
+            Gpt2Config {
+                resid_pdrop: 0.1,
+                embd_pdrop: 0.1,
+                attn_pdrop: 0.1,
+                bos_token_id: 50256,
+                eos_token_id: 50256,
+                ..Gpt2Config::preset("gpt2").unwrap()
+            }
+        );
         assert_eq!(c.head_dim(), 64);
     }
 
     #[test]
     fn rejects_indivisible_heads() {
         let c = Gpt2Config { n_head: 5, ..Gpt2Config::preset("tiny").unwrap() };
-        assert_eq!(c.validate().unwrap_err().to_string(), "invalid model config: `n_embd` (32) must be divisible by `n_head` (5)");
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "invalid model config: `n_embd` (32) must be divisible by `n_head` (5)"
+        );
     }
 }

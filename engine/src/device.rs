@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn parses_devices_and_rejects_unknown_ones() {
         assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
-        assert_eq!(parse_device("tpu").unwrap_err().to_string(), "unknown device `tpu` (expected auto, cpu, cuda or cuda:N)");
+        assert_eq!(
+            parse_device("tpu").unwrap_err().to_string(),
+            "unknown device `tpu` (expected auto, cpu, cuda or cuda:N)"
+        );
         assert!(matches!(parse_device("cuda:x"), Err(EngineError::UnknownDevice(_))));
         if cuda_device_count() == 0 {
             assert_eq!(

@@ -282,9 +282,11 @@ fn choose(
     stats: &mut GenerationStats,
 ) -> Result<(), EngineError> {
     let step = row.generated();
-    let choice = sampler
-        .choose(&row.tokens, row.prompt_len, step)
-        .map_err(|message| EngineError::Sampler { sequence: b, step, message })?;
+    let choice = sampler.choose(&row.tokens, row.prompt_len, step).map_err(|message| EngineError::Sampler {
+        sequence: b,
+        step,
+        message,
+    })?;
     match choice {
         Choice::Token(token) => {
             row.tokens.push(token);
@@ -465,7 +467,10 @@ fn fill_rows(gpt: &Gpt2, cache: &mut KvCache, rows: &[(usize, &[u32])]) -> Tenso
         let n = tokens.len() as i64;
         for layer in 0..cache.keys.len() {
             cache.keys[layer].get(row as i64).narrow(1, 0, n).copy_(&scratch.keys[layer].get(i as i64).narrow(1, 0, n));
-            cache.values[layer].get(row as i64).narrow(1, 0, n).copy_(&scratch.values[layer].get(i as i64).narrow(1, 0, n));
+            cache.values[layer]
+                .get(row as i64)
+                .narrow(1, 0, n)
+                .copy_(&scratch.values[layer].get(i as i64).narrow(1, 0, n));
         }
         cache.truncate_or_set(row, tokens.len());
         last.push(hidden.get(i as i64).select(0, n - 1));
@@ -499,14 +504,25 @@ fn host_logits(logits: &Tensor) -> Tensor {
 
 /// Copies row `b` of `host` into the sampler's buffer: the only copy a row
 /// makes on its way from the model to the sampler.
-fn write_row(host: &Tensor, b: usize, vocab: usize, sampler: &mut dyn SequenceSampler, step: usize) -> Result<(), EngineError> {
+fn write_row(
+    host: &Tensor,
+    b: usize,
+    vocab: usize,
+    sampler: &mut dyn SequenceSampler,
+    step: usize,
+) -> Result<(), EngineError> {
     let row = logits_buffer(sampler, b, vocab, step)?;
     host.get(b as i64).copy_data(row, vocab);
     Ok(())
 }
 
 /// The sampler's logits buffer, checked to be `vocab` long.
-fn logits_buffer<'s>(sampler: &'s mut dyn SequenceSampler, b: usize, vocab: usize, step: usize) -> Result<&'s mut [f32], EngineError> {
+fn logits_buffer<'s>(
+    sampler: &'s mut dyn SequenceSampler,
+    b: usize,
+    vocab: usize,
+    step: usize,
+) -> Result<&'s mut [f32], EngineError> {
     let row = sampler.row();
     if row.len() != vocab {
         return Err(EngineError::Sampler {
@@ -606,7 +622,14 @@ impl<'m> LiveBatch<'m> {
         let vocab = self.gpt.config.vocab_size;
         for (i, j) in joins.iter_mut().enumerate() {
             write_row(&host, i, vocab, &mut *j.sampler, 0)?;
-            let row = Row { tokens: j.prompt.clone(), prompt_len: j.prompt.len(), finish: None, slid: 0, rewinds: 0, discarded: 0 };
+            let row = Row {
+                tokens: j.prompt.clone(),
+                prompt_len: j.prompt.len(),
+                finish: None,
+                slid: 0,
+                rewinds: 0,
+                discarded: 0,
+            };
             self.rows[j.slot] = Some((row, j.options.clone()));
             self.feeds[j.slot] = Feed::Idle;
         }
@@ -650,7 +673,9 @@ impl<'m> LiveBatch<'m> {
         let _guard = tch::no_grad_guard();
         let steps: Vec<usize> = self.rows.iter().map(|r| r.as_ref().map_or(0, |(row, _)| row.generated())).collect();
         let result = match self.native.as_mut() {
-            Some(native) => cpu_step(native, &mut self.cache, &self.feeds, samplers, self.gpt.config.vocab_size, &steps),
+            Some(native) => {
+                cpu_step(native, &mut self.cache, &self.feeds, samplers, self.gpt.config.vocab_size, &steps)
+            }
             None => libtorch_step(self.gpt, &mut self.cache, &self.feeds, samplers, &steps),
         };
         self.feeds.iter_mut().for_each(|f| *f = Feed::Idle);

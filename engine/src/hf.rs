@@ -74,8 +74,10 @@ pub fn load_weights(vs: &VarStore, file: &Path) -> Result<(), EngineError> {
     if !file.exists() {
         return Err(EngineError::Weights { file: file.to_path_buf(), message: "file does not exist".into() });
     }
-    let tensors = Tensor::read_safetensors(file)
-        .map_err(|e| EngineError::Weights { file: file.to_path_buf(), message: format!("not a readable safetensors file ({e})") })?;
+    let tensors = Tensor::read_safetensors(file).map_err(|e| EngineError::Weights {
+        file: file.to_path_buf(),
+        message: format!("not a readable safetensors file ({e})"),
+    })?;
     let mut vars: HashMap<String, Tensor> = vs.variables();
     let mut seen = std::collections::HashSet::new();
     for (raw_name, tensor) in tensors {
@@ -84,14 +86,22 @@ pub fn load_weights(vs: &VarStore, file: &Path) -> Result<(), EngineError> {
             continue;
         }
         let Some(var) = vars.get_mut(&name) else {
-            return Err(EngineError::Weights { file: file.to_path_buf(), message: format!("unexpected tensor `{raw_name}`") });
+            return Err(EngineError::Weights {
+                file: file.to_path_buf(),
+                message: format!("unexpected tensor `{raw_name}`"),
+            });
         };
         let mut expected = var.size();
         if is_conv1d(&name) {
             expected.reverse();
         }
         if tensor.size() != expected {
-            return Err(EngineError::ShapeMismatch { file: file.to_path_buf(), name: raw_name, found: tensor.size(), expected });
+            return Err(EngineError::ShapeMismatch {
+                file: file.to_path_buf(),
+                name: raw_name,
+                found: tensor.size(),
+                expected,
+            });
         }
         let source = if is_conv1d(&name) { tensor.tr() } else { tensor };
         tch::no_grad(|| var.copy_(&source.to_kind(var.kind()).to_device(var.device())));
@@ -128,7 +138,8 @@ pub fn save_weights(vs: &VarStore, file: &Path, kind: Kind) -> Result<(), Engine
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = buffers
         .iter()
         .map(|(name, shape, dtype, bytes)| {
-            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes).expect("consistent tensor view");
+            let view =
+                safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes).expect("consistent tensor view");
             (name.clone(), view)
         })
         .collect();
@@ -140,7 +151,13 @@ pub fn save_weights(vs: &VarStore, file: &Path, kind: Kind) -> Result<(), Engine
 }
 
 /// Writes a complete model directory: config, weights in `kind`, tokenizer.
-pub fn save_model_dir(dir: &Path, config: &Gpt2Config, vs: &VarStore, tokenizer_json: &[u8], kind: Kind) -> Result<(), EngineError> {
+pub fn save_model_dir(
+    dir: &Path,
+    config: &Gpt2Config,
+    vs: &VarStore,
+    tokenizer_json: &[u8],
+    kind: Kind,
+) -> Result<(), EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let config_text = serde_json::to_string_pretty(&config.to_hf_json()).expect("json");
     write_atomically(&dir.join(CONFIG_FILE), config_text.as_bytes())?;

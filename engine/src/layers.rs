@@ -44,7 +44,12 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     pub fn new(p: &nn::Path, dim: usize, eps: f64) -> LayerNorm {
-        LayerNorm { weight: p.ones("weight", &[dim as i64]), bias: p.zeros("bias", &[dim as i64]), eps, dim: dim as i64 }
+        LayerNorm {
+            weight: p.ones("weight", &[dim as i64]),
+            bias: p.zeros("bias", &[dim as i64]),
+            eps,
+            dim: dim as i64,
+        }
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.layer_norm([self.dim], Some(&self.weight), Some(&self.bias), self.eps, true)
@@ -114,7 +119,16 @@ impl CausalSelfAttention {
                     if start == 0 || len == 1 {
                         // Prefill: plain causal. Single-token decode: the new
                         // query may see every cached position.
-                        Tensor::scaled_dot_product_attention::<Tensor>(&q, &k_all, &v_all, None, 0.0, start == 0 && len > 1, None, false)
+                        Tensor::scaled_dot_product_attention::<Tensor>(
+                            &q,
+                            &k_all,
+                            &v_all,
+                            None,
+                            0.0,
+                            start == 0 && len > 1,
+                            None,
+                            false,
+                        )
                     } else {
                         // A chunk appended after cached context: query i sees
                         // keys up to start + i.

@@ -31,22 +31,22 @@
 //!   Prefill, context slides and GPUs stay on libtorch.
 
 pub mod config;
+pub mod cpu_decode;
 pub mod device;
 pub mod generate;
 pub mod hf;
 pub mod kv_cache;
 pub mod layers;
 pub mod model;
-pub mod cpu_decode;
 pub mod score;
 pub mod tokenizer;
 
 mod error;
 
 pub use config::Gpt2Config;
+pub use cpu_decode::DecodePath;
 pub use device::{cuda_autocast_kind, parse_device, parse_dtype, set_cuda_autocast_kind};
 pub use error::EngineError;
 pub use kv_cache::KvCache;
 pub use model::{Gpt2, Model};
-pub use cpu_decode::DecodePath;
 pub use tokenizer::Tokenizer;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{AttentionCache, Block, CacheWrite, LayerNorm};
 use crate::cpu_decode::DecodePath;
+use crate::layers::{AttentionCache, Block, CacheWrite, LayerNorm};
 use crate::{EngineError, Gpt2Config, KvCache, Tokenizer};
 
 /// GPT-2: learned positions, pre-LayerNorm blocks, GELU(tanh), and an
@@ -87,18 +87,14 @@ impl Gpt2 {
             let positions = Tensor::from_slice(&lengths).to_device(device);
             let index = positions.view([b, 1, 1, 1]);
             // Row r may attend to positions 0..=lengths[r].
-            let mask = Tensor::arange(window as i64, (Kind::Int64, device))
-                .view([1, 1, 1, window as i64])
-                .le_tensor(&index);
+            let mask =
+                Tensor::arange(window as i64, (Kind::Int64, device)).view([1, 1, 1, window as i64]).le_tensor(&index);
             (CacheWrite::Ragged { index, mask, window }, positions.view([b, 1]))
         };
         let mut x = embed(&self.wte, idx) + embed(&self.wpe, &positions);
         for (i, block) in self.blocks.iter().enumerate() {
-            let layer_cache = AttentionCache::Layer {
-                keys: &mut cache.keys[i],
-                values: &mut cache.values[i],
-                write: &write,
-            };
+            let layer_cache =
+                AttentionCache::Layer { keys: &mut cache.keys[i], values: &mut cache.values[i], write: &write };
             x = block.forward(&x, layer_cache, false);
         }
         let lengths: Vec<usize> = cache.lengths().to_vec();

@@ -29,7 +29,14 @@ impl SequenceSampler for Recording {
 
 fn random_model(seed: i64) -> Gpt2 {
     tch::manual_seed(seed);
-    let config = Gpt2Config { n_positions: 256, vocab_size: 97, n_embd: 64, n_head: 4, n_layer: 3, ..Gpt2Config::preset("tiny").unwrap() };
+    let config = Gpt2Config {
+        n_positions: 256,
+        vocab_size: 97,
+        n_embd: 64,
+        n_head: 4,
+        n_layer: 3,
+        ..Gpt2Config::preset("tiny").unwrap()
+    };
     let vs = nn::VarStore::new(Device::Cpu);
     let gpt = Gpt2::new(&vs.root(), &config);
     std::mem::forget(vs); // the variables must outlive the model in this test
@@ -46,11 +53,19 @@ fn check(prompts: Vec<Vec<u32>>, steps: usize) {
 }
 
 fn check_path(gpt: &Gpt2, prompts: &[Vec<u32>], steps: usize) {
-    let mut samplers: Vec<Box<dyn SequenceSampler>> =
-        prompts.iter().map(|_| Box::new(Recording { row: vec![0.0; 97], seen: vec![] }) as Box<dyn SequenceSampler>).collect();
-    let options = GenerateOptions { max_new_tokens: steps, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
+    let mut samplers: Vec<Box<dyn SequenceSampler>> = prompts
+        .iter()
+        .map(|_| Box::new(Recording { row: vec![0.0; 97], seen: vec![] }) as Box<dyn SequenceSampler>)
+        .collect();
+    let options = GenerateOptions {
+        max_new_tokens: steps,
+        eos_token_id: u32::MAX,
+        stop_at_eos: false,
+        overflow: ContextOverflow::Stop,
+    };
     // Keep raw pointers to read the recordings back after generation.
-    let recordings: Vec<*const Recording> = samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Recording).collect();
+    let recordings: Vec<*const Recording> =
+        samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Recording).collect();
     let (outputs, _) = generate(gpt, prompts, &mut samplers, &options, &mut |_, _| {}).unwrap();
     let mut worst = 0f64;
     for (b, prompt) in prompts.iter().enumerate() {
@@ -79,7 +94,15 @@ fn batch_of_one_matches_recompute_for_200_steps() {
 
 #[test]
 fn batch_of_four_with_different_prompt_lengths_matches_recompute() {
-    check(vec![vec![1], vec![2, 3, 4, 5, 6, 7, 8], vec![9, 10, 11], vec![12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]], 200);
+    check(
+        vec![
+            vec![1],
+            vec![2, 3, 4, 5, 6, 7, 8],
+            vec![9, 10, 11],
+            vec![12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24],
+        ],
+        200,
+    );
 }
 
 #[test]
@@ -103,7 +126,8 @@ fn full_context_stops_or_slides_as_configured() {
     let gpt = random_model(13);
     let prompt = vec![(0..250).map(|i| (i % 90) as u32).collect::<Vec<u32>>()];
     let run = |overflow| {
-        let mut samplers: Vec<Box<dyn SequenceSampler>> = vec![Box::new(Recording { row: vec![0.0; 97], seen: vec![] })];
+        let mut samplers: Vec<Box<dyn SequenceSampler>> =
+            vec![Box::new(Recording { row: vec![0.0; 97], seen: vec![] })];
         let options = GenerateOptions { max_new_tokens: 20, eos_token_id: u32::MAX, stop_at_eos: false, overflow };
         generate(&gpt, &prompt, &mut samplers, &options, &mut |_, _| {}).unwrap().0.remove(0)
     };

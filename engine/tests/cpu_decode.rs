@@ -36,11 +36,25 @@ struct Case {
 /// `n_embd` 40 with 4 heads gives head_dim 10 and rows of 40 or 160: none
 /// a multiple of the 32-wide vector loop, so every tail path runs.
 fn odd_config() -> Gpt2Config {
-    Gpt2Config { n_positions: 128, vocab_size: 53, n_embd: 40, n_head: 4, n_layer: 2, ..Gpt2Config::preset("tiny").unwrap() }
+    Gpt2Config {
+        n_positions: 128,
+        vocab_size: 53,
+        n_embd: 40,
+        n_head: 4,
+        n_layer: 2,
+        ..Gpt2Config::preset("tiny").unwrap()
+    }
 }
 
 fn even_config() -> Gpt2Config {
-    Gpt2Config { n_positions: 128, vocab_size: 97, n_embd: 64, n_head: 4, n_layer: 3, ..Gpt2Config::preset("tiny").unwrap() }
+    Gpt2Config {
+        n_positions: 128,
+        vocab_size: 97,
+        n_embd: 64,
+        n_head: 4,
+        n_layer: 3,
+        ..Gpt2Config::preset("tiny").unwrap()
+    }
 }
 
 fn script_for(row: usize, steps: usize, vocab: usize) -> Vec<u32> {
@@ -51,10 +65,19 @@ fn script_for(row: usize, steps: usize, vocab: usize) -> Vec<u32> {
 fn decode(gpt: &Gpt2, case: &Case) -> Vec<Vec<Vec<f32>>> {
     let vocab = case.config.vocab_size;
     let mut samplers: Vec<Box<dyn SequenceSampler>> = (0..case.prompts.len())
-        .map(|b| Box::new(Scripted { row: vec![0.0; vocab], seen: vec![], script: script_for(b, case.steps, vocab) }) as Box<dyn SequenceSampler>)
+        .map(|b| {
+            Box::new(Scripted { row: vec![0.0; vocab], seen: vec![], script: script_for(b, case.steps, vocab) })
+                as Box<dyn SequenceSampler>
+        })
         .collect();
-    let recordings: Vec<*const Scripted> = samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Scripted).collect();
-    let options = GenerateOptions { max_new_tokens: case.steps, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
+    let recordings: Vec<*const Scripted> =
+        samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Scripted).collect();
+    let options = GenerateOptions {
+        max_new_tokens: case.steps,
+        eos_token_id: u32::MAX,
+        stop_at_eos: false,
+        overflow: ContextOverflow::Stop,
+    };
     let (outputs, _) = generate(gpt, &case.prompts, &mut samplers, &options, &mut |_, _| {}).unwrap();
     for (b, out) in outputs.iter().enumerate() {
         assert_eq!(out.tokens, script_for(b, case.steps, vocab));
@@ -127,8 +150,14 @@ fn check_narrow(kind: Kind, config: Gpt2Config) {
     narrow.set_decode_path(DecodePath::Libtorch);
     let libtorch = decode(&narrow, &case);
     let (native_error, libtorch_error) = (worst(&native, &reference), worst(&libtorch, &reference));
-    eprintln!("{kind:?}, n_embd {}: native {native_error:e}, libtorch {libtorch_error:e} from an f32 recompute", case.config.n_embd);
-    assert!(native_error <= libtorch_error, "{kind:?}: CPU decode is further from f32 ({native_error}) than libtorch's ({libtorch_error})");
+    eprintln!(
+        "{kind:?}, n_embd {}: native {native_error:e}, libtorch {libtorch_error:e} from an f32 recompute",
+        case.config.n_embd
+    );
+    assert!(
+        native_error <= libtorch_error,
+        "{kind:?}: CPU decode is further from f32 ({native_error}) than libtorch's ({libtorch_error})"
+    );
     // The CPU decode step rounds only the cached keys/values (and the prefill,
     // which libtorch computes in the narrow type).
     assert!(native_error < 0.05, "{kind:?}: CPU decode is {native_error} from f32");
@@ -148,7 +177,8 @@ fn f16_native_decode_is_at_least_as_close_to_f32_as_libtorch() {
 
 #[test]
 fn f32_native_and_libtorch_agree_on_awkward_shapes() {
-    let case = Case { prompts: vec![vec![1, 2, 3], vec![4], vec![5, 6, 7, 8, 9, 10, 11]], steps: 60, config: odd_config() };
+    let case =
+        Case { prompts: vec![vec![1, 2, 3], vec![4], vec![5, 6, 7, 8, 9, 10, 11]], steps: 60, config: odd_config() };
     let (_, mut exact) = models(&case.config, Kind::Float);
     let reference = recompute(&exact, &case);
     let native = decode(&exact, &case);

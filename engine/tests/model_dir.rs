@@ -16,7 +16,8 @@ fn tiny_dir() -> tempfile::TempDir {
     let config = Gpt2Config::preset("tiny").unwrap();
     let vs = VarStore::new(Device::Cpu);
     let _gpt = Gpt2::new(&vs.root(), &config);
-    let tokenizer = std::fs::read(Model::default_dir().join(TOKENIZER_FILE)).expect("the default model's tokenizer.json is in the repository");
+    let tokenizer = std::fs::read(Model::default_dir().join(TOKENIZER_FILE))
+        .expect("the default model's tokenizer.json is in the repository");
     save_model_dir(dir.path(), &config, &vs, &tokenizer, Kind::Float).unwrap();
     dir
 }
@@ -45,7 +46,9 @@ fn the_valid_directory_loads() {
 #[test]
 fn a_config_bigger_than_its_weights_is_refused_before_allocating() {
     // 2^20 x 2^20 embeddings would be 4 TiB of f32: allocating first would kill the process.
-    for (key, value) in [("n_embd", 1u64 << 20), ("vocab_size", 1 << 40), ("n_layer", 1 << 30), ("n_positions", 1 << 33)] {
+    for (key, value) in
+        [("n_embd", 1u64 << 20), ("vocab_size", 1 << 40), ("n_layer", 1 << 30), ("n_positions", 1 << 33)]
+    {
         let dir = tiny_dir();
         edit_config(dir.path(), |c| {
             c[key] = value.into();
@@ -54,7 +57,10 @@ fn a_config_bigger_than_its_weights_is_refused_before_allocating() {
             }
         });
         let text = load_error(dir.path());
-        assert!(text.contains(CONFIG_FILE) && text.contains(WEIGHTS_FILE) && text.contains("holds only"), "{key}: {text}");
+        assert!(
+            text.contains(CONFIG_FILE) && text.contains(WEIGHTS_FILE) && text.contains("holds only"),
+            "{key}: {text}"
+        );
     }
 }
 

@@ -69,11 +69,15 @@ fn saved_directory_reloads_identically_and_in_transformers_layout() {
     let b = tch::no_grad(|| reloaded.forward_train(&ids, false));
     assert!(a.equal(&b), "a save/load round trip changed the logits");
     // transformers' loader needs the `pt` format tag and Conv1D orientation.
-    let names: Vec<String> = Tensor::read_safetensors(out.path().join("model.safetensors")).unwrap().into_iter().map(|(n, t)| {
-        if n == "h.0.attn.c_attn.weight" {
-            assert_eq!(t.size(), vec![48, 144], "Conv1D weights are stored [in, out]");
-        }
-        n
-    }).collect();
+    let names: Vec<String> = Tensor::read_safetensors(out.path().join("model.safetensors"))
+        .unwrap()
+        .into_iter()
+        .map(|(n, t)| {
+            if n == "h.0.attn.c_attn.weight" {
+                assert_eq!(t.size(), vec![48, 144], "Conv1D weights are stored [in, out]");
+            }
+            n
+        })
+        .collect();
     assert!(names.contains(&"wte.weight".to_string()) && !names.iter().any(|n| n.starts_with("lm_head")));
 }

@@ -38,7 +38,14 @@ impl SequenceSampler for Rewinding {
 
 fn random_model(seed: i64) -> Gpt2 {
     tch::manual_seed(seed);
-    let config = Gpt2Config { n_positions: 128, vocab_size: VOCAB, n_embd: 64, n_head: 4, n_layer: 3, ..Gpt2Config::preset("tiny").unwrap() };
+    let config = Gpt2Config {
+        n_positions: 128,
+        vocab_size: VOCAB,
+        n_embd: 64,
+        n_head: 4,
+        n_layer: 3,
+        ..Gpt2Config::preset("tiny").unwrap()
+    };
     let vs = nn::VarStore::new(Device::Cpu);
     let gpt = Gpt2::new(&vs.root(), &config);
     std::mem::forget(vs); // the variables must outlive the model in this test
@@ -52,11 +59,19 @@ fn check(prompts: Vec<Vec<u32>>, rewinds: Vec<Vec<(usize, usize)>>, steps: usize
         gpt.set_decode_path(path);
         let mut samplers: Vec<Box<dyn SequenceSampler>> = rewinds
             .iter()
-            .map(|r| Box::new(Rewinding { row: vec![0.0; VOCAB], seen: vec![], rewinds: r.clone() }) as Box<dyn SequenceSampler>)
+            .map(|r| {
+                Box::new(Rewinding { row: vec![0.0; VOCAB], seen: vec![], rewinds: r.clone() })
+                    as Box<dyn SequenceSampler>
+            })
             .collect();
         let recordings: Vec<*const Rewinding> =
             samplers.iter().map(|s| &**s as *const dyn SequenceSampler as *const Rewinding).collect();
-        let options = GenerateOptions { max_new_tokens: steps, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
+        let options = GenerateOptions {
+            max_new_tokens: steps,
+            eos_token_id: u32::MAX,
+            stop_at_eos: false,
+            overflow: ContextOverflow::Stop,
+        };
         let mut streamed: Vec<Vec<u32>> = vec![vec![]; prompts.len()];
         let (outputs, stats) = generate(&gpt, &prompts, &mut samplers, &options, &mut |b, event| match event {
             Streamed::Token(t) => streamed[b].push(t),
@@ -70,13 +85,22 @@ fn check(prompts: Vec<Vec<u32>>, rewinds: Vec<Vec<(usize, usize)>>, steps: usize
             assert_eq!(outputs[b].rewinds, rewinds[b].len());
             // SAFETY: the samplers are still alive in `samplers`.
             let seen = unsafe { &(*recordings[b]).seen };
-            assert_eq!(seen.len(), steps + rewinds[b].len() + outputs[b].discarded, "row {b}: one call per kept or dropped token and per rewind");
+            assert_eq!(
+                seen.len(),
+                steps + rewinds[b].len() + outputs[b].discarded,
+                "row {b}: one call per kept or dropped token and per rewind"
+            );
             for (call, (before, row)) in seen.iter().enumerate() {
                 assert!(before.starts_with(prompt));
-                let idx = Tensor::from_slice(&before.iter().map(|&t| t as i64).collect::<Vec<_>>()).view([1, before.len() as i64]);
+                let idx = Tensor::from_slice(&before.iter().map(|&t| t as i64).collect::<Vec<_>>())
+                    .view([1, before.len() as i64]);
                 let fresh = tch::no_grad(|| gpt.forward_train(&idx, false)).squeeze_dim(0).get(before.len() as i64 - 1);
                 let diff = (Tensor::from_slice(row) - fresh).abs().max().double_value(&[]);
-                assert!(diff < 1e-4, "{path:?} row {b} call {call} ({} tokens): logits differ from a fresh run by {diff}", before.len());
+                assert!(
+                    diff < 1e-4,
+                    "{path:?} row {b} call {call} ({} tokens): logits differ from a fresh run by {diff}",
+                    before.len()
+                );
                 worst = worst.max(diff);
             }
         }
@@ -96,7 +120,12 @@ fn batch_of_one_rewinds_then_matches_a_fresh_run() {
 
 #[test]
 fn batch_of_four_ragged_rows_only_one_rewinds() {
-    let prompts = vec![vec![1], vec![2, 3, 4, 5, 6, 7, 8], vec![9, 10, 11], vec![12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]];
+    let prompts = vec![
+        vec![1],
+        vec![2, 3, 4, 5, 6, 7, 8],
+        vec![9, 10, 11],
+        vec![12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24],
+    ];
     // Row 2: call 9 (11 tokens) back to 5, call 25 (20 tokens) back to 15.
     check(prompts, vec![vec![], vec![], vec![(9, 5), (25, 15)], vec![]], 40);
 }
@@ -107,8 +136,14 @@ fn a_rewind_outside_the_sequence_is_an_error_naming_the_row() {
     for to_len in [2, 9] {
         let mut samplers: Vec<Box<dyn SequenceSampler>> =
             vec![Box::new(Rewinding { row: vec![0.0; VOCAB], seen: vec![], rewinds: vec![(3, to_len)] })];
-        let options = GenerateOptions { max_new_tokens: 10, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
-        let error = generate(&gpt, &[vec![1, 2, 3, 4]], &mut samplers, &options, &mut |_, _| {}).unwrap_err().to_string();
+        let options = GenerateOptions {
+            max_new_tokens: 10,
+            eos_token_id: u32::MAX,
+            stop_at_eos: false,
+            overflow: ContextOverflow::Stop,
+        };
+        let error =
+            generate(&gpt, &[vec![1, 2, 3, 4]], &mut samplers, &options, &mut |_, _| {}).unwrap_err().to_string();
         assert!(error.contains("sequence 0") && error.contains(&format!("rewind to {to_len} tokens")), "{error}");
     }
 }
@@ -123,7 +158,12 @@ fn a_rewind_after_a_context_slide_cuts_the_slid_window() {
     let mut samplers: Vec<Box<dyn SequenceSampler>> =
         vec![Box::new(Rewinding { row: vec![0.0; VOCAB], seen: vec![], rewinds: vec![(14, 121)] })];
     let recording = &*samplers[0] as *const dyn SequenceSampler as *const Rewinding;
-    let options = GenerateOptions { max_new_tokens: 20, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Slide { keep: 64 } };
+    let options = GenerateOptions {
+        max_new_tokens: 20,
+        eos_token_id: u32::MAX,
+        stop_at_eos: false,
+        overflow: ContextOverflow::Slide { keep: 64 },
+    };
     let (outputs, _) = generate(&gpt, &[prompt], &mut samplers, &options, &mut |_, _| {}).unwrap();
     assert_eq!(outputs[0].tokens.len(), 20);
     // SAFETY: the sampler is alive in `samplers`.

@@ -94,7 +94,9 @@ impl Figure for EntropyFigure {
             if spike_count == 1 { "" } else { "s" },
             self.rule.describe()
         );
-        title_area.draw(&Text::new(subtitle, (20, 38), (FONT, 14).into_font().color(&RGBColor(90, 90, 90)))).map_err(e)?;
+        title_area
+            .draw(&Text::new(subtitle, (20, 38), (FONT, 14).into_font().color(&RGBColor(90, 90, 90))))
+            .map_err(e)?;
 
         let mut chart = ChartBuilder::on(&body)
             .margin_left(16)
@@ -126,7 +128,9 @@ impl Figure for EntropyFigure {
             if !before.is_empty() {
                 let series = chart.draw_series(LineSeries::new(before, c.mix(0.35).stroke_width(1))).map_err(e)?;
                 if single {
-                    series.label("before chain (model)").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.mix(0.35).stroke_width(2)));
+                    series
+                        .label("before chain (model)")
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.mix(0.35).stroke_width(2)));
                 }
             }
             let line = seq.points.iter().map(|p| (p.pos as f64, p.after));
@@ -161,11 +165,17 @@ impl Figure for EntropyFigure {
 
         // Rewinds: a dashed line where the kept text was taken back to.
         let rewind_colour = RGBColor(230, 130, 20);
-        let rewinds: Vec<f64> = self.sequences.iter().flat_map(|s| s.rewinds.iter().map(|r| r.to as f64 - 0.5)).collect();
+        let rewinds: Vec<f64> =
+            self.sequences.iter().flat_map(|s| s.rewinds.iter().map(|r| r.to as f64 - 0.5)).collect();
         if !rewinds.is_empty() {
             for &x in &rewinds {
                 chart
-                    .draw_series(DashedLineSeries::new(vec![(x, 0.0), (x, y_top * 1.1)], 4, 3, rewind_colour.stroke_width(1)))
+                    .draw_series(DashedLineSeries::new(
+                        vec![(x, 0.0), (x, y_top * 1.1)],
+                        4,
+                        3,
+                        rewind_colour.stroke_width(1),
+                    ))
                     .map_err(e)?;
             }
             chart
@@ -211,7 +221,10 @@ impl Figure for EntropyFigure {
             let anchor = EmptyElement::at((p.pos as f64, p.after))
                 + PathElement::new(vec![(0, -6), (0, -11 - lift)], spike_colour.mix(0.6).stroke_width(1))
                 + Rectangle::new([(-half_width, -31 - lift), (half_width, -11 - lift)], WHITE.mix(0.9).filled())
-                + Rectangle::new([(-half_width, -31 - lift), (half_width, -11 - lift)], spike_colour.mix(0.6).stroke_width(1))
+                + Rectangle::new(
+                    [(-half_width, -31 - lift), (half_width, -11 - lift)],
+                    spike_colour.mix(0.6).stroke_width(1),
+                )
                 + Text::new(text, (-half_width + 5, -28 - lift), label_font.clone());
             chart.plotting_area().draw(&anchor).map_err(e)?;
         }

@@ -19,7 +19,9 @@ pub enum SpikeRule {
         warmup: usize,
         min_rise: f64,
     },
-    Absolute { threshold: f64 },
+    Absolute {
+        threshold: f64,
+    },
 }
 
 impl Default for SpikeRule {

@@ -22,7 +22,8 @@ pub fn register_font() {
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
             // Only fails on a corrupt font file, and this one is compiled in.
-            plotters::style::register_font(FONT, style, FONT_BYTES).unwrap_or_else(|_| panic!("embedded font is invalid"));
+            plotters::style::register_font(FONT, style, FONT_BYTES)
+                .unwrap_or_else(|_| panic!("embedded font is invalid"));
         }
     });
 }

@@ -93,7 +93,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Sequence>, PlotError> {
             }
         };
         if let Some(rewind) = record.get("rewind") {
-            let rewind: RewindRecord = serde_json::from_value(rewind.clone()).map_err(|e| bad(format!("rewind record: {e}")))?;
+            let rewind: RewindRecord =
+                serde_json::from_value(rewind.clone()).map_err(|e| bad(format!("rewind record: {e}")))?;
             if rewind.granted {
                 let i = sequence(&mut sequences);
                 let s = &mut sequences[i];

@@ -15,7 +15,8 @@ fn trace_text() -> String {
         for step in 0..60u32 {
             let pos = 20 + step;
             let wobble = if step % 2 == 0 { 0.8 } else { 1.2 };
-            let (after, text) = if seq == 0 && pos == 40 { (4.5, " synchronized") } else { (wobble + 0.1 * seq as f64, "x") };
+            let (after, text) =
+                if seq == 0 && pos == 40 { (4.5, " synchronized") } else { (wobble + 0.1 * seq as f64, "x") };
             writeln!(
                 out,
                 r#"{{"stage":"entropy_logger","seq":{seq},"step":{step},"record":{{"pos":{pos},"step":{step},"token":1,"text":"{text}","logprob":-0.5,"raw_logprob":-0.7,"entropy_before":{},"entropy_after":{after},"top":[]}}}}"#,
@@ -54,7 +55,10 @@ fn renders_png_and_svg() {
     assert!(svg_text.contains("<svg"));
     // The spike's token is labelled (quoted, with its leading space).
     assert!(svg_text.contains("&quot; synchronized&quot;") || svg_text.contains("\" synchronized\""), "label missing");
-    assert!(matches!(style::save(&fig, &dir.path().join("e.jpg")), Err(logitloom_plot::PlotError::UnknownFormat { .. })));
+    assert!(matches!(
+        style::save(&fig, &dir.path().join("e.jpg")),
+        Err(logitloom_plot::PlotError::UnknownFormat { .. })
+    ));
     if let Ok(keep) = std::env::var("LOGITLOOM_KEEP_PLOTS") {
         std::fs::copy(&png, Path::new(&keep).join("entropy.png")).unwrap();
         std::fs::copy(&svg, Path::new(&keep).join("entropy.svg")).unwrap();

@@ -85,9 +85,7 @@ macro_rules! __export_native {
         #[allow(non_upper_case_globals)]
         pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::ffi::native::abi_stable::library::LibHeader = {
             extern "C" fn load_root_module() -> $crate::ffi::native::abi_stable::library::RootModuleResult {
-                $crate::ffi::native::abi_stable::library::__call_root_module_loader(
-                    $crate::ffi::native::module::<$lib>,
-                )
+                $crate::ffi::native::abi_stable::library::__call_root_module_loader($crate::ffi::native::module::<$lib>)
             }
             // SAFETY: this is the header abi_stable's own `export_root_module`
             // emits: the constructor returns this library's root module, and

@@ -165,10 +165,7 @@ pub struct Params {
 impl Params {
     /// Checks `given` against `specs`, fills defaults, and normalises
     /// integers given for float parameters.
-    pub fn validate(
-        specs: &[ParamSpec],
-        given: &BTreeMap<String, ParamValue>,
-    ) -> Result<Params, ParamError> {
+    pub fn validate(specs: &[ParamSpec], given: &BTreeMap<String, ParamValue>) -> Result<Params, ParamError> {
         for name in given.keys() {
             if !specs.iter().any(|s| &s.name == name) {
                 let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
@@ -236,16 +233,10 @@ impl Params {
 }
 
 fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<ParamValue, ParamError> {
-    let wrong = || ParamError::WrongType {
-        name: spec.name.clone(),
-        expected: spec.kind.type_name(),
-        got: value.to_string(),
-    };
-    let out_of_range = || ParamError::OutOfRange {
-        name: spec.name.clone(),
-        got: value.to_string(),
-        range: spec.kind.range_text(),
-    };
+    let wrong =
+        || ParamError::WrongType { name: spec.name.clone(), expected: spec.kind.type_name(), got: value.to_string() };
+    let out_of_range =
+        || ParamError::OutOfRange { name: spec.name.clone(), got: value.to_string(), range: spec.kind.range_text() };
     match (&spec.kind, value) {
         (ParamKind::Float { min, max, min_exclusive, max_exclusive }, ParamValue::Float(_) | ParamValue::Int(_)) => {
             let x = match value {
@@ -294,7 +285,12 @@ mod tests {
 
     fn specs() -> Vec<ParamSpec> {
         vec![
-            ParamSpec::new("p", ParamKind::Float { min: Some(0.0), max: Some(1.0), min_exclusive: true, max_exclusive: false }, Some(ParamValue::Float(0.9)), ""),
+            ParamSpec::new(
+                "p",
+                ParamKind::Float { min: Some(0.0), max: Some(1.0), min_exclusive: true, max_exclusive: false },
+                Some(ParamValue::Float(0.9)),
+                "",
+            ),
             ParamSpec::new("k", ParamKind::int_at_least(1), None, ""),
         ]
     }
@@ -315,9 +311,13 @@ mod tests {
         let mut given = BTreeMap::new();
         assert_eq!(Params::validate(&specs(), &given).unwrap_err(), ParamError::Missing { name: "k".into() });
         given.insert("k".to_string(), ParamValue::Float(2.5));
-        assert!(matches!(Params::validate(&specs(), &given).unwrap_err(), ParamError::WrongType { ref name, .. } if name == "k"));
+        assert!(
+            matches!(Params::validate(&specs(), &given).unwrap_err(), ParamError::WrongType { ref name, .. } if name == "k")
+        );
         given.insert("k".to_string(), ParamValue::Int(0));
-        assert!(matches!(Params::validate(&specs(), &given).unwrap_err(), ParamError::OutOfRange { ref name, .. } if name == "k"));
+        assert!(
+            matches!(Params::validate(&specs(), &given).unwrap_err(), ParamError::OutOfRange { ref name, .. } if name == "k")
+        );
         given.insert("k".to_string(), ParamValue::Int(3));
         given.insert("p".to_string(), ParamValue::Float(0.0));
         let e = Params::validate(&specs(), &given).unwrap_err();

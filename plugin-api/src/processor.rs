@@ -284,9 +284,6 @@ pub struct ProcessorEntry {
 
 impl ProcessorEntry {
     pub fn of<P: LogitProcessor>() -> Self {
-        ProcessorEntry {
-            info: P::info,
-            create: |given, setup| Ok(Box::new(create_validated::<P>(given, setup)?)),
-        }
+        ProcessorEntry { info: P::info, create: |given, setup| Ok(Box::new(create_validated::<P>(given, setup)?)) }
     }
 }

@@ -75,7 +75,11 @@ fn main() {
         })
         .collect();
     for sampler in ["greedy", "multinomial"] {
-        rows.push((format!("{sampler} (alone)"), vec![stage("native", sampler, &[])], vec![stage("wasm", sampler, &[])]));
+        rows.push((
+            format!("{sampler} (alone)"),
+            vec![stage("native", sampler, &[])],
+            vec![stage("wasm", sampler, &[])],
+        ));
     }
     rows.push(("conservative chain".into(), conservative_chain("native"), conservative_chain("wasm")));
     println!("| plugin | native µs/token | WASM µs/token | WASM / native (median of {ROUNDS} paired rounds) |");

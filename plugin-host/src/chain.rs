@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, TokenBytes};
 use serde::Serialize;
 
-use crate::stage::{ResolvedStage, RewindBudget};
 use crate::error::{HostError, StageFailure};
 use crate::library::PluginLibrary;
 use crate::limits::{parse_record, ObserveBudget, ObserveLimits};
 use crate::logits_check::check_logits;
 use crate::options::HostOptions;
 use crate::runner::{Records, StageRunner, StepContext};
+use crate::stage::{ResolvedStage, RewindBudget};
 
 /// The byte string of every token, owned; lent to processors that declare
 /// `needs_token_bytes`.
@@ -195,13 +195,24 @@ struct RunningStage {
 
 impl RunningStage {
     fn failed(&self, step: usize, failure: StageFailure) -> HostError {
-        HostError::Stage { stage: self.number, name: self.name.clone(), plugin: self.plugin.clone(), step, failure: failure.bounded() }
+        HostError::Stage {
+            stage: self.number,
+            name: self.name.clone(),
+            plugin: self.plugin.clone(),
+            step,
+            failure: failure.bounded(),
+        }
     }
 
     /// Moves a call's records into the observation list, refusing any that
     /// break the limits or are not JSON (WASM records were already checked
     /// as they were made; native and built-in ones are checked here).
-    fn collect(&mut self, observations: &mut Vec<Observation>, records: &mut Vec<String>, step: usize) -> Result<(), StageFailure> {
+    fn collect(
+        &mut self,
+        observations: &mut Vec<Observation>,
+        records: &mut Vec<String>,
+        step: usize,
+    ) -> Result<(), StageFailure> {
         self.observed.at_step(step);
         let mut refused = None;
         for record in records.drain(..) {
@@ -333,7 +344,13 @@ impl ChainInstance {
     /// Rewind requests are refused (and traced): this is the call for
     /// callers that cannot go back. [`decide`](Self::decide) is the one
     /// that can.
-    pub fn step(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<u32, HostError> {
+    pub fn step(
+        &mut self,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        logits: &mut [f32],
+    ) -> Result<u32, HostError> {
         match self.decide_impl(tokens, prompt_len, step, logits, false)? {
             Decision::Token(token) => Ok(token),
             Decision::Rewind { .. } => unreachable!("rewinds are refused when the caller cannot rewind"),
@@ -343,7 +360,13 @@ impl ChainInstance {
     /// [`step`](Self::step) for a caller that can rewind: a granted rewind
     /// comes back as [`Decision::Rewind`], with every stage already rolled
     /// back.
-    pub fn decide(&mut self, tokens: &[u32], prompt_len: usize, step: usize, logits: &mut [f32]) -> Result<Decision, HostError> {
+    pub fn decide(
+        &mut self,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        logits: &mut [f32],
+    ) -> Result<Decision, HostError> {
         self.decide_impl(tokens, prompt_len, step, logits, true)
     }
 
@@ -400,7 +423,13 @@ impl ChainInstance {
         self.decide_input_row_impl(tokens, prompt_len, step, true)
     }
 
-    fn decide_input_row_impl(&mut self, tokens: &[u32], prompt_len: usize, step: usize, can_rewind: bool) -> Result<Decision, HostError> {
+    fn decide_input_row_impl(
+        &mut self,
+        tokens: &[u32],
+        prompt_len: usize,
+        step: usize,
+        can_rewind: bool,
+    ) -> Result<Decision, HostError> {
         self.guarded(|chain| {
             let mut input = std::mem::take(&mut chain.input);
             let start = if chain.stages[0].runner.own_row().is_some() { RowAt::Stage(0) } else { RowAt::Host };
@@ -408,7 +437,8 @@ impl ChainInstance {
                 // input_row was never called: there is no row to run on.
                 input.resize(chain.vocab_size, f32::NEG_INFINITY);
             }
-            let result = chain.run_step(tokens, prompt_len, step, &mut input, start, can_rewind).map(|(outcome, _)| outcome);
+            let result =
+                chain.run_step(tokens, prompt_len, step, &mut input, start, can_rewind).map(|(outcome, _)| outcome);
             chain.input = input;
             result
         })
@@ -574,7 +604,8 @@ impl ChainInstance {
         }
         let sampler = &self.stages[last];
         if token as usize >= self.vocab_size {
-            return Err(sampler.failed(step, StageFailure::TokenOutOfRange { token: token.into(), vocab_size: self.vocab_size }));
+            return Err(sampler
+                .failed(step, StageFailure::TokenOutOfRange { token: token.into(), vocab_size: self.vocab_size }));
         }
         for i in 0..=last {
             let stage = &mut self.stages[i];
@@ -606,7 +637,8 @@ impl ChainInstance {
         let Some(request) = self.records.rewind.take() else { return Ok(None) };
         let RewindRequest { to_len, ban } = request;
         if ban.len() > crate::wasm::MAX_REWIND_BANS {
-            let why = format!("asked to rewind with {} banned tokens; at most {}", ban.len(), crate::wasm::MAX_REWIND_BANS);
+            let why =
+                format!("asked to rewind with {} banned tokens; at most {}", ban.len(), crate::wasm::MAX_REWIND_BANS);
             return Err(self.stages[i].failed(step, StageFailure::Error(why)));
         }
         if to_len < prompt_len || to_len > tokens.len() {
@@ -684,7 +716,10 @@ impl ChainInstance {
             match stage.runner.rollback(to_len).map_err(|f| stage.failed(at_step, f))? {
                 Rollback::Done => {}
                 Rollback::Replay => {
-                    stage.runner = stage.recipe.create(&self.setup, stage.observed.limits).map_err(|f| stage.failed(at_step, f))?;
+                    stage.runner = stage
+                        .recipe
+                        .create(&self.setup, stage.observed.limits)
+                        .map_err(|f| stage.failed(at_step, f))?;
                     // What a replay observes or asks was seen the first time.
                     let mut ignored = Records::default();
                     for pos in prompt_len..to_len {
@@ -696,7 +731,10 @@ impl ChainInstance {
                             eos_token_id: self.eos_token_id,
                             raw_logits: None,
                         };
-                        stage.runner.accept(&ctx, tokens[pos], &mut ignored).map_err(|f| stage.failed(pos - prompt_len, f))?;
+                        stage
+                            .runner
+                            .accept(&ctx, tokens[pos], &mut ignored)
+                            .map_err(|f| stage.failed(pos - prompt_len, f))?;
                         ignored.observations.clear();
                         ignored.rewind = None;
                     }
@@ -746,7 +784,8 @@ fn two_stages(stages: &mut [RunningStage], a: usize, b: usize) -> (&mut RunningS
 /// Removes banned tokens from the row, unless that would leave nothing to
 /// choose: a ban steers a rewound choice, it must not end the sequence.
 fn apply_bans(row: &mut [f32], bans: &[u32]) {
-    let survivor = row.iter().enumerate().any(|(t, l)| *l > f32::NEG_INFINITY && bans.binary_search(&(t as u32)).is_err());
+    let survivor =
+        row.iter().enumerate().any(|(t, l)| *l > f32::NEG_INFINITY && bans.binary_search(&(t as u32)).is_err());
     if survivor {
         for &t in bans {
             if let Some(l) = row.get_mut(t as usize) {

@@ -272,7 +272,10 @@ impl ChainSpec {
         for (i, stage) in self.stages.iter().enumerate() {
             if looks_like_path(&stage.plugin) {
                 if !Path::new(&stage.plugin).is_file() {
-                    return Err(ChainError::MissingFile { at: self.at(i, Some("path")), path: PathBuf::from(&stage.plugin) });
+                    return Err(ChainError::MissingFile {
+                        at: self.at(i, Some("path")),
+                        path: PathBuf::from(&stage.plugin),
+                    });
                 }
                 kinds.push(None);
             } else {
@@ -362,9 +365,8 @@ impl ChainSpec {
         for (i, stage) in self.stages.iter().enumerate() {
             let library = if looks_like_path(&stage.plugin) {
                 if !files.contains_key(stage.plugin.as_str()) {
-                    let library = PluginLibrary::open(Path::new(&stage.plugin), opts).map_err(|source| {
-                        ChainError::Load { at: self.at(i, Some("path")), cause: Box::new(source) }
-                    })?;
+                    let library = PluginLibrary::open(Path::new(&stage.plugin), opts)
+                        .map_err(|source| ChainError::Load { at: self.at(i, Some("path")), cause: Box::new(source) })?;
                     files.insert(&stage.plugin, library);
                 }
                 files[stage.plugin.as_str()].clone()
@@ -390,9 +392,9 @@ fn param_value(value: &toml::Value) -> Option<ParamValue> {
         toml::Value::Float(x) => ParamValue::Float(*x),
         toml::Value::Boolean(b) => ParamValue::Bool(*b),
         toml::Value::String(s) => ParamValue::String(s.clone()),
-        toml::Value::Array(items) => ParamValue::StringList(
-            items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()?,
-        ),
+        toml::Value::Array(items) => {
+            ParamValue::StringList(items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>()?)
+        }
         _ => return None,
     })
 }

@@ -49,7 +49,9 @@ pub enum ChainError {
     Invalid { at: Location, message: String },
     #[error("{at}: {cause}")]
     Load { at: Location, cause: Box<HostError> },
-    #[error("{origin}: the chain must end with exactly one sampler stage (e.g. `plugin = \"multinomial\"`), found {found}")]
+    #[error(
+        "{origin}: the chain must end with exactly one sampler stage (e.g. `plugin = \"multinomial\"`), found {found}"
+    )]
     NoSampler { origin: String, found: String },
 }
 
@@ -93,7 +95,8 @@ impl StageFailure {
     /// returned, an error stays one readable line.
     pub(crate) fn bounded(self) -> StageFailure {
         // Room for the marker of text the WASM host already cut as it read it.
-        let cut = |m: String| if m.len() > crate::MAX_ERROR_BYTES + 64 { crate::limits::cut_error(&m, m.len()) } else { m };
+        let cut =
+            |m: String| if m.len() > crate::MAX_ERROR_BYTES + 64 { crate::limits::cut_error(&m, m.len()) } else { m };
         match self {
             StageFailure::Error(m) => StageFailure::Error(cut(m)),
             StageFailure::Panic(m) => StageFailure::Panic(cut(m)),

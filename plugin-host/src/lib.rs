@@ -44,14 +44,16 @@ mod runner;
 mod stage;
 mod wasm;
 
-pub use chain::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, RewindTotals, SequenceSetup};
+pub use chain::{
+    ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, RewindTotals, SequenceSetup,
+};
 pub use config::{ChainSpec, StageSpec};
-pub use stage::RewindBudget;
 pub use error::{ChainError, HostError, Location, StageFailure};
 pub use library::{default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
 pub use limits::{ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES, MAX_PARAMS_JSON_BYTES};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};
+pub use stage::RewindBudget;
 
 pub use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, StageKind, INTERFACE_VERSION};
 

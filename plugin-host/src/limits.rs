@@ -155,7 +155,8 @@ mod tests {
 
     #[test]
     fn budget_counts_per_step_and_resets_on_the_next() {
-        let mut b = ObserveBudget::new(ObserveLimits { max_record_bytes: 10, max_records_per_step: 2, max_bytes_per_step: 15 });
+        let mut b =
+            ObserveBudget::new(ObserveLimits { max_record_bytes: 10, max_records_per_step: 2, max_bytes_per_step: 15 });
         b.at_step(0);
         assert!(b.admit(11).unwrap_err().contains("max_record_bytes"));
         b.admit(10).unwrap();
@@ -182,8 +183,14 @@ mod tests {
         let long = "é".repeat(MAX_ERROR_BYTES);
         let cut = cut_error(&long, long.len());
         assert!(cut.len() < MAX_ERROR_BYTES + 100);
-        assert!(cut.ends_with(&format!("[{} more bytes of the plugin's message cut]", long.len() - MAX_ERROR_BYTES)), "{}", &cut[cut.len() - 80..]);
+        assert!(
+            cut.ends_with(&format!("[{} more bytes of the plugin's message cut]", long.len() - MAX_ERROR_BYTES)),
+            "{}",
+            &cut[cut.len() - 80..]
+        );
         let partial = error_text(&[b'x'; 10_000], 64 << 20);
-        assert!(partial.ends_with(&format!("[{} more bytes of the plugin's message cut]", (64 << 20) - MAX_ERROR_BYTES)));
+        assert!(
+            partial.ends_with(&format!("[{} more bytes of the plugin's message cut]", (64 << 20) - MAX_ERROR_BYTES))
+        );
     }
 }

@@ -71,8 +71,9 @@ impl NativeLibrary {
             // SAFETY: a library reporting interface 1.1 or newer exports this
             // static with the plugin API's `RewindApi` layout (the export
             // macro does it); the library is never unloaded.
-            let api = unsafe { raw.get::<*const RewindApi>(symbol.as_bytes()) }
-                .map_err(|_| load_error(format!("reports interface {version} but has no `{REWIND_API_SYMBOL}` symbol")))?;
+            let api = unsafe { raw.get::<*const RewindApi>(symbol.as_bytes()) }.map_err(|_| {
+                load_error(format!("reports interface {version} but has no `{REWIND_API_SYMBOL}` symbol"))
+            })?;
             // SAFETY: as above; the symbol's address is the static's.
             Some(unsafe { **api })
         };
@@ -98,12 +99,7 @@ impl NativeLibrary {
         Ok(NativeLibrary { path: path.to_path_buf(), module, processors, rewind })
     }
 
-    pub fn create(
-        &self,
-        index: usize,
-        params_json: &str,
-        setup: &Setup<'_>,
-    ) -> Result<NativeRunner, StageFailure> {
+    pub fn create(&self, index: usize, params_json: &str, setup: &Setup<'_>) -> Result<NativeRunner, StageFailure> {
         let ffi_setup = FfiSetup {
             vocab_size: setup.vocab_size,
             eos_token_id: setup.eos_token_id,
@@ -177,7 +173,8 @@ impl StageRunner for NativeRunner {
     fn process(&mut self, ctx: &StepContext<'_>, logits: &mut [f32], out: &mut Records) -> Result<(), StageFailure> {
         // SAFETY: the handle came from this module's `create` and lives
         // until Drop.
-        let result = unsafe { (self.module.process())(self.handle, &ffi_step(ctx, true), RSliceMut::from_mut_slice(logits)) };
+        let result =
+            unsafe { (self.module.process())(self.handle, &ffi_step(ctx, true), RSliceMut::from_mut_slice(logits)) };
         self.take_rewind(out);
         outcome(result, out).map(drop)
     }

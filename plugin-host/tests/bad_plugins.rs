@@ -50,9 +50,12 @@ fn native_panic_becomes_an_error_naming_plugin_and_step() {
 fn wasm_panic_traps_and_keeps_its_message() {
     let cache = tempfile::tempdir().unwrap();
     let err = failure_of(&wasm_plugin("logitloom-test-plugins"), "panic_at", &options(&cache));
-    assert_stage_failure(&err, "panic_at", 2, |f| {
-        matches!(f, StageFailure::Trap(m) if m.contains("deliberate test panic") && m.contains("unreachable"))
-    });
+    assert_stage_failure(
+        &err,
+        "panic_at",
+        2,
+        |f| matches!(f, StageFailure::Trap(m) if m.contains("deliberate test panic") && m.contains("unreachable")),
+    );
 }
 
 #[test]
@@ -79,7 +82,9 @@ fn endless_wasm_loop_hits_the_deadline() {
     let cache = tempfile::tempdir().unwrap();
     let opts = HostOptions { wasm_deadline: std::time::Duration::from_millis(50), ..options(&cache) };
     let err = failure_of(&wasm_plugin("logitloom-test-plugins"), "spin_forever", &opts);
-    assert_stage_failure(&err, "spin_forever", 2, |f| *f == StageFailure::Timeout(std::time::Duration::from_millis(50)));
+    assert_stage_failure(&err, "spin_forever", 2, |f| {
+        *f == StageFailure::Timeout(std::time::Duration::from_millis(50))
+    });
     assert!(err.to_string().ends_with("at step 2: exceeded its deadline of 50ms and was interrupted"), "{err}");
 }
 
@@ -126,11 +131,15 @@ fn masking_every_token_is_caught() {
 fn a_failed_instance_refuses_further_steps() {
     let cache = tempfile::tempdir().unwrap();
     let lib = native_plugin("logitloom-test-plugins");
-    let chain = logitloom_plugin_host::ChainSpec::from_stages(vec![stage(&lib, "fail_at", &at_step(0)), stage(&lib, "argmax", &[])], &common::builtins())
-        .unwrap()
-        .load(&options(&cache))
-        .unwrap();
-    let setup = logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
+    let chain = logitloom_plugin_host::ChainSpec::from_stages(
+        vec![stage(&lib, "fail_at", &at_step(0)), stage(&lib, "argmax", &[])],
+        &common::builtins(),
+    )
+    .unwrap()
+    .load(&options(&cache))
+    .unwrap();
+    let setup =
+        logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let mut instance = chain.instantiate(&setup).unwrap();
     assert!(instance.step(&[1], 1, 0, &mut logits_row(0)).is_err());
     let again = instance.step(&[1], 1, 1, &mut logits_row(1)).unwrap_err();

@@ -48,7 +48,10 @@ fn a_stage_may_repeat_and_gets_a_distinct_label() {
 fn unknown_plugin_names_file_line_and_stage() {
     let text = "[[stage]]\nplugin = \"top_k\"\nk = 5\n\n[[stage]]\nplugin = \"top_q\"\n";
     let err = error(text);
-    assert!(err.starts_with("chain.toml:6: stage 2 (top_q): unknown plugin `top_q` (built-ins: temperature, top_k,"), "{err}");
+    assert!(
+        err.starts_with("chain.toml:6: stage 2 (top_q): unknown plugin `top_q` (built-ins: temperature, top_k,"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,7 +92,11 @@ fn sampler_must_be_last_and_present() {
         "chain.toml:2: stage 1 (greedy): a sampler chooses the token, so it must be the last stage"
     );
     let none = "[[stage]]\nplugin = \"top_k\"\nk = 2\n";
-    assert!(error(none).starts_with("chain.toml: the chain must end with exactly one sampler stage"), "{}", error(none));
+    assert!(
+        error(none).starts_with("chain.toml: the chain must end with exactly one sampler stage"),
+        "{}",
+        error(none)
+    );
     assert_eq!(error("description = \"nothing\"\n"), "chain.toml: the chain has no stages (add [[stage]] tables)");
 }
 
@@ -118,7 +125,10 @@ fn plugin_file_parameters_are_checked_at_load_with_their_line() {
     let spec = ChainSpec::from_toml_str(&text, "plugins.toml", dir, &common::builtins()).expect("structure is fine");
     let Err(err) = spec.load(&HostOptions::default()) else { panic!("amount is out of range") };
     assert!(matches!(err, HostError::Chain(ChainError::Param { .. })));
-    assert_eq!(err.to_string(), "plugins.toml:5: stage 1 (".to_string() + name + "): parameter `amount` = 1000 is out of range [-100, 100]");
+    assert_eq!(
+        err.to_string(),
+        "plugins.toml:5: stage 1 (".to_string() + name + "): parameter `amount` = 1000 is out of range [-100, 100]"
+    );
 }
 
 #[test]
@@ -127,11 +137,16 @@ fn library_with_several_processors_needs_a_processor_key() {
     let dir = lib.parent().unwrap();
     let name = lib.file_name().unwrap().to_str().unwrap();
     let text = format!("[[stage]]\npath = \"{name}\"\n[[stage]]\nplugin = \"greedy\"\n");
-    let Err(err) = ChainSpec::from_toml_str(&text, "c.toml", dir, &common::builtins()).unwrap().load(&HostOptions::default()) else {
+    let Err(err) =
+        ChainSpec::from_toml_str(&text, "c.toml", dir, &common::builtins()).unwrap().load(&HostOptions::default())
+    else {
         panic!("ambiguous processor")
     };
     let text = err.to_string();
-    assert!(text.starts_with(&format!("c.toml:2: stage 1 ({name}): the library exports several processors (bias, argmax,")), "{text}");
+    assert!(
+        text.starts_with(&format!("c.toml:2: stage 1 ({name}): the library exports several processors (bias, argmax,")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -139,7 +154,10 @@ fn a_file_that_is_not_a_plugin_is_named_with_its_stage_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.so"), "text").unwrap();
     let text = "[[stage]]\nplugin = \"top_k\"\nk = 3\n[[stage]]\npath = \"notes.so\"\n";
-    let Err(err) = ChainSpec::from_toml_str(text, "c.toml", dir.path(), &common::builtins()).unwrap().load(&HostOptions::default()) else {
+    let Err(err) = ChainSpec::from_toml_str(text, "c.toml", dir.path(), &common::builtins())
+        .unwrap()
+        .load(&HostOptions::default())
+    else {
         panic!("not a plugin")
     };
     let text = err.to_string();

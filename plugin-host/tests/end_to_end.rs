@@ -58,7 +58,10 @@ fn tokens_and_steps_reach_wasm_plugins_across_many_steps() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
     let wasm = wasm_plugin("logitloom-test-plugins");
-    let chain = ChainSpec::from_stages(vec![bias(&wasm, 7, 50.0), stage(&wasm, "argmax", &[])], &common::builtins()).unwrap().load(&opts).unwrap();
+    let chain = ChainSpec::from_stages(vec![bias(&wasm, 7, 50.0), stage(&wasm, "argmax", &[])], &common::builtins())
+        .unwrap()
+        .load(&opts)
+        .unwrap();
     let mut instance =
         chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: None }).unwrap();
     let mut tokens: Vec<u32> = (0..1500).map(|i| i % 60).collect();
@@ -113,10 +116,12 @@ fn the_plugin_template_runs_natively_and_as_wasm_alike() {
     row[40] = 5.0; // ... so this one wins
     let mut outcomes = Vec::new();
     for plugin in [native_plugin("logitloom-plugin-template"), wasm_plugin("logitloom-plugin-template")] {
-        let builtin_greedy = logitloom_plugin_host::StageSpec { plugin: "greedy".into(), processor: None, params: Default::default() };
+        let builtin_greedy =
+            logitloom_plugin_host::StageSpec { plugin: "greedy".into(), processor: None, params: Default::default() };
         let stages = vec![stage(&plugin, "ban_words", &[("words", words.clone())]), builtin_greedy];
         let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(&opts).unwrap();
-        let setup = SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(token_bytes.clone()) };
+        let setup =
+            SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(token_bytes.clone()) };
         let mut instance = chain.instantiate(&setup).unwrap();
         let mut logits = row.clone();
         let token = instance.step(&[1, 2], 2, 0, &mut logits).unwrap();

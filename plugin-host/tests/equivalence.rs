@@ -61,7 +61,10 @@ fn chains(processor: &str, params: &[(&str, ParamValue)], opts: &HostOptions) ->
             if !is_sampler {
                 stages.push(make("greedy", &[]));
             }
-            let chain = ChainSpec::from_stages(stages, &common::builtins()).unwrap().load(opts).unwrap_or_else(|e| panic!("{label}: {e}"));
+            let chain = ChainSpec::from_stages(stages, &common::builtins())
+                .unwrap()
+                .load(opts)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
             (label, chain)
         })
         .collect()
@@ -75,7 +78,12 @@ fn assert_equivalent(processor: &str, params: &[(&str, ParamValue)], vocab: usiz
     let chains = chains(processor, params, &opts);
     let bytes = token_bytes(vocab);
     for sequence in 0..sequences {
-        let setup = SequenceSetup { vocab_size: vocab, eos_token_id: 0, seed: 1000 + sequence, token_bytes: Some(bytes.clone()) };
+        let setup = SequenceSetup {
+            vocab_size: vocab,
+            eos_token_id: 0,
+            seed: 1000 + sequence,
+            token_bytes: Some(bytes.clone()),
+        };
         let mut instances: Vec<_> = chains.iter().map(|(_, c)| c.instantiate(&setup).unwrap()).collect();
         let mut rng = Rng::new(sequence);
         // Few distinct prompt tokens, so penalties and n-gram bans trigger.
@@ -143,7 +151,13 @@ fn repetition_penalty() {
 
 #[test]
 fn frequency_presence_penalty() {
-    assert_equivalent("frequency_presence_penalty", &[("frequency", f(0.5)), ("presence", f(0.3))], VOCAB_SMALL, 20, 10);
+    assert_equivalent(
+        "frequency_presence_penalty",
+        &[("frequency", f(0.5)), ("presence", f(0.3))],
+        VOCAB_SMALL,
+        20,
+        10,
+    );
 }
 
 #[test]
@@ -207,7 +221,10 @@ fn mixed_host_chains_agree_with_builtin_whichever_way_the_row_comes_in() {
     let mixes = ["wbbwwb", "nwnbwn", "bwwnbw", "wwwwww", "nnbnnw"];
     let vocab = 3_000;
     let bytes = token_bytes(vocab);
-    let reference = ChainSpec::from_stages(pipeline.iter().map(|(n, p)| builtin(n, p)).collect(), &common::builtins()).unwrap().load(&opts).unwrap();
+    let reference = ChainSpec::from_stages(pipeline.iter().map(|(n, p)| builtin(n, p)).collect(), &common::builtins())
+        .unwrap()
+        .load(&opts)
+        .unwrap();
     for mix in mixes {
         let stages = pipeline
             .iter()

@@ -15,7 +15,8 @@ const BOUND: u64 = 48 << 20;
 
 /// `VmHWM` (peak resident set) of this process, in bytes.
 fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (the test measures resident memory, Linux only)");
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status (the test measures resident memory, Linux only)");
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/self/status");
     let kib: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmHWM value");
     kib << 10
@@ -29,7 +30,12 @@ fn hostile_plugins_leave_the_host_within_its_memory_bound() {
     let setup = SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let chains: Vec<_> = ["observe_huge", "huge_error", "observe_flood", "observe_byte_flood"]
         .into_iter()
-        .map(|p| ChainSpec::from_stages(vec![stage(&hostile, p, &[]), StageSpec::builtin("greedy", [])], &builtins()).unwrap().load(&opts).unwrap())
+        .map(|p| {
+            ChainSpec::from_stages(vec![stage(&hostile, p, &[]), StageSpec::builtin("greedy", [])], &builtins())
+                .unwrap()
+                .load(&opts)
+                .unwrap()
+        })
         .collect();
     // Warm up: compile, instantiate and fail each once, so the baseline
     // includes wasmtime's own one-off allocations.

@@ -11,9 +11,15 @@ use logitloom_plugin_host::{ChainSpec, HostError, ObserveLimits, StageFailure, M
 /// Runs one hostile processor (then greedy) for a step; its error.
 fn failure(processor: &str, limits: ObserveLimits) -> StageFailure {
     let cache = tempfile::tempdir().unwrap();
-    let stages = vec![stage(&wat("hostile.wat"), processor, &[]), logitloom_plugin_host::StageSpec::builtin("greedy", [])];
-    let chain = ChainSpec::from_stages(stages, &builtins()).unwrap().with_observe_limits(limits).load(&options(&cache)).unwrap();
-    let setup = logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
+    let stages =
+        vec![stage(&wat("hostile.wat"), processor, &[]), logitloom_plugin_host::StageSpec::builtin("greedy", [])];
+    let chain = ChainSpec::from_stages(stages, &builtins())
+        .unwrap()
+        .with_observe_limits(limits)
+        .load(&options(&cache))
+        .unwrap();
+    let setup =
+        logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let mut instance = chain.instantiate(&setup).unwrap();
     match instance.step(&[1, 2, 3], 3, 0, &mut logits_row(0)) {
         Err(HostError::Stage { stage: 1, step: 0, failure, .. }) => failure,
@@ -30,7 +36,10 @@ fn error_text(processor: &str) -> String {
 
 #[test]
 fn an_observe_flood_stops_at_the_record_count() {
-    assert_eq!(error_text("observe_flood"), "observe: more than 64 records at one step ([observe] max_records_per_step)");
+    assert_eq!(
+        error_text("observe_flood"),
+        "observe: more than 64 records at one step ([observe] max_records_per_step)"
+    );
 }
 
 #[test]
@@ -99,9 +108,11 @@ fn the_limits_come_from_the_chain_file() {
     let spec = ChainSpec::from_toml_str(&text, "flood.toml", dir.path(), &builtins()).unwrap();
     assert_eq!(spec.observe_limits(), ObserveLimits { max_records_per_step: 100_000, ..ObserveLimits::default() });
     // 100,000 imports take longer than the default 100 ms on a loaded machine.
-    let opts = logitloom_plugin_host::HostOptions { wasm_deadline: std::time::Duration::from_secs(30), ..options(&dir) };
+    let opts =
+        logitloom_plugin_host::HostOptions { wasm_deadline: std::time::Duration::from_secs(30), ..options(&dir) };
     let chain = spec.load(&opts).unwrap();
-    let setup = logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
+    let setup =
+        logitloom_plugin_host::SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 0, token_bytes: None };
     let mut instance = chain.instantiate(&setup).unwrap();
     instance.step(&[1, 2, 3], 3, 0, &mut logits_row(0)).expect("100,000 small records are allowed now");
     let observations = instance.take_observations();
@@ -117,7 +128,10 @@ fn the_limits_come_from_the_chain_file() {
 fn oversized_parameters_are_refused_before_any_plugin_sees_them() {
     let huge = vec!["x".repeat(1000); 1100];
     let stages = vec![
-        logitloom_plugin_host::StageSpec::builtin("dry", [("sequence_breakers", logitloom_plugin_host::ParamValue::StringList(huge))]),
+        logitloom_plugin_host::StageSpec::builtin(
+            "dry",
+            [("sequence_breakers", logitloom_plugin_host::ParamValue::StringList(huge))],
+        ),
         logitloom_plugin_host::StageSpec::builtin("greedy", []),
     ];
     let err = ChainSpec::from_stages(stages, &builtins()).unwrap_err().to_string();

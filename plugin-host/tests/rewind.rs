@@ -148,10 +148,9 @@ fn stages_without_rollback_are_replayed_native_wasm_and_interface_1_0() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/testing/fixtures/interface-1.0");
-    for (label, path) in [
-        ("native", native_plugin("logitloom-test-plugins")),
-        ("wasm", wasm_plugin("logitloom-test-plugins")),
-    ] {
+    for (label, path) in
+        [("native", native_plugin("logitloom-test-plugins")), ("wasm", wasm_plugin("logitloom-test-plugins"))]
+    {
         // Its state is the count of accepted tokens: only a replay restores it.
         let chain = load(vec![stage(&path, "accept_counter", &[]), StageSpec::builtin("greedy", [])], &opts);
         assert_rollback_equals_replay(&format!("accept_counter ({label})"), &chain);
@@ -159,7 +158,10 @@ fn stages_without_rollback_are_replayed_native_wasm_and_interface_1_0() {
     for (label, file) in [("native 1.0", "liblogitloom_test_plugins.so"), ("wasm 1.0", "logitloom_test_plugins.wasm")] {
         let path = fixtures.join(file);
         let chain = load(
-            vec![stage(&path, "bias", &[("token", ParamValue::Int(7)), ("amount", ParamValue::Float(3.0))]), stage(&path, "argmax", &[])],
+            vec![
+                stage(&path, "bias", &[("token", ParamValue::Int(7)), ("amount", ParamValue::Float(3.0))]),
+                stage(&path, "argmax", &[]),
+            ],
             &opts,
         );
         assert!(!chain.may_rewind(), "{label}: a 1.0 plugin cannot ask to rewind");
@@ -221,9 +223,12 @@ fn generate(instance: &mut ChainInstance, max_new: usize) -> (Vec<u32>, usize) {
 fn a_hand_written_wat_module_rewinds_through_the_documented_import() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
-    let spec = ChainSpec::from_stages(vec![stage(&wat("rewind_at_step_3.wat"), "rewind_at_step_3", &[]), StageSpec::builtin("greedy", [])], &common::builtins())
-        .unwrap()
-        .with_rewind_budget(RewindBudget { max_rewinds: 1, max_discarded_tokens: 10 });
+    let spec = ChainSpec::from_stages(
+        vec![stage(&wat("rewind_at_step_3.wat"), "rewind_at_step_3", &[]), StageSpec::builtin("greedy", [])],
+        &common::builtins(),
+    )
+    .unwrap()
+    .with_rewind_budget(RewindBudget { max_rewinds: 1, max_discarded_tokens: 10 });
     let chain = spec.load(&opts).unwrap();
     assert!(chain.may_rewind());
     let mut instance = chain.instantiate(&setup(1)).unwrap();
@@ -250,9 +255,19 @@ fn rewinds_before_the_prompt_or_past_the_end_fail_the_step_clearly() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
     for path in [native_plugin("logitloom-test-plugins"), wasm_plugin("logitloom-test-plugins")] {
-        for (mode, expected) in [("before_prompt", "shorter than the prompt (12 tokens)"), ("past_end", "past the sequence's current length")] {
+        for (mode, expected) in [
+            ("before_prompt", "shorter than the prompt (12 tokens)"),
+            ("past_end", "past the sequence's current length"),
+        ] {
             let chain = load(
-                vec![stage(&path, "rewinder", &[("mode", ParamValue::String(mode.into())), ("at_step", ParamValue::Int(2))]), StageSpec::builtin("greedy", [])],
+                vec![
+                    stage(
+                        &path,
+                        "rewinder",
+                        &[("mode", ParamValue::String(mode.into())), ("at_step", ParamValue::Int(2))],
+                    ),
+                    StageSpec::builtin("greedy", []),
+                ],
                 &opts,
             );
             let mut instance = chain.instantiate(&setup(1)).unwrap();
@@ -286,21 +301,31 @@ fn the_budget_and_the_no_repeat_rule_end_every_generation() {
         ("back_one", RewindBudget { max_rewinds: 1000, max_discarded_tokens: 7 }),
         ("back_one", RewindBudget::default()),
     ] {
-        let spec = ChainSpec::from_stages(vec![
-            stage(&path, "rewinder", &[("mode", ParamValue::String(mode.into()))]),
-            StageSpec::builtin("greedy", []),
-        ], &common::builtins())
+        let spec = ChainSpec::from_stages(
+            vec![
+                stage(&path, "rewinder", &[("mode", ParamValue::String(mode.into()))]),
+                StageSpec::builtin("greedy", []),
+            ],
+            &common::builtins(),
+        )
         .unwrap()
         .with_rewind_budget(budget);
         let mut instance = spec.load(&opts).unwrap().instantiate(&setup(1)).unwrap();
         let (tokens, _) = generate(&mut instance, 30);
         let totals = instance.rewind_totals();
         assert_eq!(tokens.len(), PROMPT + 30);
-        assert!(totals.granted <= budget.max_rewinds && totals.discarded <= budget.max_discarded_tokens, "{mode}: {totals:?}");
+        assert!(
+            totals.granted <= budget.max_rewinds && totals.discarded <= budget.max_discarded_tokens,
+            "{mode}: {totals:?}"
+        );
         assert!(totals.refused > 0, "{mode}: the stage asks at every step, so some requests are refused");
         if mode == "every_step" {
             // No ban: only the first of each place can be granted.
-            assert!(instance.rewind_events().iter().filter(|e| !e.granted).all(|e| e.refused.as_deref().unwrap().contains("repeats")));
+            assert!(instance.rewind_events().iter().filter(|e| !e.granted).all(|e| e
+                .refused
+                .as_deref()
+                .unwrap()
+                .contains("repeats")));
         }
     }
 }
@@ -309,7 +334,10 @@ fn the_budget_and_the_no_repeat_rule_end_every_generation() {
 fn a_caller_that_cannot_rewind_refuses_and_traces_every_request() {
     let cache = tempfile::tempdir().unwrap();
     let opts = options(&cache);
-    let chain = load(vec![StageSpec::builtin("loop_breaker", [("min_span", ParamValue::Int(2))]), StageSpec::builtin("greedy", [])], &opts);
+    let chain = load(
+        vec![StageSpec::builtin("loop_breaker", [("min_span", ParamValue::Int(2))]), StageSpec::builtin("greedy", [])],
+        &opts,
+    );
     let mut instance = chain.instantiate(&setup(1)).unwrap();
     let mut tokens = prompt();
     // Flat logits make greedy repeat token 0: a loop at once.
@@ -319,7 +347,10 @@ fn a_caller_that_cannot_rewind_refuses_and_traces_every_request() {
         tokens.push(t);
     }
     let events = instance.rewind_events().to_vec();
-    assert!(!events.is_empty() && events.iter().all(|e| !e.granted && e.refused.as_deref() == Some("the caller cannot rewind")));
+    assert!(
+        !events.is_empty()
+            && events.iter().all(|e| !e.granted && e.refused.as_deref() == Some("the caller cannot rewind"))
+    );
     let traced = instance.take_observations().into_iter().filter(|o| o.record.get("rewind").is_some()).count();
     assert_eq!(traced, events.len());
 }

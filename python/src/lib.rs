@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use logitloom_plugin_host::{
-    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, PluginLibrary, SequenceSetup,
-    StageFailure,
-};
 use logitloom_numerics::Piece;
+use logitloom_plugin_host::{
+    ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, PluginLibrary,
+    SequenceSetup, StageFailure,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -49,7 +49,8 @@ create_exception!(
 /// Every token's byte string, computed as `engine::Tokenizer` does (the
 /// code is shared through `logitloom_numerics`, which links nothing).
 fn token_bytes_of(tok: &tokenizers::Tokenizer) -> Vec<Vec<u8>> {
-    let added: HashMap<u32, String> = tok.get_added_tokens_decoder().into_iter().map(|(id, t)| (id, t.content)).collect();
+    let added: HashMap<u32, String> =
+        tok.get_added_tokens_decoder().into_iter().map(|(id, t)| (id, t.content)).collect();
     logitloom_numerics::token_bytes(tok.get_vocab_size(true), |id| match added.get(&id) {
         Some(content) => Piece::Added(content.clone()),
         None => tok.id_to_token(id).map_or(Piece::Unknown, Piece::Vocab),
@@ -259,7 +260,12 @@ impl Chain {
         let spec = match text {
             Some(text) => {
                 let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-                ChainSpec::from_toml_str(&text, "<string>", &cwd, &PluginLibrary::from_entries(logitloom_builtins::entries()))
+                ChainSpec::from_toml_str(
+                    &text,
+                    "<string>",
+                    &cwd,
+                    &PluginLibrary::from_entries(logitloom_builtins::entries()),
+                )
             }
             _ => match as_path(source)? {
                 Some(path) => ChainSpec::from_file(&path, &PluginLibrary::from_entries(logitloom_builtins::entries())),
@@ -294,14 +300,28 @@ impl Chain {
                 spec.origin(),
                 needing.join(", ")
             ));
-            set_attrs(py, &err, &[("origin", spec.origin().into_pyobject(py)?.into_any().unbind()), ("line", py.None()), ("stage", py.None()), ("plugin", py.None())]);
+            set_attrs(
+                py,
+                &err,
+                &[
+                    ("origin", spec.origin().into_pyobject(py)?.into_any().unbind()),
+                    ("line", py.None()),
+                    ("stage", py.None()),
+                    ("plugin", py.None()),
+                ],
+            );
             return Err(err);
         }
         let (token_bytes, tok_eos) = match vocabulary {
             Some(v) => (Some(Arc::new(v.token_bytes)), v.eos),
             None => (None, None),
         };
-        Ok(Chain { loaded: Arc::new(loaded), token_bytes, eos: eos_token_id.or(tok_eos), origin: spec.origin().to_string() })
+        Ok(Chain {
+            loaded: Arc::new(loaded),
+            token_bytes,
+            eos: eos_token_id.or(tok_eos),
+            origin: spec.origin().to_string(),
+        })
     }
 
     /// The stage labels in order (processor names, ``#2``... on repeats); traces use them.
@@ -368,13 +388,19 @@ impl Chain {
         }
         let seeds = match seeds {
             Some(s) if s.len() != prompts.len() => {
-                return Err(PyValueError::new_err(format!("{} seeds for {} prompts: give one per prompt", s.len(), prompts.len())))
+                return Err(PyValueError::new_err(format!(
+                    "{} seeds for {} prompts: give one per prompt",
+                    s.len(),
+                    prompts.len()
+                )))
             }
             Some(s) => s,
             None => (0..prompts.len() as u64).map(|i| seed.wrapping_add(i)).collect(),
         };
         let eos = eos_token_id.or(self.eos).ok_or_else(|| {
-            PyValueError::new_err("no end-of-text token id: pass eos_token_id= here or to Chain.from_toml, or a tokenizer that has one")
+            PyValueError::new_err(
+                "no end-of-text token id: pass eos_token_id= here or to Chain.from_toml, or a tokenizer that has one",
+            )
         })?;
         let mut state = SeqState {
             chain: self.loaded.clone(),
@@ -474,7 +500,12 @@ impl SeqState {
         let seqs = &mut self.seqs;
         let failed = py.detach(|| {
             for (i, seq) in seqs.iter_mut().enumerate() {
-                let setup = SequenceSetup { vocab_size: vocab, eos_token_id: eos, seed: seq.seed, token_bytes: token_bytes.clone() };
+                let setup = SequenceSetup {
+                    vocab_size: vocab,
+                    eos_token_id: eos,
+                    seed: seq.seed,
+                    token_bytes: token_bytes.clone(),
+                };
                 match chain.instantiate(&setup) {
                     Ok(instance) => seq.instance = Some(instance),
                     Err(e) => return Some((i, e)),
@@ -551,13 +582,17 @@ fn logits_view_any<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>,
         if let Some(view) = torch_view(obj)? {
             return Ok((obj.clone(), view));
         }
-        let converted = obj.call_method0("detach")?.call_method0("float")?.call_method0("cpu")?.call_method0("contiguous")?;
-        let view = torch_view(&converted)?.ok_or_else(|| PyTypeError::new_err("could not make the logits tensor float32 on the CPU"))?;
+        let converted =
+            obj.call_method0("detach")?.call_method0("float")?.call_method0("cpu")?.call_method0("contiguous")?;
+        let view = torch_view(&converted)?
+            .ok_or_else(|| PyTypeError::new_err("could not make the logits tensor float32 on the CPU"))?;
         return Ok((converted, view));
     }
-    let np = obj.py().import("numpy").map_err(|_| PyTypeError::new_err("logits must be a numpy array or torch tensor"))?;
+    let np =
+        obj.py().import("numpy").map_err(|_| PyTypeError::new_err("logits must be a numpy array or torch tensor"))?;
     let converted = np.call_method1("ascontiguousarray", (obj, np.getattr("float32")?))?;
-    let view = numpy_view(&converted)?.ok_or_else(|| PyTypeError::new_err("logits must be a [batch, vocab] float32 array"))?;
+    let view =
+        numpy_view(&converted)?.ok_or_else(|| PyTypeError::new_err("logits must be a [batch, vocab] float32 array"))?;
     Ok((converted, view))
 }
 
@@ -595,7 +630,9 @@ fn torch_view(obj: &Bound<'_, PyAny>) -> PyResult<Option<RowsPtr>> {
     if shape.len() != 2 {
         return Err(shape_error(&shape));
     }
-    if obj.getattr("dtype")?.str()?.to_cow()? != "torch.float32" || obj.getattr("device")?.getattr("type")?.extract::<String>()? != "cpu" {
+    if obj.getattr("dtype")?.str()?.to_cow()? != "torch.float32"
+        || obj.getattr("device")?.getattr("type")?.extract::<String>()? != "cpu"
+    {
         return Ok(None);
     }
     let (rows, cols) = (shape[0], shape[1]);
@@ -616,7 +653,9 @@ impl Sequences {
                 Err(PyRuntimeError::new_err("this Sequences object is being stepped by another thread"))
             }
             // A panic cannot happen while the lock is held (plugin panics are caught), but do not hide one.
-            Err(std::sync::TryLockError::Poisoned(_)) => Err(PyRuntimeError::new_err("this Sequences object is broken by an earlier panic")),
+            Err(std::sync::TryLockError::Poisoned(_)) => {
+                Err(PyRuntimeError::new_err("this Sequences object is broken by an earlier panic"))
+            }
         }
     }
 }

@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 use logitloom_engine::generate::{generate, ContextOverflow, GenerateOptions, SequenceSampler};
-use logitloom_runtime::ChainSampler;
 use logitloom_engine::{hf, parse_device, parse_dtype};
 use logitloom_plugin_host::{ChainSpec, HostOptions, SequenceSetup, StageSpec};
+use logitloom_runtime::ChainSampler;
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
@@ -30,25 +30,47 @@ fn main() {
     let device = parse_device(&arg(&args, "--device", "cpu")).unwrap();
     let kind = parse_dtype(&arg(&args, "--dtype", "f32")).unwrap();
     let (config, _vs, gpt) = hf::load_model_dir(&dir, device, kind).unwrap();
-    let chain = ChainSpec::from_stages(vec![StageSpec::builtin("greedy", [])], &logitloom_runtime::builtins()).unwrap().load(&HostOptions::default()).unwrap();
+    let chain = ChainSpec::from_stages(vec![StageSpec::builtin("greedy", [])], &logitloom_runtime::builtins())
+        .unwrap()
+        .load(&HostOptions::default())
+        .unwrap();
     // The same ids the Python side uses: a fixed arithmetic pattern.
     let prompts: Vec<Vec<u32>> = (0..batch)
         .map(|b| (0..prompt_len).map(|i| ((i * 7 + b * 13 + 1) % config.vocab_size) as u32).collect())
         .collect();
-    let options = GenerateOptions { max_new_tokens: new_tokens, eos_token_id: u32::MAX, stop_at_eos: false, overflow: ContextOverflow::Stop };
+    let options = GenerateOptions {
+        max_new_tokens: new_tokens,
+        eos_token_id: u32::MAX,
+        stop_at_eos: false,
+        overflow: ContextOverflow::Stop,
+    };
     let mut best = f64::INFINITY;
     let mut decode_rate = 0.0;
     let mut cpu_decode = false;
     for round in 0..=repeats {
         let mut instances: Vec<_> = (0..batch)
-            .map(|b| chain.instantiate(&SequenceSetup { vocab_size: config.vocab_size, eos_token_id: u32::MAX, seed: b as u64, token_bytes: None }).unwrap())
+            .map(|b| {
+                chain
+                    .instantiate(&SequenceSetup {
+                        vocab_size: config.vocab_size,
+                        eos_token_id: u32::MAX,
+                        seed: b as u64,
+                        token_bytes: None,
+                    })
+                    .unwrap()
+            })
             .collect();
-        let mut samplers: Vec<Box<dyn SequenceSampler>> =
-            instances.iter_mut().map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>).collect();
+        let mut samplers: Vec<Box<dyn SequenceSampler>> = instances
+            .iter_mut()
+            .map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>)
+            .collect();
         let start = Instant::now();
         let (outputs, stats) = generate(&gpt, &prompts, &mut samplers, &options, &mut |_, _| {}).unwrap();
         if device.is_cuda() {
-            tch::Cuda::synchronize(match device { tch::Device::Cuda(i) => i as i64, _ => 0 });
+            tch::Cuda::synchronize(match device {
+                tch::Device::Cuda(i) => i as i64,
+                _ => 0,
+            });
         }
         let elapsed = start.elapsed().as_secs_f64();
         assert!(outputs.iter().all(|o| o.tokens.len() == new_tokens));

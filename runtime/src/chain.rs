@@ -5,9 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use logitloom_plugin_host::{ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, SequenceSetup};
+use logitloom_plugin_host::{
+    ChainInstance, Decision, LoadedChain, Observation, OwnedTokenBytes, RewindEvent, SequenceSetup,
+};
 
-use logitloom_engine::generate::{generate, Choice, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler, Streamed};
+use logitloom_engine::generate::{
+    generate, Choice, GenerateOptions, GenerationStats, SequenceOutput, SequenceSampler, Streamed,
+};
 use logitloom_engine::Model;
 
 use crate::RuntimeError;
@@ -73,8 +77,10 @@ pub fn generate_with_chain(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (outputs, stats) = {
-        let mut samplers: Vec<Box<dyn SequenceSampler + '_>> =
-            instances.iter_mut().map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>).collect();
+        let mut samplers: Vec<Box<dyn SequenceSampler + '_>> = instances
+            .iter_mut()
+            .map(|instance| Box::new(ChainSampler { instance }) as Box<dyn SequenceSampler>)
+            .collect();
         generate(&model.gpt, prompts, &mut samplers, options, on_event)?
     };
     let results = outputs

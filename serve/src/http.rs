@@ -68,7 +68,8 @@ fn error_response(e: &ApiError) -> Response {
 
 async fn auth(State(state): State<Arc<AppState>>, headers: HeaderMap, request: Request, next: Next) -> Response {
     if let Some(key) = &state.config.api_key {
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         if given != Some(key.as_str()) {
             state.metrics.request(401);
             let e = ApiError {
@@ -84,7 +85,9 @@ async fn auth(State(state): State<Arc<AppState>>, headers: HeaderMap, request: R
 }
 
 async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({"object": "list", "data": [{"id": state.model.id, "object": "model", "created": 0, "owned_by": "logitloom"}]}))
+    Json(
+        json!({"object": "list", "data": [{"id": state.model.id, "object": "model", "created": 0, "owned_by": "logitloom"}]}),
+    )
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -190,12 +193,18 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
     if prompt.len() >= info.context {
         return Err(ApiError::bad(
             Some("prompt"),
-            format!("the prompt is {} tokens; the model's context holds {} and one position must stay free", prompt.len(), info.context),
+            format!(
+                "the prompt is {} tokens; the model's context holds {} and one position must stay free",
+                prompt.len(),
+                info.context
+            ),
         ));
     }
     let (chain_name, chain) = load_chain(state, req.chain).await?;
     let stages = chain.stage_labels();
-    let seed = req.seed.unwrap_or_else(|| now() ^ state.next_id.load(std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let seed = req.seed.unwrap_or_else(|| {
+        now() ^ state.next_id.load(std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
     let id = format!("cmpl-{}", state.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let (tx, mut rx) = unbounded_channel();
     let job = Job {
@@ -237,16 +246,22 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
                     }
                     Phase::Open => match st.rx.recv().await {
                         Some(Event::Text { index, text, logprobs }) => {
-                            let lp = if want_logprobs { logprobs_json(&state, &logprobs, st.offsets[index]) } else { Value::Null };
+                            let lp = if want_logprobs {
+                                logprobs_json(&state, &logprobs, st.offsets[index])
+                            } else {
+                                Value::Null
+                            };
                             st.offsets[index] += text.len();
-                            chunk(json!({"text": text, "index": index, "logprobs": lp, "finish_reason": null})).to_string()
+                            chunk(json!({"text": text, "index": index, "logprobs": lp, "finish_reason": null}))
+                                .to_string()
                         }
                         Some(Event::Done { index, finish, .. }) => {
                             st.done += 1;
                             if st.done == n {
                                 st.phase = Phase::DoneNext;
                             }
-                            chunk(json!({"text": "", "index": index, "logprobs": null, "finish_reason": finish})).to_string()
+                            chunk(json!({"text": "", "index": index, "logprobs": null, "finish_reason": finish}))
+                                .to_string()
                         }
                         Some(Event::Error { message }) => {
                             st.phase = Phase::Closed;
@@ -278,7 +293,14 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
             Some(Event::Error { message }) => {
                 return Err(ApiError { status: 500, message, param: None, kind: "server_error" });
             }
-            None => return Err(ApiError { status: 500, message: "the scheduler dropped the request".into(), param: None, kind: "server_error" }),
+            None => {
+                return Err(ApiError {
+                    status: 500,
+                    message: "the scheduler dropped the request".into(),
+                    param: None,
+                    kind: "server_error",
+                })
+            }
         }
     }
     let choices: Vec<Value> = (0..n)

@@ -113,22 +113,24 @@ pub fn start(config: ServeConfig, host: &str, port: u16) -> Result<Running, Serv
     let metrics = Arc::new(metrics::Metrics::default());
     let scheduler = scheduler::spawn(&config, metrics.clone())?;
     let addr_text = format!("{host}:{port}");
-    let listener = std::net::TcpListener::bind(&addr_text).map_err(|source| ServeError::Bind { addr: addr_text.clone(), source })?;
+    let listener = std::net::TcpListener::bind(&addr_text)
+        .map_err(|source| ServeError::Bind { addr: addr_text.clone(), source })?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let state = Arc::new(http::AppState::new(config, scheduler, metrics));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new().name("logitloom-http".into()).spawn(move || -> Result<(), ServeError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, http::router(state))
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await?;
-            Ok::<(), ServeError>(())
-        })
-    })?;
+    let thread =
+        std::thread::Builder::new().name("logitloom-http".into()).spawn(move || -> Result<(), ServeError> {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                axum::serve(listener, http::router(state))
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await?;
+                Ok::<(), ServeError>(())
+            })
+        })?;
     Ok(Running { addr, shutdown: Some(tx), thread: Some(thread) })
 }

@@ -38,15 +38,55 @@ impl Metrics {
         let mut counter = |name: &str, help: &str, kind: &str, value: String| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         };
-        counter("logitloom_prompt_tokens_total", "Prompt tokens prefilled.", "counter", self.prompt_tokens.load(Relaxed).to_string());
-        counter("logitloom_generated_tokens_total", "Tokens generated (kept after rewinds).", "counter", self.generated_tokens.load(Relaxed).to_string());
-        counter("logitloom_queue_depth", "Sequences waiting for a batch slot.", "gauge", self.queue_depth.load(Relaxed).to_string());
-        counter("logitloom_batch_size", "Sequences in the running batch.", "gauge", self.batch_size.load(Relaxed).to_string());
-        counter("logitloom_decode_steps_total", "Batched decode steps.", "counter", self.steps.load(Relaxed).to_string());
-        counter("logitloom_decode_step_rows_total", "Rows fed over all decode steps (divide by steps for the mean batch).", "counter", self.step_rows.load(Relaxed).to_string());
-        counter("logitloom_decode_seconds_total", "Time in decode steps.", "counter", secs(self.step_micros.load(Relaxed)));
+        counter(
+            "logitloom_prompt_tokens_total",
+            "Prompt tokens prefilled.",
+            "counter",
+            self.prompt_tokens.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_generated_tokens_total",
+            "Tokens generated (kept after rewinds).",
+            "counter",
+            self.generated_tokens.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_queue_depth",
+            "Sequences waiting for a batch slot.",
+            "gauge",
+            self.queue_depth.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_batch_size",
+            "Sequences in the running batch.",
+            "gauge",
+            self.batch_size.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_decode_steps_total",
+            "Batched decode steps.",
+            "counter",
+            self.steps.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_decode_step_rows_total",
+            "Rows fed over all decode steps (divide by steps for the mean batch).",
+            "counter",
+            self.step_rows.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_decode_seconds_total",
+            "Time in decode steps.",
+            "counter",
+            secs(self.step_micros.load(Relaxed)),
+        );
         counter("logitloom_prefills_total", "Batched prefills.", "counter", self.prefills.load(Relaxed).to_string());
-        counter("logitloom_prefill_seconds_total", "Time in prefills.", "counter", secs(self.prefill_micros.load(Relaxed)));
+        counter(
+            "logitloom_prefill_seconds_total",
+            "Time in prefills.",
+            "counter",
+            secs(self.prefill_micros.load(Relaxed)),
+        );
         let _ = writeln!(out, "# HELP logitloom_requests_total Completion requests by HTTP status.\n# TYPE logitloom_requests_total counter");
         for (status, n) in self.requests.lock().expect("metrics lock").iter() {
             let _ = writeln!(out, "logitloom_requests_total{{status=\"{status}\"}} {n}");

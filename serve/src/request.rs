@@ -15,8 +15,16 @@ use serde_json::{Map, Value};
 /// The order in which the sampling fields become stages (documented in
 /// `docs/serve.md`); `logit_bias` is added to the model's logits before
 /// the first stage.
-pub const FIELD_ORDER: [&str; 8] =
-    ["logit_bias", "repetition_penalty", "frequency_penalty/presence_penalty", "temperature", "top_k", "top_p", "min_p", "sampler"];
+pub const FIELD_ORDER: [&str; 8] = [
+    "logit_bias",
+    "repetition_penalty",
+    "frequency_penalty/presence_penalty",
+    "temperature",
+    "top_k",
+    "top_p",
+    "min_p",
+    "sampler",
+];
 
 /// An OpenAI-style error: HTTP status, message, and the field at fault.
 #[derive(Debug, Clone)]
@@ -29,7 +37,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad(param: Option<&str>, message: impl Into<String>) -> ApiError {
-        ApiError { status: 400, message: message.into(), param: param.map(str::to_string), kind: "invalid_request_error" }
+        ApiError {
+            status: 400,
+            message: message.into(),
+            param: param.map(str::to_string),
+            kind: "invalid_request_error",
+        }
     }
     pub fn json(&self) -> Value {
         serde_json::json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": null}})
@@ -75,28 +88,32 @@ fn num(body: &Map<String, Value>, key: &str) -> Result<Option<f64>, ApiError> {
 fn int(body: &Map<String, Value>, key: &str) -> Result<Option<i64>, ApiError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| ApiError::bad(Some(key), format!("`{key}` must be an integer, got {n}"))),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| ApiError::bad(Some(key), format!("`{key}` must be an integer, got {n}")))
+        }
         Some(other) => Err(ApiError::bad(Some(key), format!("`{key}` must be an integer, got {other}"))),
     }
 }
 
 fn in_range(key: &str, value: Option<f64>, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
     match value {
-        Some(v) if !(lo..=hi).contains(&v) => Err(ApiError::bad(Some(key), format!("`{key}` must be in [{lo}, {hi}], got {v}"))),
+        Some(v) if !(lo..=hi).contains(&v) => {
+            Err(ApiError::bad(Some(key), format!("`{key}` must be in [{lo}, {hi}], got {v}")))
+        }
         other => Ok(other),
     }
 }
 
 /// Parses and checks a body. `max_n` bounds `n` (the batch size).
 pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad(None, format!("the body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad(None, format!("the body is not valid JSON: {e}")))?;
     let Value::Object(body) = value else {
         return Err(ApiError::bad(None, "the body must be a JSON object"));
     };
-    for (key, unsupported_unless) in [("echo", Value::Bool(false)), ("best_of", Value::from(1)), ("suffix", Value::Null)] {
+    for (key, unsupported_unless) in
+        [("echo", Value::Bool(false)), ("best_of", Value::from(1)), ("suffix", Value::Null)]
+    {
         if let Some(v) = body.get(key) {
             if !v.is_null() && *v != unsupported_unless {
                 return Err(ApiError::bad(Some(key), format!("`{key}` is not supported (got {v})")));
@@ -105,7 +122,9 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
     }
     let prompt = match body.get("prompt") {
         Some(Value::String(s)) => Prompt::Text(s.clone()),
-        Some(Value::Array(items)) if items.len() == 1 && items[0].is_string() => Prompt::Text(items[0].as_str().unwrap_or_default().to_string()),
+        Some(Value::Array(items)) if items.len() == 1 && items[0].is_string() => {
+            Prompt::Text(items[0].as_str().unwrap_or_default().to_string())
+        }
         Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_u64) => {
             let ids: Vec<u32> = items.iter().filter_map(Value::as_u64).map(|t| t as u32).collect();
             if let Some(bad) = ids.iter().find(|&&t| t as usize >= vocab) {
@@ -114,14 +133,19 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
             Prompt::Tokens(ids)
         }
         Some(Value::Array(_)) => {
-            return Err(ApiError::bad(Some("prompt"), "`prompt` must be a string, one string in a list, or a list of token ids"))
+            return Err(ApiError::bad(
+                Some("prompt"),
+                "`prompt` must be a string, one string in a list, or a list of token ids",
+            ))
         }
         None | Some(Value::Null) => return Err(ApiError::bad(Some("prompt"), "`prompt` is required")),
         Some(other) => return Err(ApiError::bad(Some("prompt"), format!("`prompt` must be a string, got {other}"))),
     };
     let max_tokens = match int(&body, "max_tokens")? {
         None => 16,
-        Some(m) if m <= 0 => return Err(ApiError::bad(Some("max_tokens"), format!("`max_tokens` must be at least 1, got {m}"))),
+        Some(m) if m <= 0 => {
+            return Err(ApiError::bad(Some("max_tokens"), format!("`max_tokens` must be at least 1, got {m}")))
+        }
         Some(m) => m as usize,
     };
     let stop = match body.get("stop") {
@@ -130,7 +154,12 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
         Some(Value::Array(items)) if items.len() <= 4 && items.iter().all(Value::is_string) => {
             items.iter().filter_map(Value::as_str).map(str::to_string).collect()
         }
-        Some(other) => return Err(ApiError::bad(Some("stop"), format!("`stop` must be a string or a list of up to 4 strings, got {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad(
+                Some("stop"),
+                format!("`stop` must be a string or a list of up to 4 strings, got {other}"),
+            ))
+        }
     };
     if stop.iter().any(String::is_empty) {
         return Err(ApiError::bad(Some("stop"), "`stop` strings must not be empty"));
@@ -144,13 +173,18 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
     let n = match int(&body, "n")? {
         None => 1,
         Some(n) if n < 1 || n as usize > max_n => {
-            return Err(ApiError::bad(Some("n"), format!("`n` must be between 1 and {max_n} (the server's batch), got {n}")))
+            return Err(ApiError::bad(
+                Some("n"),
+                format!("`n` must be between 1 and {max_n} (the server's batch), got {n}"),
+            ))
         }
         Some(n) => n as usize,
     };
     let logprobs = match int(&body, "logprobs")? {
         None => None,
-        Some(l) if !(0..=5).contains(&l) => return Err(ApiError::bad(Some("logprobs"), format!("`logprobs` must be between 0 and 5, got {l}"))),
+        Some(l) if !(0..=5).contains(&l) => {
+            return Err(ApiError::bad(Some("logprobs"), format!("`logprobs` must be between 0 and 5, got {l}")))
+        }
         Some(l) => Some(l as usize),
     };
     let logit_bias = match body.get("logit_bias") {
@@ -162,18 +196,25 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
                     ApiError::bad(Some("logit_bias"), format!("`logit_bias` key `{k}` is not a token id below {vocab}"))
                 })?;
                 let bias = v.as_f64().filter(|b| (-100.0..=100.0).contains(b)).ok_or_else(|| {
-                    ApiError::bad(Some("logit_bias"), format!("`logit_bias` value for {k} must be a number in [-100, 100], got {v}"))
+                    ApiError::bad(
+                        Some("logit_bias"),
+                        format!("`logit_bias` value for {k} must be a number in [-100, 100], got {v}"),
+                    )
                 })?;
                 out.push((token, bias as f32));
             }
             out
         }
-        Some(other) => return Err(ApiError::bad(Some("logit_bias"), format!("`logit_bias` must be an object, got {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad(Some("logit_bias"), format!("`logit_bias` must be an object, got {other}")))
+        }
     };
     let stream = match body.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(ApiError::bad(Some("stream"), format!("`stream` must be true or false, got {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad(Some("stream"), format!("`stream` must be true or false, got {other}")))
+        }
     };
     let temperature = in_range("temperature", num(&body, "temperature")?, 0.0, 2.0)?;
     let top_p = in_range("top_p", num(&body, "top_p")?, 0.0, 1.0)?;
@@ -187,7 +228,10 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
     let min_p = in_range("min_p", num(&body, "min_p")?, 0.0, 1.0)?;
     let repetition_penalty = num(&body, "repetition_penalty")?;
     if let Some(r) = repetition_penalty.filter(|&r| r <= 0.0) {
-        return Err(ApiError::bad(Some("repetition_penalty"), format!("`repetition_penalty` must be above 0, got {r}")));
+        return Err(ApiError::bad(
+            Some("repetition_penalty"),
+            format!("`repetition_penalty` must be above 0, got {r}"),
+        ));
     }
     let frequency = in_range("frequency_penalty", num(&body, "frequency_penalty")?, -2.0, 2.0)?;
     let presence = in_range("presence_penalty", num(&body, "presence_penalty")?, -2.0, 2.0)?;
@@ -226,7 +270,15 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
             ChainChoice::Fields(stages)
         }
         Some(chain) => {
-            for key in ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty"] {
+            for key in [
+                "temperature",
+                "top_p",
+                "top_k",
+                "min_p",
+                "repetition_penalty",
+                "frequency_penalty",
+                "presence_penalty",
+            ] {
                 if body.get(key).is_some_and(|v| !v.is_null()) {
                     return Err(ApiError::bad(
                         Some(key),
@@ -236,14 +288,23 @@ pub fn parse(body: &[u8], max_n: usize, vocab: usize) -> Result<CompletionReques
             }
             match chain {
                 Value::String(name) => {
-                    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    let plain =
+                        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                     if !plain {
-                        return Err(ApiError::bad(Some("chain"), format!("chain preset `{name}` is not a plain name (letters, digits, - and _)")));
+                        return Err(ApiError::bad(
+                            Some("chain"),
+                            format!("chain preset `{name}` is not a plain name (letters, digits, - and _)"),
+                        ));
                     }
                     ChainChoice::Preset(name.clone())
                 }
                 Value::Object(_) | Value::Array(_) => ChainChoice::Inline(inline_toml(chain)?),
-                other => return Err(ApiError::bad(Some("chain"), format!("`chain` must be a preset name or an object with `stage`, got {other}"))),
+                other => {
+                    return Err(ApiError::bad(
+                        Some("chain"),
+                        format!("`chain` must be a preset name or an object with `stage`, got {other}"),
+                    ))
+                }
             }
         }
     };
@@ -305,10 +366,15 @@ pub fn chain_spec(choice: &ChainChoice, dir: &Path, builtins: &PluginLibrary) ->
         ChainChoice::Preset(name) => {
             let path = dir.join(format!("{name}.toml"));
             if !path.is_file() {
-                return Err(ApiError::bad(Some("chain"), format!("unknown chain preset `{name}` (no {name}.toml in the server's chain directory)")));
+                return Err(ApiError::bad(
+                    Some("chain"),
+                    format!("unknown chain preset `{name}` (no {name}.toml in the server's chain directory)"),
+                ));
             }
             ChainSpec::from_file(&path, builtins).map_err(|e| as_bad(&e))
         }
-        ChainChoice::Inline(text) => ChainSpec::from_toml_str(text, "inline chain", dir, builtins).map_err(|e| as_bad(&e)),
+        ChainChoice::Inline(text) => {
+            ChainSpec::from_toml_str(text, "inline chain", dir, builtins).map_err(|e| as_bad(&e))
+        }
     }
 }

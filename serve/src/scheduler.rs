@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use logitloom_engine::generate::{Choice, ContextOverflow, Finish, GenerateOptions, Join, LiveBatch, SequenceSampler, Streamed};
+use logitloom_engine::generate::{
+    Choice, ContextOverflow, Finish, GenerateOptions, Join, LiveBatch, SequenceSampler, Streamed,
+};
 use logitloom_engine::tokenizer::Utf8Stream;
 use logitloom_engine::Model;
 use logitloom_plugin_host::{ChainInstance, Decision, LoadedChain, OwnedTokenBytes, SequenceSetup};
@@ -115,7 +117,11 @@ fn record(raw: &[f32], lse: f32, token: u32, top_n: usize) -> TokenLogprob {
         .iter()
         .map(|&x| {
             let lp = (x - lse) as f64;
-            if lp.is_finite() { lp.exp() * lp } else { 0.0 }
+            if lp.is_finite() {
+                lp.exp() * lp
+            } else {
+                0.0
+            }
         })
         .sum::<f64>() as f32;
     let mut top: Vec<(u32, f32)> = Vec::new();
@@ -168,9 +174,16 @@ pub fn spawn(config: &ServeConfig, metrics: Arc<Metrics>) -> Result<SchedulerHan
             }
         };
         let eos = model.tokenizer.eos_token_id().unwrap_or(model.config().eos_token_id);
-        let id = config.model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let id =
+            config.model_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
         let tokenizer = logitloom_engine::Tokenizer::from_inner(model.tokenizer.inner().clone());
-        let info = ModelInfo { id, vocab: model.config().vocab_size, context: model.config().n_positions, eos, tokenizer: Arc::new(tokenizer) };
+        let info = ModelInfo {
+            id,
+            vocab: model.config().vocab_size,
+            context: model.config().n_positions,
+            eos,
+            tokenizer: Arc::new(tokenizer),
+        };
         let _ = info_tx.send(Ok(info));
         run(&model, config.max_batch, eos, jobs_rx, &metrics);
     })?;

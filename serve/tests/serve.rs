@@ -100,7 +100,8 @@ fn completion_reports_text_usage_and_chain() {
     assert_eq!(r["chain"]["name"], "fields");
     assert_eq!(r["chain"]["stages"].as_array().map(Vec::len), Some(1), "{}", r["chain"]);
     // The same seed gives the same text; another seed (almost surely) not.
-    let again = complete(server, json!({"prompt": "public class", "max_tokens": 12, "seed": 5, "logit_bias": no_eos()}));
+    let again =
+        complete(server, json!({"prompt": "public class", "max_tokens": 12, "seed": 5, "logit_bias": no_eos()}));
     assert_eq!(text_of(&r), text_of(&again));
 }
 
@@ -112,9 +113,14 @@ fn sampling_fields_become_stages_in_the_documented_order() {
         json!({"prompt": "int x", "max_tokens": 4, "seed": 1, "min_p": 0.05, "top_p": 0.9, "top_k": 40, "temperature": 0.7,
                "presence_penalty": 0.5, "repetition_penalty": 1.2}),
     );
-    let stages: Vec<String> =
-        r["chain"]["stages"].as_array().expect("stages").iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect();
-    let order = ["repetition_penalty", "frequency_presence_penalty", "temperature", "top_k", "top_p", "min_p", "multinomial"];
+    let stages: Vec<String> = r["chain"]["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect();
+    let order =
+        ["repetition_penalty", "frequency_presence_penalty", "temperature", "top_k", "top_p", "min_p", "multinomial"];
     assert_eq!(stages.len(), order.len(), "{stages:?}");
     for (stage, name) in stages.iter().zip(order) {
         assert!(stage.contains(name), "{stages:?} is not in the order {order:?}");
@@ -124,7 +130,10 @@ fn sampling_fields_become_stages_in_the_documented_order() {
 #[test]
 fn logprobs_come_with_entropy() {
     let server = shared();
-    let r = complete(server, json!({"prompt": "class A", "max_tokens": 5, "seed": 2, "logprobs": 2, "logit_bias": no_eos()}));
+    let r = complete(
+        server,
+        json!({"prompt": "class A", "max_tokens": 5, "seed": 2, "logprobs": 2, "logit_bias": no_eos()}),
+    );
     let lp = &r["choices"][0]["logprobs"];
     assert_eq!(lp["tokens"].as_array().map(Vec::len), Some(5), "{lp}");
     for (logprob, entropy) in lp["token_logprobs"].as_array().unwrap().iter().zip(lp["entropy"].as_array().unwrap()) {
@@ -144,7 +153,8 @@ fn streaming_sends_the_same_text_as_one_response() {
     streamed_body["stream"] = json!(true);
     let events = stream(server, streamed_body);
     assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).expect("chunk JSON")).collect();
+    let chunks: Vec<Value> =
+        events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).expect("chunk JSON")).collect();
     let text: String = chunks.iter().map(|c| c["choices"][0]["text"].as_str().unwrap_or_default()).collect();
     assert_eq!(text, whole);
     assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "length");
@@ -171,11 +181,18 @@ fn a_request_picks_a_preset_or_an_inline_chain() {
     let server = shared();
     let prompt = "for (int i = 0;";
     // `greedy.toml` ignores the seed; so do greedy fields and an inline top_k 1.
-    let preset = complete(server, json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "greedy", "logit_bias": no_eos()}));
-    let preset2 = complete(server, json!({"prompt": prompt, "max_tokens": 10, "seed": 2, "chain": "greedy", "logit_bias": no_eos()}));
+    let preset = complete(
+        server,
+        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "greedy", "logit_bias": no_eos()}),
+    );
+    let preset2 = complete(
+        server,
+        json!({"prompt": prompt, "max_tokens": 10, "seed": 2, "chain": "greedy", "logit_bias": no_eos()}),
+    );
     assert_eq!(preset["chain"]["name"], "greedy");
     assert_eq!(text_of(&preset), text_of(&preset2));
-    let fields = complete(server, json!({"prompt": prompt, "max_tokens": 10, "temperature": 0, "logit_bias": no_eos()}));
+    let fields =
+        complete(server, json!({"prompt": prompt, "max_tokens": 10, "temperature": 0, "logit_bias": no_eos()}));
     assert_eq!(text_of(&fields), text_of(&preset));
     let inline = complete(
         server,
@@ -185,8 +202,14 @@ fn a_request_picks_a_preset_or_an_inline_chain() {
     assert_eq!(inline["chain"]["name"], "inline");
     assert_eq!(text_of(&inline), text_of(&preset));
     // A sampling preset does follow its seed.
-    let a = complete(server, json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}));
-    let b = complete(server, json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}));
+    let a = complete(
+        server,
+        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}),
+    );
+    let b = complete(
+        server,
+        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}),
+    );
     assert_eq!(text_of(&a), text_of(&b));
 }
 
@@ -209,14 +232,49 @@ fn malformed_requests_get_400_with_an_openai_error() {
     assert_bad(server, "{\"prompt\": \"x\",", None, "not valid JSON");
     assert_bad(server, "[1, 2]", None, "JSON object");
     assert_bad(server, r#"{"max_tokens": 3}"#, Some("prompt"), "required");
-    assert_bad(server, r#"{"prompt": "x", "chain": "no_such_chain"}"#, Some("chain"), "unknown chain preset `no_such_chain`");
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": "no_such_chain"}"#,
+        Some("chain"),
+        "unknown chain preset `no_such_chain`",
+    );
     assert_bad(server, r#"{"prompt": "x", "chain": "../configs/greedy"}"#, Some("chain"), "not a plain name");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"plugin": "no_such_stage"}]}}"#, Some("chain"), "no_such_stage");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"plugin": "top_k", "k": -3}, {"plugin": "greedy"}]}}"#, Some("chain"), "k");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "../../etc/passwd"}]}}"#, Some("chain"), "bare name");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "/tmp/evil.wasm"}]}}"#, Some("chain"), "bare name");
-    assert_bad(server, r#"{"prompt": "x", "chain": {"stage": [{"path": "missing.wasm"}]}}"#, Some("chain"), "missing.wasm does not exist");
-    assert_bad(server, r#"{"prompt": "x", "chain": "greedy", "temperature": 0.5}"#, Some("temperature"), "cannot be combined");
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": {"stage": [{"plugin": "no_such_stage"}]}}"#,
+        Some("chain"),
+        "no_such_stage",
+    );
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": {"stage": [{"plugin": "top_k", "k": -3}, {"plugin": "greedy"}]}}"#,
+        Some("chain"),
+        "k",
+    );
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": {"stage": [{"path": "../../etc/passwd"}]}}"#,
+        Some("chain"),
+        "bare name",
+    );
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": {"stage": [{"path": "/tmp/evil.wasm"}]}}"#,
+        Some("chain"),
+        "bare name",
+    );
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": {"stage": [{"path": "missing.wasm"}]}}"#,
+        Some("chain"),
+        "missing.wasm does not exist",
+    );
+    assert_bad(
+        server,
+        r#"{"prompt": "x", "chain": "greedy", "temperature": 0.5}"#,
+        Some("temperature"),
+        "cannot be combined",
+    );
     assert_bad(server, r#"{"prompt": "x", "max_tokens": 0}"#, Some("max_tokens"), "at least 1");
     assert_bad(server, r#"{"prompt": "x", "max_tokens": -5}"#, Some("max_tokens"), "at least 1");
     assert_bad(server, r#"{"prompt": "x", "max_tokens": "many"}"#, Some("max_tokens"), "integer");
@@ -273,11 +331,13 @@ fn an_api_key_guards_the_api_but_not_health() {
     let (status, text) = call(ureq::post(&url(&server, "/v1/completions")), Some(&body));
     assert_eq!(status, 401, "{text}");
     assert!(text.contains("API key"), "{text}");
-    let (status, _) = call(ureq::post(&url(&server, "/v1/completions")).set("Authorization", "Bearer wrong"), Some(&body));
+    let (status, _) =
+        call(ureq::post(&url(&server, "/v1/completions")).set("Authorization", "Bearer wrong"), Some(&body));
     assert_eq!(status, 401);
     let (status, _) = call(ureq::get(&url(&server, "/metrics")), None);
     assert_eq!(status, 401);
-    let (status, text) = call(ureq::post(&url(&server, "/v1/completions")).set("Authorization", "Bearer s3cret"), Some(&body));
+    let (status, text) =
+        call(ureq::post(&url(&server, "/v1/completions")).set("Authorization", "Bearer s3cret"), Some(&body));
     assert_eq!(status, 200, "{text}");
     let (status, _) = call(ureq::get(&url(&server, "/health")), None);
     assert_eq!(status, 200);
@@ -323,8 +383,11 @@ fn a_plugin_failing_mid_generation_ends_only_its_request() {
     let plugins = native_test_plugins();
     let native_name = plugins.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::copy(&plugins, chains.path().join(&native_name)).expect("copy plugin");
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/testing/wat/trap.wat"), chains.path().join("trap.wat"))
-        .expect("copy trap.wat");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/testing/wat/trap.wat"),
+        chains.path().join("trap.wat"),
+    )
+    .expect("copy trap.wat");
     std::fs::write(chains.path().join("spin.wat"), SPIN_WAT).expect("write spin.wat");
     let server = start(config(chains.path(), 8, None), "127.0.0.1", 0).expect("server starts");
 
@@ -332,7 +395,11 @@ fn a_plugin_failing_mid_generation_ends_only_its_request() {
     let alone = text_of(&complete(&server, good.clone()));
     let failing = [
         ("NaN", json!([{"path": native_name, "processor": "write_nan", "at_step": 3}, {"plugin": "greedy"}]), "NaN"),
-        ("error", json!([{"path": native_name, "processor": "fail_at", "at_step": 2}, {"plugin": "greedy"}]), "deliberate test error"),
+        (
+            "error",
+            json!([{"path": native_name, "processor": "fail_at", "at_step": 2}, {"plugin": "greedy"}]),
+            "deliberate test error",
+        ),
         ("trap", json!([{"path": "trap.wat"}, {"plugin": "greedy"}]), "trap"),
         ("deadline", json!([{"path": "spin.wat"}, {"plugin": "greedy"}]), "deadline"),
     ];
@@ -401,7 +468,16 @@ fn a_client_that_disconnects_mid_stream_frees_its_row() {
 #[test]
 fn a_requests_tokens_do_not_depend_on_the_rest_of_the_batch() {
     let server = start(config(&configs_dir(), 8, None), "127.0.0.1", 0).expect("server starts");
-    let prompts = ["public class A {", "int main() {", "import java.util.List;", "// sort the list", "for (", "x", "private static final", "return"];
+    let prompts = [
+        "public class A {",
+        "int main() {",
+        "import java.util.List;",
+        "// sort the list",
+        "for (",
+        "x",
+        "private static final",
+        "return",
+    ];
     let bodies: Vec<Value> = prompts
         .iter()
         .enumerate()
@@ -420,7 +496,8 @@ fn a_requests_tokens_do_not_depend_on_the_rest_of_the_batch() {
     // All at once, twice (arrivals interleave differently each time).
     for _ in 0..2 {
         let together: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = bodies.iter().map(|b| scope.spawn(|| text_of(&complete(&server, b.clone())))).collect();
+            let handles: Vec<_> =
+                bodies.iter().map(|b| scope.spawn(|| text_of(&complete(&server, b.clone())))).collect();
             handles.into_iter().map(|h| h.join().expect("request")).collect()
         });
         assert_eq!(together, alone);

@@ -8,7 +8,17 @@ fn gen(extra: &[&str]) -> std::process::Output {
 
 fn gen_on(device: &str, extra: &[&str]) -> std::process::Output {
     let model = tiny_model();
-    let mut args = vec!["generate", "--model", model.to_str().unwrap(), "--device", device, "--prompt", "public class Node {", "--max-new-tokens", "40"];
+    let mut args = vec![
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--device",
+        device,
+        "--prompt",
+        "public class Node {",
+        "--max-new-tokens",
+        "40",
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -57,7 +67,8 @@ fn broken_copy_of_tiny_model(edit: impl Fn(&mut serde_json::Value)) -> tempfile:
     for f in ["model.safetensors", "tokenizer.json"] {
         std::fs::copy(tiny_model().join(f), dir.path().join(f)).unwrap();
     }
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tiny_model().join("config.json")).unwrap()).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tiny_model().join("config.json")).unwrap()).unwrap();
     edit(&mut config);
     std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
     dir
@@ -79,7 +90,10 @@ fn tensor_of_the_wrong_shape_names_tensor_and_both_shapes() {
     let line = assert_clean_failure(&o);
     assert_eq!(
         line,
-        format!("error: {}/model.safetensors: tensor `transformer.wte.weight` has shape [300, 48], expected [301, 48]", dir.path().display())
+        format!(
+            "error: {}/model.safetensors: tensor `transformer.wte.weight` has shape [300, 48], expected [301, 48]",
+            dir.path().display()
+        )
     );
 }
 
@@ -98,7 +112,10 @@ fn unknown_device_and_missing_cuda_are_refused() {
     assert_eq!(assert_clean_failure(&o), "error: unknown device `tpu` (expected auto, cpu, cuda or cuda:N)");
     let probe = gen_on("cuda", &[]);
     if !probe.status.success() {
-        assert_eq!(assert_clean_failure(&probe), "error: device `cuda` was requested but this libtorch sees no CUDA/ROCm device");
+        assert_eq!(
+            assert_clean_failure(&probe),
+            "error: device `cuda` was requested but this libtorch sees no CUDA/ROCm device"
+        );
     }
 }
 

@@ -8,7 +8,8 @@ fn one_json_object_per_predicted_token_then_a_summary() {
     let text = dir.path().join("Node.java");
     std::fs::write(&text, "public class Node {\n    int key;\n    Node left, right;\n}\n").unwrap();
     let model = tiny_model();
-    let o = run(&["score", "--model", model.to_str().unwrap(), "--device", "cpu", "--text-file", text.to_str().unwrap()]);
+    let o =
+        run(&["score", "--model", model.to_str().unwrap(), "--device", "cpu", "--text-file", text.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let (summary, tokens) = lines.split_last().unwrap();

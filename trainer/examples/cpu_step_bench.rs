@@ -87,9 +87,13 @@ fn main() {
         .output()
         .expect("run the reference");
     assert!(output.status.success(), "reference failed: {}", String::from_utf8_lossy(&output.stderr));
-    let reply: serde_json::Value = serde_json::from_str(String::from_utf8(output.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let reply: serde_json::Value =
+        serde_json::from_str(String::from_utf8(output.stdout).unwrap().lines().last().unwrap()).unwrap();
     let theirs = reply["tokens_per_sec"].as_f64().unwrap();
     println!("| model | batch x block | threads | steps | logitloom tok/s | PyTorch tok/s | ratio |");
     println!("|---|---|---|---|---|---|---|");
-    println!("| {preset} | {batch} x {block} | {threads} | {steps} | {ours_rate:.0} | {theirs:.0} | {:.2}x |", ours_rate / theirs);
+    println!(
+        "| {preset} | {batch} x {block} | {threads} | {steps} | {ours_rate:.0} | {theirs:.0} | {:.2}x |",
+        ours_rate / theirs
+    );
 }

@@ -125,7 +125,11 @@ impl AdamW {
                 let key = format!("{prefix}.{}", p.name);
                 let source = by_name.remove(&key).ok_or_else(|| format!("optimizer state lacks `{key}`"))?;
                 if source.size() != target.size() {
-                    return Err(format!("optimizer tensor `{key}` has shape {:?}, the model needs {:?}", source.size(), target.size()));
+                    return Err(format!(
+                        "optimizer tensor `{key}` has shape {:?}, the model needs {:?}",
+                        source.size(),
+                        target.size()
+                    ));
                 }
                 tch::no_grad(|| target.copy_(&source.to_kind(target.kind()).to_device(target.device())));
             }
@@ -150,7 +154,8 @@ mod tests {
     fn first_step_moves_by_lr_and_decays_only_matrices() {
         let matrix = param(&[1.0], &[1, 1]);
         let bias = param(&[1.0], &[1]);
-        let variables: HashMap<String, Tensor> = [("w".to_string(), matrix.shallow_clone()), ("b".to_string(), bias.shallow_clone())].into();
+        let variables: HashMap<String, Tensor> =
+            [("w".to_string(), matrix.shallow_clone()), ("b".to_string(), bias.shallow_clone())].into();
         let settings = AdamWSettings { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1 };
         let mut adamw = AdamW::new(variables, settings);
         (matrix.sum(Kind::Float) * 0.5 + bias.sum(Kind::Float) * 0.5).backward();
@@ -166,7 +171,8 @@ mod tests {
     fn clipping_scales_the_global_norm_to_the_limit() {
         let a = param(&[0.0], &[1]);
         let b = param(&[0.0], &[1]);
-        let variables: HashMap<String, Tensor> = [("a".to_string(), a.shallow_clone()), ("b".to_string(), b.shallow_clone())].into();
+        let variables: HashMap<String, Tensor> =
+            [("a".to_string(), a.shallow_clone()), ("b".to_string(), b.shallow_clone())].into();
         let mut adamw = AdamW::new(variables, AdamWSettings { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.0 });
         (a.sum(Kind::Float) * 3.0 + b.sum(Kind::Float) * 4.0).backward();
         let norm = adamw.clip_grad_norm(1.0);

@@ -17,7 +17,11 @@ use crate::error::{Result, TrainerError};
 pub const END_OF_TEXT: &str = "<|endoftext|>";
 
 /// Trains a tokenizer of `vocab_size` tokens (256 bytes + merges + `<|endoftext|>`).
-pub fn train_bpe<S: AsRef<str> + Send>(texts: impl Iterator<Item = S> + Send, vocab_size: usize, show_progress: bool) -> Result<Tokenizer> {
+pub fn train_bpe<S: AsRef<str> + Send>(
+    texts: impl Iterator<Item = S> + Send,
+    vocab_size: usize,
+    show_progress: bool,
+) -> Result<Tokenizer> {
     let failed = |reason: String| TrainerError::Tokenizer { path: "<training>".into(), reason };
     let alphabet_len = ByteLevel::alphabet().len();
     if vocab_size <= alphabet_len {
@@ -41,13 +45,15 @@ pub fn train_bpe<S: AsRef<str> + Send>(texts: impl Iterator<Item = S> + Send, vo
 
 /// Loads a user's tokenizer.json; it must know `<|endoftext|>`.
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
-    let tokenizer = Tokenizer::from_file(path).map_err(|e| TrainerError::Tokenizer { path: path.to_owned(), reason: e.to_string() })?;
+    let tokenizer = Tokenizer::from_file(path)
+        .map_err(|e| TrainerError::Tokenizer { path: path.to_owned(), reason: e.to_string() })?;
     end_of_text_id(&tokenizer, path)?;
     Ok(tokenizer)
 }
 
 pub fn end_of_text_id(tokenizer: &Tokenizer, path: &Path) -> Result<u32> {
-    tokenizer
-        .token_to_id(END_OF_TEXT)
-        .ok_or_else(|| TrainerError::Tokenizer { path: path.to_owned(), reason: format!("has no `{END_OF_TEXT}` token") })
+    tokenizer.token_to_id(END_OF_TEXT).ok_or_else(|| TrainerError::Tokenizer {
+        path: path.to_owned(),
+        reason: format!("has no `{END_OF_TEXT}` token"),
+    })
 }

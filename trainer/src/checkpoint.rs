@@ -93,14 +93,23 @@ pub fn ensure_writable(dir: &Path) -> Result<()> {
 }
 
 /// Saves weights (f32, so a resumed run continues bit for bit), optimizer and state.
-pub fn save(parent: &Path, name: &str, config: &Gpt2Config, vs: &VarStore, tokenizer_json: &[u8], optimizer: &AdamW, state: &TrainerState) -> Result<PathBuf> {
+pub fn save(
+    parent: &Path,
+    name: &str,
+    config: &Gpt2Config,
+    vs: &VarStore,
+    tokenizer_json: &[u8],
+    optimizer: &AdamW,
+    state: &TrainerState,
+) -> Result<PathBuf> {
     write_atomically(parent, name, |dir| {
         hf::save_model_dir(dir, config, vs, tokenizer_json, Kind::Float)?;
         let optimizer_path = dir.join(OPTIMIZER_FILE);
         Tensor::write_safetensors(&optimizer.state_tensors(), &optimizer_path)
             .map_err(|e| TrainerError::Checkpoint { path: optimizer_path.clone(), reason: e.to_string() })?;
         let state_path = dir.join(STATE_FILE);
-        std::fs::write(&state_path, serde_json::to_string_pretty(state).expect("state serialises") + "\n").at(&state_path)
+        std::fs::write(&state_path, serde_json::to_string_pretty(state).expect("state serialises") + "\n")
+            .at(&state_path)
     })
 }
 

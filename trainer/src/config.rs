@@ -157,7 +157,8 @@ fn default_peak_flops() -> f64 {
 impl TrainConfig {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<TrainConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainerError::Config { path: path.to_owned(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TrainerError::Config { path: path.to_owned(), reason: e.to_string() })?;
         TrainConfig::parse(&text, path)
     }
 
@@ -213,10 +214,18 @@ impl TrainConfig {
             return out_of_range("optim.weight_decay", o.weight_decay.to_string(), "must be at least 0");
         }
         if !(o.grad_clip >= 0.0) {
-            return out_of_range("optim.grad_clip", o.grad_clip.to_string(), "must be at least 0 (0 disables clipping)");
+            return out_of_range(
+                "optim.grad_clip",
+                o.grad_clip.to_string(),
+                "must be at least 0 (0 disables clipping)",
+            );
         }
         if o.warmup_steps > self.decay_steps() {
-            return out_of_range("optim.warmup_steps", o.warmup_steps.to_string(), "must not exceed the decay steps (optim.decay_steps or train.max_steps)");
+            return out_of_range(
+                "optim.warmup_steps",
+                o.warmup_steps.to_string(),
+                "must not exceed the decay steps (optim.decay_steps or train.max_steps)",
+            );
         }
         // `auto` is resolved when training starts (it may print a notice);
         // anything else must name a device that exists.
@@ -231,7 +240,13 @@ impl TrainConfig {
         match t.dtype.as_str() {
             "f32" => {}
             "bf16" if t.device != "cpu" => {}
-            "bf16" => return out_of_range("train.dtype", "\"bf16\"".into(), "bf16 autocast needs a CUDA device; use \"f32\" on the CPU"),
+            "bf16" => {
+                return out_of_range(
+                    "train.dtype",
+                    "\"bf16\"".into(),
+                    "bf16 autocast needs a CUDA device; use \"f32\" on the CPU",
+                )
+            }
             other => return out_of_range("train.dtype", format!("{other:?}"), "expected \"f32\" or \"bf16\""),
         }
         if t.threads == Some(0) {
@@ -273,9 +288,16 @@ impl TrainConfig {
     /// (n_layer, n_head, n_embd) from the preset and the explicit overrides.
     pub fn model_shape(&self, path: &Path) -> Result<(usize, usize, usize)> {
         let m = &self.model;
-        let bad = |key: &str, value: String, reason: String| TrainerError::ConfigValue { path: path.to_owned(), key: key.into(), value, reason };
+        let bad = |key: &str, value: String, reason: String| TrainerError::ConfigValue {
+            path: path.to_owned(),
+            key: key.into(),
+            value,
+            reason,
+        };
         let base = match &m.preset {
-            Some(name) => Some(Gpt2Config::preset(name).map_err(|e| bad("model.preset", format!("{name:?}"), e.message()))?),
+            Some(name) => {
+                Some(Gpt2Config::preset(name).map_err(|e| bad("model.preset", format!("{name:?}"), e.message()))?)
+            }
             None => None,
         };
         let pick = |key: &str, explicit: Option<usize>, from_preset: Option<usize>| {
@@ -299,8 +321,13 @@ fn describe_toml_error(err: &toml::de::Error, text: &str, path: &Path) -> Traine
         Some(span) => {
             let line_number = text[..span.start].matches('\n').count() + 1;
             match key_at(text, span.start) {
-                Some(key) => TrainerError::Config { path: path.to_owned(), reason: format!("line {line_number}, key `{key}`: {message}") },
-                None => TrainerError::Config { path: path.to_owned(), reason: format!("line {line_number}: {message}") },
+                Some(key) => TrainerError::Config {
+                    path: path.to_owned(),
+                    reason: format!("line {line_number}, key `{key}`: {message}"),
+                },
+                None => {
+                    TrainerError::Config { path: path.to_owned(), reason: format!("line {line_number}: {message}") }
+                }
             }
         }
         None => TrainerError::Config { path: path.to_owned(), reason: message },

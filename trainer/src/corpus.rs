@@ -45,7 +45,11 @@ pub struct CorpusStats {
 }
 
 /// Reads every `.java` file under `root` (a directory or a `.zip`).
-pub fn read_corpus(root: &Path, options: &CorpusOptions, mut on_file: impl FnMut(usize)) -> Result<(Vec<SourceFile>, CorpusStats)> {
+pub fn read_corpus(
+    root: &Path,
+    options: &CorpusOptions,
+    mut on_file: impl FnMut(usize),
+) -> Result<(Vec<SourceFile>, CorpusStats)> {
     let raw = if root.is_dir() {
         read_dir_files(root)?
     } else if root.is_file() {
@@ -55,7 +59,9 @@ pub fn read_corpus(root: &Path, options: &CorpusOptions, mut on_file: impl FnMut
     };
     let mut raw: Vec<(String, Vec<u8>)> = raw
         .into_iter()
-        .filter(|(path, _)| options.include_prefixes.is_empty() || options.include_prefixes.iter().any(|p| path.starts_with(p.as_str())))
+        .filter(|(path, _)| {
+            options.include_prefixes.is_empty() || options.include_prefixes.iter().any(|p| path.starts_with(p.as_str()))
+        })
         .collect();
     raw.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -158,7 +164,10 @@ fn read_dir_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 
 fn read_zip_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let file = File::open(path).at(path)?;
-    let bad_zip = |e: zip::result::ZipError| TrainerError::Corpus { path: path.to_owned(), reason: format!("not a readable zip archive: {e}") };
+    let bad_zip = |e: zip::result::ZipError| TrainerError::Corpus {
+        path: path.to_owned(),
+        reason: format!("not a readable zip archive: {e}"),
+    };
     let mut archive = zip::ZipArchive::new(file).map_err(bad_zip)?;
     let mut out = Vec::new();
     for index in 0..archive.len() {

@@ -36,7 +36,11 @@ impl Dataset {
             if tokens.len() < block_size + 1 {
                 return Err(TrainerError::DataDir {
                     path: dir.join(name),
-                    reason: format!("holds {} tokens, fewer than one window of block_size + 1 = {}", tokens.len(), block_size + 1),
+                    reason: format!(
+                        "holds {} tokens, fewer than one window of block_size + 1 = {}",
+                        tokens.len(),
+                        block_size + 1
+                    ),
                 });
             }
         }
@@ -67,17 +71,40 @@ pub fn batch_at(tokens: &[u32], starts: &[usize], block_size: usize, device: Dev
         targets.extend(tokens[start + 1..start + block_size + 1].iter().map(|&t| t as i64));
     }
     let shape = [starts.len() as i64, block_size as i64];
-    (Tensor::from_slice(&inputs).view(shape).to_device(device), Tensor::from_slice(&targets).view(shape).to_device(device))
+    (
+        Tensor::from_slice(&inputs).view(shape).to_device(device),
+        Tensor::from_slice(&targets).view(shape).to_device(device),
+    )
 }
 
 /// The training batch of (`step`, `micro_step`).
-pub fn train_batch(tokens: &[u32], block_size: usize, batch_size: usize, seed: u64, step: usize, micro_step: usize, device: Device) -> (Tensor, Tensor) {
-    let starts = window_starts(tokens.len(), block_size, batch_size, derive_seed(&[seed, TRAIN_STREAM, step as u64, micro_step as u64]));
+pub fn train_batch(
+    tokens: &[u32],
+    block_size: usize,
+    batch_size: usize,
+    seed: u64,
+    step: usize,
+    micro_step: usize,
+    device: Device,
+) -> (Tensor, Tensor) {
+    let starts = window_starts(
+        tokens.len(),
+        block_size,
+        batch_size,
+        derive_seed(&[seed, TRAIN_STREAM, step as u64, micro_step as u64]),
+    );
     batch_at(tokens, &starts, block_size, device)
 }
 
 /// Validation batch `index`; the same for every evaluation of a run.
-pub fn eval_batch(tokens: &[u32], block_size: usize, batch_size: usize, seed: u64, index: usize, device: Device) -> (Tensor, Tensor) {
+pub fn eval_batch(
+    tokens: &[u32],
+    block_size: usize,
+    batch_size: usize,
+    seed: u64,
+    index: usize,
+    device: Device,
+) -> (Tensor, Tensor) {
     let starts = window_starts(tokens.len(), block_size, batch_size, derive_seed(&[seed, EVAL_STREAM, index as u64]));
     batch_at(tokens, &starts, block_size, device)
 }

@@ -76,6 +76,9 @@ pub fn read_log(path: &Path) -> Result<Vec<LogRecord>> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| serde_json::from_str(line).map_err(|e| TrainerError::Log { path: path.to_owned(), reason: format!("line {}: {e}", i + 1) }))
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| TrainerError::Log { path: path.to_owned(), reason: format!("line {}: {e}", i + 1) })
+        })
         .collect()
 }

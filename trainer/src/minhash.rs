@@ -43,7 +43,9 @@ pub fn token_hashes(text: &str) -> Vec<u64> {
         }
         let start = i;
         if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80) {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
+            {
                 i += 1;
             }
         } else {
@@ -158,7 +160,10 @@ mod tests {
         let a = signature(CLASS).unwrap();
         let reformatted = signature(&CLASS.replace("    ", "\t").replace(" {\n", "\n{\n")).unwrap();
         assert_eq!(similarity(&a, &reformatted), 1.0);
-        let edited = signature(&CLASS.replace("package a.b;", "package org.vendored.a.b;").replace("\"empty\"", "\"stack is empty\"")).unwrap();
+        let edited = signature(
+            &CLASS.replace("package a.b;", "package org.vendored.a.b;").replace("\"empty\"", "\"stack is empty\""),
+        )
+        .unwrap();
         let s = similarity(&a, &edited);
         assert!(s > 0.7 && s < 1.0, "similarity {s}");
     }

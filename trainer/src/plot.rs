@@ -131,7 +131,11 @@ impl Figure for LossFigure {
         let (train_colour, val_colour) = (colour(0), colour(1));
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let max_tokens = train.iter().chain(val).map(|p| p.0).fold(1.0, f64::max);
-        let (low, high) = train.iter().chain(val).map(|p| p.1).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        let (low, high) = train
+            .iter()
+            .chain(val)
+            .map(|p| p.1)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
         let pad = ((high - low) * 0.05).max(0.01);
         let (scale, unit) = if max_tokens >= 1e6 { (1e6, "M") } else { (1e3, "k") };
         let mut chart = ChartBuilder::on(root)
@@ -151,9 +155,14 @@ impl Figure for LossFigure {
             .draw()
             .map_err(|e| err(&e))?;
         let faint = train_colour.mix(0.25);
-        chart.draw_series(train.iter().map(|&(x, y)| Circle::new((x / scale, y), 1, faint.filled()))).map_err(|e| err(&e))?;
         chart
-            .draw_series(LineSeries::new(smoothed(train, 0.9).into_iter().map(|(x, y)| (x / scale, y)), train_colour.stroke_width(2)))
+            .draw_series(train.iter().map(|&(x, y)| Circle::new((x / scale, y), 1, faint.filled())))
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(LineSeries::new(
+                smoothed(train, 0.9).into_iter().map(|(x, y)| (x / scale, y)),
+                train_colour.stroke_width(2),
+            ))
             .map_err(|e| err(&e))?
             .label("train (moving average; dots: each step)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], train_colour.stroke_width(2)));
@@ -163,7 +172,9 @@ impl Figure for LossFigure {
                 .map_err(|e| err(&e))?
                 .label("validation")
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], val_colour.stroke_width(2)));
-            chart.draw_series(val.iter().map(|&(x, y)| Circle::new((x / scale, y), 4, val_colour.filled()))).map_err(|e| err(&e))?;
+            chart
+                .draw_series(val.iter().map(|&(x, y)| Circle::new((x / scale, y), 4, val_colour.filled())))
+                .map_err(|e| err(&e))?;
         }
         chart
             .configure_series_labels()

@@ -65,13 +65,17 @@ impl DataMeta {
             path: data_dir.to_owned(),
             reason: format!("cannot read {META_FILE} ({e}); run `logitloom prepare` first"),
         })?;
-        serde_json::from_str(&text).map_err(|e| TrainerError::DataDir { path: path.clone(), reason: format!("invalid {META_FILE}: {e}") })
+        serde_json::from_str(&text)
+            .map_err(|e| TrainerError::DataDir { path: path.clone(), reason: format!("invalid {META_FILE}: {e}") })
     }
 }
 
 pub fn prepare(options: &PrepareOptions) -> Result<DataMeta> {
     if !(0.0..1.0).contains(&options.val_fraction) {
-        return Err(TrainerError::Corpus { path: options.input.clone(), reason: format!("validation fraction {} must be in [0, 1)", options.val_fraction) });
+        return Err(TrainerError::Corpus {
+            path: options.input.clone(),
+            reason: format!("validation fraction {} must be in [0, 1)", options.val_fraction),
+        });
     }
     let reading = progress(options.show_progress, 0, "reading   {spinner} {pos} files [{elapsed}] {msg}");
     let mut bytes_read = 0usize;
@@ -83,12 +87,18 @@ pub fn prepare(options: &PrepareOptions) -> Result<DataMeta> {
     reading.finish();
     let (train, val) = split_files(files, options.val_fraction);
     if train.is_empty() {
-        return Err(TrainerError::Corpus { path: options.input.clone(), reason: "every file landed in the validation split; lower the validation fraction".into() });
+        return Err(TrainerError::Corpus {
+            path: options.input.clone(),
+            reason: "every file landed in the validation split; lower the validation fraction".into(),
+        });
     }
 
     let (tokenizer, tokenizer_source) = match &options.tokenizer {
         Some(path) => (load_tokenizer(path)?, path.display().to_string()),
-        None => (train_bpe(train.iter().map(|f| f.text.as_str()), options.vocab_size, options.show_progress)?, "trained".to_string()),
+        None => (
+            train_bpe(train.iter().map(|f| f.text.as_str()), options.vocab_size, options.show_progress)?,
+            "trained".to_string(),
+        ),
     };
     let tokenizer_path = options.out_dir.join(TOKENIZER_FILE);
     std::fs::create_dir_all(&options.out_dir).at(&options.out_dir)?;
@@ -99,7 +109,11 @@ pub fn prepare(options: &PrepareOptions) -> Result<DataMeta> {
         .map_err(|e| TrainerError::Tokenizer { path: tokenizer_path.clone(), reason: e.to_string() })?;
 
     let total_files = (train.len() + val.len()) as u64;
-    let encoding = progress(options.show_progress, total_files, "encoding  {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}");
+    let encoding = progress(
+        options.show_progress,
+        total_files,
+        "encoding  {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}",
+    );
     let mut split_meta = Vec::new();
     for (files, name) in [(&train, TRAIN_FILE), (&val, VAL_FILE)] {
         let mut stream: Vec<u32> = Vec::new();

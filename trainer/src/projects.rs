@@ -165,7 +165,11 @@ const VENDOR_DIRS: [&str; 6] = ["third_party", "thirdparty", "third-party", "3rd
 
 /// The text a kept file contributes, or why it is dropped (everything that
 /// does not need the other files).
-fn clean(bytes: Vec<u8>, path: &str, options: &ProjectPrepareOptions) -> std::result::Result<(String, bool), DropReason> {
+fn clean(
+    bytes: Vec<u8>,
+    path: &str,
+    options: &ProjectPrepareOptions,
+) -> std::result::Result<(String, bool), DropReason> {
     if bytes.len() > options.max_file_bytes {
         return Err(DropReason::Oversized);
     }
@@ -190,10 +194,15 @@ fn clean(bytes: Vec<u8>, path: &str, options: &ProjectPrepareOptions) -> std::re
     // code that merely mentions a generator.
     let head: String = text.chars().take(1500).collect::<String>().to_ascii_lowercase();
     // `@Generated`, `@javax.annotation.Generated` or the `@generated` Javadoc tag, as whole words.
-    let tagged = ["@generated", "annotation.generated"]
-        .iter()
-        .any(|tag| head.match_indices(tag).any(|(at, m)| !head[at + m.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')));
-    if tagged || GENERATED_MARKERS.iter().any(|m| head.contains(m)) || path.contains("/generated/") || path.contains("generated-sources") {
+    let tagged = ["@generated", "annotation.generated"].iter().any(|tag| {
+        head.match_indices(tag)
+            .any(|(at, m)| !head[at + m.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    });
+    if tagged
+        || GENERATED_MARKERS.iter().any(|m| head.contains(m))
+        || path.contains("/generated/")
+        || path.contains("generated-sources")
+    {
         return Err(DropReason::Generated);
     }
     // Tables, embedded data and minified code, not code a person wrote.
@@ -241,7 +250,10 @@ fn list_input(path: &Path) -> Result<(Vec<String>, Option<zip::ZipArchive<File>>
         return Err(TrainerError::Corpus { path: path.to_owned(), reason: "no such file or directory".into() });
     }
     let file = File::open(path).at(path)?;
-    let archive = zip::ZipArchive::new(file).map_err(|e| TrainerError::Corpus { path: path.to_owned(), reason: format!("not a readable zip archive: {e}") })?;
+    let archive = zip::ZipArchive::new(file).map_err(|e| TrainerError::Corpus {
+        path: path.to_owned(),
+        reason: format!("not a readable zip archive: {e}"),
+    })?;
     let names = archive.file_names().filter(|n| n.ends_with(".java") && !n.ends_with('/')).map(str::to_owned).collect();
     Ok((names, Some(archive)))
 }
@@ -254,7 +266,10 @@ fn heldout_projects(manifest: &Path) -> Result<HashSet<String>> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |reason: String| TrainerError::Corpus { path: manifest.to_owned(), reason: format!("line {}: {reason}", number + 1) };
+        let bad = |reason: String| TrainerError::Corpus {
+            path: manifest.to_owned(),
+            reason: format!("line {}: {reason}", number + 1),
+        };
         let row: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
         let package = row.get("package").and_then(|v| v.as_str()).ok_or_else(|| bad("no string `package`".into()))?;
         match row.get("split").and_then(|v| v.as_str()) {
@@ -281,10 +296,16 @@ const CHUNK: usize = 512;
 
 pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     if !(0.0..1.0).contains(&options.val_fraction) {
-        return Err(TrainerError::Corpus { path: options.input.clone(), reason: format!("validation fraction {} must be in [0, 1)", options.val_fraction) });
+        return Err(TrainerError::Corpus {
+            path: options.input.clone(),
+            reason: format!("validation fraction {} must be in [0, 1)", options.val_fraction),
+        });
     }
     if !(0.0..=1.0).contains(&options.near_dup_threshold) {
-        return Err(TrainerError::Corpus { path: options.input.clone(), reason: format!("near-duplicate threshold {} must be in [0, 1]", options.near_dup_threshold) });
+        return Err(TrainerError::Corpus {
+            path: options.input.clone(),
+            reason: format!("near-duplicate threshold {} must be in [0, 1]", options.near_dup_threshold),
+        });
     }
     let heldout = match &options.manifest {
         Some(path) => heldout_projects(path)?,
@@ -313,7 +334,11 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
             let key = (input as u32, top.to_owned());
             let next = project_names.len() as u32;
             let project = *project_ids.entry(key).or_insert_with(|| {
-                project_names.push(if input == 0 { top.to_owned() } else { format!("{}:{top}", root.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()) });
+                project_names.push(if input == 0 {
+                    top.to_owned()
+                } else {
+                    format!("{}:{top}", root.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())
+                });
                 next
             });
             entries.push(Entry { split, project, input: input as u32, path });
@@ -321,7 +346,10 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     }
     for name in &heldout {
         if !project_ids.contains_key(&(0, name.clone())) {
-            return Err(TrainerError::Corpus { path: options.input.clone(), reason: format!("held-out project `{name}` from the manifest has no directory here") });
+            return Err(TrainerError::Corpus {
+                path: options.input.clone(),
+                reason: format!("held-out project `{name}` from the manifest has no directory here"),
+            });
         }
     }
     entries.sort_by(|a, b| (a.split, a.input, &a.path).cmp(&(b.split, b.input, &b.path)));
@@ -329,14 +357,25 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
         return Err(TrainerError::EmptyCorpus { path: options.input.clone(), skipped: 0 });
     }
     let mut reader = Reader { roots: roots.clone(), zips };
-    let full_path = |e: &Entry| if e.input == 0 { e.path.clone() } else { format!("{}:{}", project_names[e.project as usize].split(':').next().unwrap_or(""), e.path) };
+    let full_path = |e: &Entry| {
+        if e.input == 0 {
+            e.path.clone()
+        } else {
+            format!("{}:{}", project_names[e.project as usize].split(':').next().unwrap_or(""), e.path)
+        }
+    };
 
     std::fs::create_dir_all(&options.out_dir).at(&options.out_dir)?;
     let drops_path = options.out_dir.join(DROPS_FILE);
     let mut drops = BufWriter::new(File::create(&drops_path).at(&drops_path)?);
 
     // 1. Judge.
-    let mut report = DedupReport { near_dup_threshold: options.near_dup_threshold, max_file_bytes: options.max_file_bytes, tokenizer_sample_bytes: options.tokenizer_sample_bytes, ..Default::default() };
+    let mut report = DedupReport {
+        near_dup_threshold: options.near_dup_threshold,
+        max_file_bytes: options.max_file_bytes,
+        tokenizer_sample_bytes: options.tokenizer_sample_bytes,
+        ..Default::default()
+    };
     let mut kept = vec![false; entries.len()];
     let mut kept_bytes = vec![0u32; entries.len()];
     let mut exact: HashMap<[u8; 16], u32> = HashMap::new();
@@ -344,16 +383,25 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     let mut source_hasher = Sha256::new();
     let mut licence_headers = 0usize;
     let mut per_project: Vec<[usize; 4]> = vec![[0; 4]; project_names.len()]; // seen, kept, bytes kept, tokens
-    let judging = bar(options.show_progress, entries.len() as u64, "judging   {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}");
+    let judging = bar(
+        options.show_progress,
+        entries.len() as u64,
+        "judging   {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}",
+    );
     for (chunk_index, chunk) in entries.chunks(CHUNK).enumerate() {
         let raw = chunk.iter().map(|e| reader.read(e)).collect::<Result<Vec<_>>>()?;
-        let analysed: Vec<(usize, [u8; 32], std::result::Result<([u8; 16], Option<Signature>, usize, bool), DropReason>)> = raw
+        let analysed: Vec<(
+            usize,
+            [u8; 32],
+            std::result::Result<([u8; 16], Option<Signature>, usize, bool), DropReason>,
+        )> = raw
             .into_par_iter()
             .zip(chunk.par_iter())
             .map(|(bytes, entry)| {
                 let len = bytes.len();
                 let digest: [u8; 32] = Sha256::digest(&bytes).into();
-                let verdict = clean(bytes, &entry.path, options).map(|(text, stripped)| (content_hash(&text), signature(&text), text.len(), stripped));
+                let verdict = clean(bytes, &entry.path, options)
+                    .map(|(text, stripped)| (content_hash(&text), signature(&text), text.len(), stripped));
                 (len, digest, verdict)
             })
             .collect();
@@ -370,7 +418,9 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
                 Ok((hash, sig, text_len, stripped)) => {
                     if let Some(&first) = exact.get(&hash) {
                         (DropReason::ExactDuplicate, Some((first, 1.0)))
-                    } else if let Some((first, s)) = sig.as_ref().and_then(|sig| index.query(sig, options.near_dup_threshold)) {
+                    } else if let Some((first, s)) =
+                        sig.as_ref().and_then(|sig| index.query(sig, options.near_dup_threshold))
+                    {
                         (DropReason::NearDuplicate, Some((first, s)))
                     } else {
                         exact.insert(hash, id);
@@ -408,10 +458,14 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
 
     // 2. Tokenizer.
     let (kept_ref, entries_ref) = (&kept, &entries);
-    let split_ids = move |split: Split| (0..entries_ref.len()).filter(move |&i| kept_ref[i] && entries_ref[i].split == split);
+    let split_ids =
+        move |split: Split| (0..entries_ref.len()).filter(move |&i| kept_ref[i] && entries_ref[i].split == split);
     let train_ids: Vec<usize> = split_ids(Split::Train).collect();
     if train_ids.is_empty() {
-        return Err(TrainerError::Corpus { path: options.input.clone(), reason: "no training file survived the filters".into() });
+        return Err(TrainerError::Corpus {
+            path: options.input.clone(),
+            reason: "no training file survived the filters".into(),
+        });
     }
     let train_bytes: usize = train_ids.iter().map(|&i| kept_bytes[i] as usize).sum();
     let tokenizer_path = options.out_dir.join(TOKENIZER_FILE);
@@ -419,10 +473,19 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
         Some(path) => (load_tokenizer(path)?, path.display().to_string()),
         None => {
             let fraction = (options.tokenizer_sample_bytes as f64 / train_bytes as f64).min(1.0);
-            let sample: Vec<usize> = train_ids.iter().copied().filter(|&i| split_bucket(&entries[i].path) < (fraction * 1_000_000.0).ceil() as u64).collect();
+            let sample: Vec<usize> = train_ids
+                .iter()
+                .copied()
+                .filter(|&i| split_bucket(&entries[i].path) < (fraction * 1_000_000.0).ceil() as u64)
+                .collect();
             let sample_bytes: usize = sample.iter().map(|&i| kept_bytes[i] as usize).sum();
             if options.show_progress {
-                eprintln!("tokenizer: training a {}-token BPE on {} files ({:.0} MB) of the training split", options.vocab_size, sample.len(), sample_bytes as f64 / 1e6);
+                eprintln!(
+                    "tokenizer: training a {}-token BPE on {} files ({:.0} MB) of the training split",
+                    options.vocab_size,
+                    sample.len(),
+                    sample_bytes as f64 / 1e6
+                );
             }
             let mut failure = None;
             let texts = sample.iter().map_while(|&i| match reader.read(&entries[i]) {
@@ -441,7 +504,9 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     };
     let eot = end_of_text_id(&tokenizer, &tokenizer_path)?;
     let vocab_size = tokenizer.get_vocab_size(true);
-    tokenizer.save(&tokenizer_path, false).map_err(|e| TrainerError::Tokenizer { path: tokenizer_path.clone(), reason: e.to_string() })?;
+    tokenizer
+        .save(&tokenizer_path, false)
+        .map_err(|e| TrainerError::Tokenizer { path: tokenizer_path.clone(), reason: e.to_string() })?;
 
     // 3. Encode.
     let text_dir = options.out_dir.join("text");
@@ -449,21 +514,29 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
         std::fs::create_dir_all(&text_dir).at(&text_dir)?;
     }
     let total_kept = kept.iter().filter(|&&k| k).count() as u64;
-    let encoding = bar(options.show_progress, total_kept, "encoding  {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}");
+    let encoding = bar(
+        options.show_progress,
+        total_kept,
+        "encoding  {bar:30} {pos}/{len} files {per_sec} [{elapsed}<{eta}] {msg}",
+    );
     let mut metas: [Option<SplitMeta>; 3] = [None, None, None];
     let mut total_tokens = 0usize;
     for (split, name) in [(Split::Train, TRAIN_FILE), (Split::Val, VAL_FILE), (Split::Test, TEST_FILE)] {
         let ids: Vec<usize> = split_ids(split).collect();
         if ids.is_empty() {
             if split == Split::Val {
-                return Err(TrainerError::Corpus { path: options.input.clone(), reason: "no validation project: mark some `heldout` in the manifest or raise --val-fraction".into() });
+                return Err(TrainerError::Corpus {
+                    path: options.input.clone(),
+                    reason: "no validation project: mark some `heldout` in the manifest or raise --val-fraction".into(),
+                });
             }
             continue;
         }
         let path = options.out_dir.join(name);
         let mut writer = TokenWriter::create(&path, vocab_size)?;
         let text_path = text_dir.join(name.replace(".bin", ".txt"));
-        let mut text_out = if options.export_text { Some(BufWriter::new(File::create(&text_path).at(&text_path)?)) } else { None };
+        let mut text_out =
+            if options.export_text { Some(BufWriter::new(File::create(&text_path).at(&text_path)?)) } else { None };
         let mut meta = SplitMeta { files: 0, bytes: 0, tokens: 0 };
         for chunk in ids.chunks(CHUNK) {
             let raw = chunk.iter().map(|&i| reader.read(&entries[i])).collect::<Result<Vec<_>>>()?;
@@ -472,7 +545,9 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
                 .zip(chunk.par_iter())
                 .map(|(bytes, &i)| clean(bytes, &entries[i].path, options).expect("a kept file is kept again").0)
                 .collect();
-            let encodings = tokenizer.encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), false).map_err(|e| TrainerError::Tokenizer { path: tokenizer_path.clone(), reason: e.to_string() })?;
+            let encodings = tokenizer
+                .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), false)
+                .map_err(|e| TrainerError::Tokenizer { path: tokenizer_path.clone(), reason: e.to_string() })?;
             for ((text, enc), &i) in texts.iter().zip(&encodings).zip(chunk) {
                 writer.push(enc.get_ids())?;
                 writer.push(&[eot])?;
@@ -513,7 +588,8 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     projects_out.flush().at(&projects_path)?;
 
     let [train, val, test] = metas;
-    let duplicates = report.dropped.get(&DropReason::ExactDuplicate).map_or(0, |c| c.files) + report.dropped.get(&DropReason::NearDuplicate).map_or(0, |c| c.files);
+    let duplicates = report.dropped.get(&DropReason::ExactDuplicate).map_or(0, |c| c.files)
+        + report.dropped.get(&DropReason::NearDuplicate).map_or(0, |c| c.files);
     let meta = DataMeta {
         input: options.input.display().to_string(),
         vocab_size,
@@ -539,6 +615,7 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
         dedup: Some(report),
     };
     let meta_path = options.out_dir.join(META_FILE);
-    std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).expect("metadata serialises") + "\n").at(&meta_path)?;
+    std::fs::write(&meta_path, serde_json::to_string_pretty(&meta).expect("metadata serialises") + "\n")
+        .at(&meta_path)?;
     Ok(meta)
 }

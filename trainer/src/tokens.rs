@@ -39,7 +39,10 @@ pub fn write_tokens(path: &Path, tokens: &[u32], vocab_size: usize) -> Result<()
     let mut payload = Vec::with_capacity(tokens.len() * width as usize);
     for &token in tokens {
         if token as usize >= vocab_size {
-            return Err(TrainerError::TokenFile { path: path.to_owned(), reason: format!("token {token} is outside the vocabulary of {vocab_size}") });
+            return Err(TrainerError::TokenFile {
+                path: path.to_owned(),
+                reason: format!("token {token} is outside the vocabulary of {vocab_size}"),
+            });
         }
         match width {
             2 => payload.extend_from_slice(&(token as u16).to_le_bytes()),
@@ -80,14 +83,26 @@ impl TokenWriter {
         let tmp = path.with_extension("tmp");
         let mut file = BufWriter::new(std::fs::File::create(&tmp).at(&tmp)?);
         file.write_all(&[0u8; HEADER_LEN]).at(&tmp)?;
-        Ok(TokenWriter { path: path.to_owned(), tmp, file, hasher: Sha256::new(), vocab_size, width: width_for_vocab(vocab_size), count: 0, buffer: Vec::new() })
+        Ok(TokenWriter {
+            path: path.to_owned(),
+            tmp,
+            file,
+            hasher: Sha256::new(),
+            vocab_size,
+            width: width_for_vocab(vocab_size),
+            count: 0,
+            buffer: Vec::new(),
+        })
     }
 
     pub fn push(&mut self, tokens: &[u32]) -> Result<()> {
         self.buffer.clear();
         for &token in tokens {
             if token as usize >= self.vocab_size {
-                return Err(TrainerError::TokenFile { path: self.path.clone(), reason: format!("token {token} is outside the vocabulary of {}", self.vocab_size) });
+                return Err(TrainerError::TokenFile {
+                    path: self.path.clone(),
+                    reason: format!("token {token} is outside the vocabulary of {}", self.vocab_size),
+                });
             }
             match self.width {
                 2 => self.buffer.extend_from_slice(&(token as u16).to_le_bytes()),
@@ -139,7 +154,10 @@ pub fn read_tokens(path: &Path, vocab_size: usize) -> Result<Vec<u32>> {
     let payload = &bytes[HEADER_LEN..];
     let expected_len = count.checked_mul(width as u64).ok_or_else(|| bad(format!("impossible token count {count}")))?;
     if payload.len() as u64 != expected_len {
-        return Err(bad(format!("truncated or padded: header says {count} tokens ({expected_len} bytes), file holds {} bytes", payload.len())));
+        return Err(bad(format!(
+            "truncated or padded: header says {count} tokens ({expected_len} bytes), file holds {} bytes",
+            payload.len()
+        )));
     }
     if checksum(payload) != check {
         return Err(bad("checksum mismatch: the file is corrupt".into()));
@@ -149,7 +167,10 @@ pub fn read_tokens(path: &Path, vocab_size: usize) -> Result<Vec<u32>> {
         _ => payload.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
     };
     if let Some(position) = tokens.iter().position(|&t| t as usize >= vocab_size) {
-        return Err(bad(format!("token {} at position {position} is outside the vocabulary of {vocab_size}", tokens[position])));
+        return Err(bad(format!(
+            "token {} at position {position} is outside the vocabulary of {vocab_size}",
+            tokens[position]
+        )));
     }
     Ok(tokens)
 }

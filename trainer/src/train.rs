@@ -40,7 +40,15 @@ pub struct TrainOptions {
 
 impl TrainOptions {
     pub fn new(config: TrainConfig, config_path: PathBuf, config_text: String) -> TrainOptions {
-        TrainOptions { config, config_path, config_text, resume: false, show_progress: false, stop: Arc::new(AtomicBool::new(false)), stop_after_steps: None }
+        TrainOptions {
+            config,
+            config_path,
+            config_text,
+            resume: false,
+            show_progress: false,
+            stop: Arc::new(AtomicBool::new(false)),
+            stop_after_steps: None,
+        }
     }
 }
 
@@ -98,7 +106,12 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     }
     let vs = VarStore::new(device);
     let model = Gpt2::new(&vs.root(), &model_config);
-    let settings = AdamWSettings { beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weight_decay: config.optim.weight_decay };
+    let settings = AdamWSettings {
+        beta1: config.optim.beta1,
+        beta2: config.optim.beta2,
+        eps: config.optim.eps,
+        weight_decay: config.optim.weight_decay,
+    };
     let optimizer = AdamW::new(vs.variables(), settings);
     let mut session = Session {
         config: config.clone(),
@@ -113,7 +126,14 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         run_dir: run_dir.clone(),
     };
 
-    let mut state = TrainerState { step: 0, tokens_seen: 0, best_val_loss: None, last_val_loss: None, seed: config.train.seed, config_toml: options.config_text.clone() };
+    let mut state = TrainerState {
+        step: 0,
+        tokens_seen: 0,
+        best_val_loss: None,
+        last_val_loss: None,
+        seed: config.train.seed,
+        config_toml: options.config_text.clone(),
+    };
     if options.resume {
         state = session.resume(path)?;
     }
@@ -129,17 +149,29 @@ impl Session {
         })?;
         let found = checkpoint::read_model_config(&dir)?;
         let expected = &self.model_config;
-        let shape = |c: &Gpt2Config| format!("{} layers x {} wide x {} heads, vocabulary {}, context {}", c.n_layer, c.n_embd, c.n_head, c.vocab_size, c.n_positions);
+        let shape = |c: &Gpt2Config| {
+            format!(
+                "{} layers x {} wide x {} heads, vocabulary {}, context {}",
+                c.n_layer, c.n_embd, c.n_head, c.vocab_size, c.n_positions
+            )
+        };
         if (found.n_layer, found.n_embd, found.n_head, found.vocab_size, found.n_positions)
             != (expected.n_layer, expected.n_embd, expected.n_head, expected.vocab_size, expected.n_positions)
         {
-            return Err(TrainerError::ShapeMismatch { path: dir, found: shape(&found), expected: format!("{} ({})", shape(expected), config_path.display()) });
+            return Err(TrainerError::ShapeMismatch {
+                path: dir,
+                found: shape(&found),
+                expected: format!("{} ({})", shape(expected), config_path.display()),
+            });
         }
         let state = checkpoint::load(&dir, &self.vs, &mut self.optimizer)?;
         if state.seed != self.config.train.seed {
             return Err(TrainerError::Checkpoint {
                 path: dir,
-                reason: format!("was trained with train.seed = {}, the config says {}; resuming would change the batch order", state.seed, self.config.train.seed),
+                reason: format!(
+                    "was trained with train.seed = {}, the config says {}; resuming would change the batch order",
+                    state.seed, self.config.train.seed
+                ),
             });
         }
         Ok(state)
@@ -158,7 +190,8 @@ impl Session {
         let mut tokens_per_sec = 0.0;
 
         while state.step < max_steps {
-            if options.stop.load(Ordering::SeqCst) || options.stop_after_steps.is_some_and(|n| train_losses.len() >= n) {
+            if options.stop.load(Ordering::SeqCst) || options.stop_after_steps.is_some_and(|n| train_losses.len() >= n)
+            {
                 interrupted = true;
                 break;
             }
@@ -172,7 +205,10 @@ impl Session {
             state.tokens_seen += tokens_per_step;
             train_losses.push(loss);
             if !loss.is_finite() {
-                return Err(TrainerError::Checkpoint { path: self.run_dir.clone(), reason: format!("training diverged: loss {loss} at step {step}; lower optim.lr") });
+                return Err(TrainerError::Checkpoint {
+                    path: self.run_dir.clone(),
+                    reason: format!("training diverged: loss {loss} at step {step}; lower optim.lr"),
+                });
             }
             log.write(&LogRecord::Train {
                 step: state.step,
@@ -184,7 +220,9 @@ impl Session {
                 elapsed_s: started.elapsed().as_secs_f64(),
             })?;
             let mfu = match self.device {
-                Device::Cuda(_) => format!(" | MFU {:.1}%", 100.0 * flops_per_token * tokens_per_sec / c.train.peak_flops),
+                Device::Cuda(_) => {
+                    format!(" | MFU {:.1}%", 100.0 * flops_per_token * tokens_per_sec / c.train.peak_flops)
+                }
                 _ => String::new(),
             };
             let val = state.last_val_loss.map(|v| format!(" | val {v:.3}")).unwrap_or_default();
@@ -232,7 +270,15 @@ impl Session {
         self.optimizer.zero_grad();
         let mut total = 0.0;
         for micro in 0..accum {
-            let (inputs, targets) = train_batch(&self.data.train, c.model.block_size, c.train.batch_size, c.train.seed, step, micro, self.device);
+            let (inputs, targets) = train_batch(
+                &self.data.train,
+                c.model.block_size,
+                c.train.batch_size,
+                c.train.seed,
+                step,
+                micro,
+                self.device,
+            );
             let loss = self.loss(&inputs, &targets, true);
             (&loss / accum as f64).backward();
             total += loss.double_value(&[]);
@@ -245,7 +291,13 @@ impl Session {
     fn loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
         let logits = tch::autocast(self.autocast, || self.model.forward_train(inputs, train));
         let vocab = self.model_config.vocab_size as i64;
-        logits.to_kind(Kind::Float).view([-1, vocab]).cross_entropy_loss::<Tensor>(&targets.view([-1]), None, Reduction::Mean, -100, 0.0)
+        logits.to_kind(Kind::Float).view([-1, vocab]).cross_entropy_loss::<Tensor>(
+            &targets.view([-1]),
+            None,
+            Reduction::Mean,
+            -100,
+            0.0,
+        )
     }
 
     /// Mean loss over the run's fixed validation batches.
@@ -254,7 +306,14 @@ impl Session {
         let total: f64 = tch::no_grad(|| {
             (0..c.eval.iters)
                 .map(|i| {
-                    let (inputs, targets) = eval_batch(&self.data.val, c.model.block_size, c.train.batch_size, c.train.seed, i, self.device);
+                    let (inputs, targets) = eval_batch(
+                        &self.data.val,
+                        c.model.block_size,
+                        c.train.batch_size,
+                        c.train.seed,
+                        i,
+                        self.device,
+                    );
                     self.loss(&inputs, &targets, false).double_value(&[])
                 })
                 .sum()
@@ -263,14 +322,28 @@ impl Session {
     }
 
     fn save(&self, name: &str, state: &TrainerState) -> Result<PathBuf> {
-        checkpoint::save(&self.run_dir, name, &self.model_config, &self.vs, &self.tokenizer_json, &self.optimizer, state)
+        checkpoint::save(
+            &self.run_dir,
+            name,
+            &self.model_config,
+            &self.vs,
+            &self.tokenizer_json,
+            &self.optimizer,
+            state,
+        )
     }
 
     /// Training FLOPs per token (PaLM appendix B, as in nanoGPT): 6 per
     /// weight plus attention; position embeddings do no multiplications.
     fn flops_per_token(&self) -> f64 {
         let m = &self.model_config;
-        let params: i64 = self.vs.variables().iter().filter(|(name, _)| name.as_str() != "wpe.weight").map(|(_, t)| t.numel() as i64).sum();
+        let params: i64 = self
+            .vs
+            .variables()
+            .iter()
+            .filter(|(name, _)| name.as_str() != "wpe.weight")
+            .map(|(_, t)| t.numel() as i64)
+            .sum();
         6.0 * params as f64 + 12.0 * (m.n_layer * m.n_embd * m.n_positions) as f64
     }
 }
@@ -280,7 +353,9 @@ fn progress_bar(show: bool, len: u64, position: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    bar.set_style(ProgressStyle::with_template("step {pos}/{len} {bar:25} [{elapsed}<{eta}] {msg}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("step {pos}/{len} {bar:25} [{elapsed}<{eta}] {msg}").expect("valid template"),
+    );
     bar.set_position(position);
     bar
 }

@@ -99,7 +99,9 @@ fn two_gloo_ranks_match_one_process_and_the_model_loads_in_logitloom() {
         scripts().display().to_string()
     );
     let theirs = run(Command::new(&python).args(["-c", &probe]));
-    let ours: Vec<Vec<usize>> = (0..3).flat_map(|s| (0..2).map(move |m| window_starts(train_len, 32, 4, derive_seed(&[7, TRAIN_STREAM, s, m])))).collect();
+    let ours: Vec<Vec<usize>> = (0..3)
+        .flat_map(|s| (0..2).map(move |m| window_starts(train_len, 32, 4, derive_seed(&[7, TRAIN_STREAM, s, m]))))
+        .collect();
     assert_eq!(theirs.trim(), format!("{ours:?}"));
 
     // The model directory loads in logitloom and scores like transformers.
@@ -129,7 +131,11 @@ fn tokenize_text_py_writes_the_token_files_prepare_writes() {
     let Some(python) = venv_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
-    let mut names: Vec<_> = std::fs::read_dir(common::corpus_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "java")).collect();
+    let mut names: Vec<_> = std::fs::read_dir(common::corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "java"))
+        .collect();
     names.sort();
     for (i, path) in names.iter().enumerate() {
         let project = if i % 5 == 0 { "held" } else { "main" };
@@ -156,7 +162,11 @@ fn tokenize_text_py_writes_the_token_files_prepare_writes() {
     };
     logitloom_trainer::prepare_projects(&options).unwrap();
     let out = dir.path().join("retokenized");
-    run(Command::new(&python).arg(scripts().join("tokenize_text.py")).arg(&prepared).arg(&out).args(["--threads", "1"]));
+    run(Command::new(&python)
+        .arg(scripts().join("tokenize_text.py"))
+        .arg(&prepared)
+        .arg(&out)
+        .args(["--threads", "1"]));
     for name in ["train.bin", "val.bin"] {
         let (a, b) = (std::fs::read(prepared.join(name)).unwrap(), std::fs::read(out.join(name)).unwrap());
         assert!(a.len() > 100, "{name} is nearly empty");

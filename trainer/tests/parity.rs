@@ -74,7 +74,8 @@ fn loss_curve_matches_pytorch_for_20_steps() {
     std::fs::write(&batches, spec.to_string()).unwrap();
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/reference_train.py");
-    let output = Command::new(python).arg(script).arg(&init_dir).arg(&batches).args(["--threads", "1"]).output().unwrap();
+    let output =
+        Command::new(python).arg(script).arg(&init_dir).arg(&batches).args(["--threads", "1"]).output().unwrap();
     assert!(output.status.success(), "reference failed: {}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).unwrap();
     let reply: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();

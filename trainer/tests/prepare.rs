@@ -26,7 +26,16 @@ fn corpus_reading_dedupes_strips_and_skips_non_utf8() {
     // Sorted order: "A.java" < "C.java" < "D.java" < "pkg/B.java"; B is the second copy, so it goes.
     assert_eq!(paths, ["A.java", "C.java"]);
     assert_eq!(files[1].text, "package p;\nclass C {}\n");
-    assert_eq!((stats.files_seen, stats.files_kept, stats.duplicates_removed, stats.non_utf8_skipped, stats.license_headers_stripped), (4, 2, 1, 1, 1));
+    assert_eq!(
+        (
+            stats.files_seen,
+            stats.files_kept,
+            stats.duplicates_removed,
+            stats.non_utf8_skipped,
+            stats.license_headers_stripped
+        ),
+        (4, 2, 1, 1, 1)
+    );
     assert_eq!(stats.skipped_examples, ["D.java"]);
 
     let only_pkg = CorpusOptions { include_prefixes: vec!["pkg/".into()], strip_license_headers: false };
@@ -49,7 +58,10 @@ fn empty_corpus_is_a_clear_error() {
     std::fs::write(dir.path().join("README.md"), "no java here").unwrap();
     let err = read_corpus(dir.path(), &CorpusOptions::default(), |_| {}).unwrap_err();
     assert!(matches!(err, TrainerError::EmptyCorpus { skipped: 0, .. }), "{err}");
-    assert_eq!(err.to_string(), format!("corpus {}: no usable .java files (found 0 unreadable or non-UTF-8 ones)", dir.path().display()));
+    assert_eq!(
+        err.to_string(),
+        format!("corpus {}: no usable .java files (found 0 unreadable or non-UTF-8 ones)", dir.path().display())
+    );
 }
 
 #[test]
@@ -83,7 +95,11 @@ fn prepare_writes_a_split_that_covers_every_file_once() {
     let again = tempfile::tempdir().unwrap();
     common::prepare_corpus(again.path());
     for name in [TRAIN_FILE, VAL_FILE, "tokenizer.json"] {
-        assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), std::fs::read(again.path().join(name)).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            std::fs::read(again.path().join(name)).unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -93,7 +109,11 @@ fn token_files_round_trip_and_reject_damage() {
     let path = dir.path().join("t.bin");
     let tokens = [0u32, 1, 65535, 42];
     write_tokens(&path, &tokens, 65536).unwrap();
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), (HEADER_LEN + 4 * 2) as u64, "u16 tokens for a 65536 vocabulary");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        (HEADER_LEN + 4 * 2) as u64,
+        "u16 tokens for a 65536 vocabulary"
+    );
     assert_eq!(read_tokens(&path, 65536).unwrap(), tokens);
     write_tokens(&path, &[70000, 3], 70001).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), (HEADER_LEN + 2 * 4) as u64, "u32 tokens beyond 65536");
@@ -113,7 +133,10 @@ fn token_files_round_trip_and_reject_damage() {
     let mut flipped = good.clone();
     flipped[HEADER_LEN + 3] ^= 0x10;
     assert_eq!(message(&flipped), format!("token file {shown}: checksum mismatch: the file is corrupt"));
-    assert_eq!(message(b"PK\x03\x04 a zip, not tokens"), format!("token file {shown}: not a logitloom token file (bad magic or shorter than its header)"));
+    assert_eq!(
+        message(b"PK\x03\x04 a zip, not tokens"),
+        format!("token file {shown}: not a logitloom token file (bad magic or shorter than its header)")
+    );
     std::fs::write(&path, &good).unwrap();
     assert_eq!(
         read_tokens(&path, 1000).unwrap_err().to_string(),

@@ -48,7 +48,8 @@ fn loss_falls_well_below_its_start_on_the_java_corpus() {
         assert!(bytes.starts_with(b"<svg") || bytes.starts_with(b"\x89PNG"), "{name} is neither SVG nor PNG");
     }
     // The checkpoint is a model directory the engine loads.
-    let model = logitloom_engine::Model::load(&summary.run_dir.join("best"), tch::Device::Cpu, tch::Kind::Float).unwrap();
+    let model =
+        logitloom_engine::Model::load(&summary.run_dir.join("best"), tch::Device::Cpu, tch::Kind::Float).unwrap();
     assert_eq!(model.config().vocab_size, common::TEST_VOCAB);
 }
 
@@ -101,7 +102,8 @@ fn an_interrupted_and_resumed_run_matches_an_uninterrupted_one_bit_for_bit() {
     }
     // The log of the resumed run has each step once.
     let log = logitloom_trainer::log::read_log(&dir.path().join("resumed/log.jsonl")).unwrap();
-    let steps: Vec<usize> = log.iter().filter(|r| matches!(r, logitloom_trainer::log::LogRecord::Train { .. })).map(|r| r.step()).collect();
+    let steps: Vec<usize> =
+        log.iter().filter(|r| matches!(r, logitloom_trainer::log::LogRecord::Train { .. })).map(|r| r.step()).collect();
     assert_eq!(steps, (1..=60).collect::<Vec<_>>());
 }
 
@@ -141,7 +143,11 @@ fn an_unwritable_run_directory_is_refused_before_training() {
     let config = common::tiny_config(&data, &blocker.join("run"), 5);
     let err = train(&options(config)).unwrap_err();
     assert!(matches!(err, TrainerError::NotWritable { .. }), "{err}");
-    assert!(err.to_string().starts_with(&format!("checkpoint directory {} is not writable: ", blocker.join("run").display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("checkpoint directory {} is not writable: ", blocker.join("run").display())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -149,7 +155,14 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let parent = dir.path();
-    let state = |step| TrainerState { step, tokens_seen: 0, best_val_loss: None, last_val_loss: None, seed: 1, config_toml: String::new() };
+    let state = |step| TrainerState {
+        step,
+        tokens_seen: 0,
+        best_val_loss: None,
+        last_val_loss: None,
+        seed: 1,
+        config_toml: String::new(),
+    };
     let write_state = |step: usize| {
         move |tmp: &Path| {
             std::fs::write(tmp.join("trainer_state.json"), serde_json::to_string(&state(step)).unwrap()).unwrap();
@@ -167,7 +180,8 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
     assert!(err.to_string().contains("disk full (simulated)"));
     let last = parent.join(LAST);
     assert_eq!(std::fs::read_dir(&last).unwrap().count(), 1, "no partial file leaked into the old checkpoint");
-    let kept: TrainerState = serde_json::from_str(&std::fs::read_to_string(last.join("trainer_state.json")).unwrap()).unwrap();
+    let kept: TrainerState =
+        serde_json::from_str(&std::fs::read_to_string(last.join("trainer_state.json")).unwrap()).unwrap();
     assert_eq!(kept.step, 10);
     assert!(!parent.join(".last.tmp").exists());
 
@@ -178,7 +192,8 @@ fn a_failed_checkpoint_write_leaves_the_previous_one_intact() {
 
     // And a successful write replaces it.
     checkpoint::write_atomically(parent, LAST, write_state(20)).unwrap();
-    let replaced: TrainerState = serde_json::from_str(&std::fs::read_to_string(last.join("trainer_state.json")).unwrap()).unwrap();
+    let replaced: TrainerState =
+        serde_json::from_str(&std::fs::read_to_string(last.join("trainer_state.json")).unwrap()).unwrap();
     assert_eq!(replaced.step, 20);
     assert!(!parent.join(".last.old").exists());
 }

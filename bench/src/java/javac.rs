@@ -140,7 +140,8 @@ pub fn public_type_name(source: &str) -> Option<&str> {
         if words.peek() != Some(&"public") {
             continue;
         }
-        let mut words = words.skip_while(|w| matches!(*w, "public" | "final" | "abstract" | "sealed" | "non-sealed" | "strictfp"));
+        let mut words =
+            words.skip_while(|w| matches!(*w, "public" | "final" | "abstract" | "sealed" | "non-sealed" | "strictfp"));
         if let (Some("class" | "interface" | "enum" | "record"), Some(name)) = (words.next(), words.next()) {
             let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(name.len());
             if end > 0 {

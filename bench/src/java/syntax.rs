@@ -34,7 +34,8 @@ impl JavaSyntax {
     }
 
     pub fn check(&mut self, source: &str) -> SyntaxReport {
-        let tree = self.parser.parse(source, None).expect("parsing without a timeout or cancellation always returns a tree");
+        let tree =
+            self.parser.parse(source, None).expect("parsing without a timeout or cancellation always returns a tree");
         SyntaxReport {
             first_error_byte: first_error(tree.root_node()),
             bare_return_in_non_void: self.has_bare_return_in_non_void(&tree, source),
@@ -70,8 +71,11 @@ fn enclosing_method_is_non_void(node: Node<'_>) -> bool {
                 return n.child_by_field_name("type").is_some_and(|t| t.kind() != "void_type");
             }
             // Reaching a class body first means an initializer block.
-            "lambda_expression" | "constructor_declaration" | "compact_constructor_declaration"
-            | "static_initializer" | "class_body" => return false,
+            "lambda_expression"
+            | "constructor_declaration"
+            | "compact_constructor_declaration"
+            | "static_initializer"
+            | "class_body" => return false,
             _ => current = n.parent(),
         }
     }

@@ -39,8 +39,8 @@ pub use logitloom_std_plugins::periodic::{longest_periodic_tail, TailLoop};
 pub fn detect_tail_loop<T: PartialEq>(items: &[T], rule: &LoopRule) -> Option<TailLoop> {
     let tail = longest_periodic_tail(items, rule.max_period)?;
     let span = items.len() - tail.start;
-    let is_loop = tail.repeats >= rule.min_repeats
-        || (tail.repeats >= rule.min_long_repeats && span >= rule.min_long_tokens);
+    let is_loop =
+        tail.repeats >= rule.min_repeats || (tail.repeats >= rule.min_long_repeats && span >= rule.min_long_tokens);
     is_loop.then_some(tail)
 }
 

@@ -26,7 +26,10 @@ pub fn render(suite: &Suite, meta: &RunMeta, sections: &[ModelSection]) -> Strin
         suite.device,
         suite.batch_size
     );
-    let _ = writeln!(s, "- Cells are the mean and its 95% interval (Student t; Wilson for rates); **bold** marks the best chain.");
+    let _ = writeln!(
+        s,
+        "- Cells are the mean and its 95% interval (Student t; Wilson for rates); **bold** marks the best chain."
+    );
     let _ = writeln!(s, "- Metric definitions and conventions: `docs/bench.md`.\n");
     for section in sections {
         let _ = writeln!(s, "## Model `{}`\n\n`{}`\n", section.model, section.model_dir);
@@ -54,7 +57,11 @@ fn cell(summaries: &[ChainSummary], id: &str, chain: usize, best: &[usize], with
         Some(e) => {
             let (mean, interval) = format_estimate(def, e);
             let mean = if best.contains(&chain) { format!("**{mean}**") } else { mean };
-            if with_interval { format!("{mean} {interval}") } else { mean }
+            if with_interval {
+                format!("{mean} {interval}")
+            } else {
+                mean
+            }
         }
     }
 }
@@ -131,11 +138,13 @@ fn full_table(summaries: &[ChainSummary]) -> String {
 fn stage_table(summaries: &[ChainSummary]) -> String {
     let mut s = String::from("| chain | stages |\n|---|---|\n");
     for summary in summaries {
-        let mut stages: Vec<String> = summary.stage_ms_per_token.iter().map(|(name, ms)| format!("{name} {ms:.3}")).collect();
+        let mut stages: Vec<String> =
+            summary.stage_ms_per_token.iter().map(|(name, ms)| format!("{name} {ms:.3}")).collect();
         if let Some(ms) = summary.rollback_ms_per_rewind {
             stages.push(format!("(rollback {ms:.3} ms per rewind)"));
         }
-        let _ = writeln!(s, "| {} | {} |", summary.chain, if stages.is_empty() { "–".into() } else { stages.join(", ") });
+        let _ =
+            writeln!(s, "| {} | {} |", summary.chain, if stages.is_empty() { "–".into() } else { stages.join(", ") });
     }
     s
 }

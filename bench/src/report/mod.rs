@@ -38,7 +38,12 @@ pub fn write_report(suite: &Suite, records: &[Record], meta: &RunMeta, out: &Pat
         let mine: Vec<&Record> = records.iter().filter(|r| r.model == model.name).collect();
         let summaries = summary::summarise(&chains, &mine);
         let figures = figures(&model.name, &chains, &mine, out)?;
-        sections.push(ModelSection { model: model.name.clone(), model_dir: model.dir.display().to_string(), summaries, figures });
+        sections.push(ModelSection {
+            model: model.name.clone(),
+            model_dir: model.dir.display().to_string(),
+            summaries,
+            figures,
+        });
     }
     let md = markdown::render(suite, meta, &sections);
     let md_path = out.join("report.md");
@@ -48,8 +53,16 @@ pub fn write_report(suite: &Suite, records: &[Record], meta: &RunMeta, out: &Pat
     std::fs::write(&html_path, html).map_err(|source| BenchError::Write { path: html_path, cause: source })
 }
 
-fn figures(model: &str, chains: &[String], records: &[&Record], out: &Path) -> Result<Vec<(String, String, String)>, BenchError> {
-    fn of_chain<'a>(records: &'a [&'a Record], chain: &'a str) -> impl Iterator<Item = &'a crate::record::Measured> + 'a {
+fn figures(
+    model: &str,
+    chains: &[String],
+    records: &[&Record],
+    out: &Path,
+) -> Result<Vec<(String, String, String)>, BenchError> {
+    fn of_chain<'a>(
+        records: &'a [&'a Record],
+        chain: &'a str,
+    ) -> impl Iterator<Item = &'a crate::record::Measured> + 'a {
         records.iter().filter(move |r| r.chain == chain).filter_map(|r| r.measured())
     }
     let mut figures = Vec::new();
@@ -82,7 +95,10 @@ fn figures(model: &str, chains: &[String], records: &[&Record], out: &Path) -> R
         (!values.is_empty()).then(|| values.iter().filter(|&&v| v).count() as f64 / values.len() as f64)
     };
     let rates = vec![
-        ("collapsed (tail loop)".to_string(), chains.iter().map(|c| rate_of(c, &|m| Some(m.metrics.tail_loop.is_some()))).collect()),
+        (
+            "collapsed (tail loop)".to_string(),
+            chains.iter().map(|c| rate_of(c, &|m| Some(m.metrics.tail_loop.is_some()))).collect(),
+        ),
         ("compiles (javac)".to_string(), chains.iter().map(|c| rate_of(c, &|m| m.java.compiles)).collect()),
     ];
     let title = format!("Collapse and compile rate, model {model}");
@@ -90,8 +106,10 @@ fn figures(model: &str, chains: &[String], records: &[&Record], out: &Path) -> R
     let svg = plots::save(&RatesFigure { title: title.clone(), chains: chains.to_vec(), rates }, out, &stem)?;
     figures.push((title, stem, svg));
 
-    let loop_onsets: Vec<Vec<usize>> = chains.iter().map(|c| of_chain(records, c).filter_map(|m| m.metrics.loop_onset()).collect()).collect();
-    let spike_onsets: Vec<Vec<usize>> = chains.iter().map(|c| of_chain(records, c).filter_map(|m| m.metrics.entropy_spike_at).collect()).collect();
+    let loop_onsets: Vec<Vec<usize>> =
+        chains.iter().map(|c| of_chain(records, c).filter_map(|m| m.metrics.loop_onset()).collect()).collect();
+    let spike_onsets: Vec<Vec<usize>> =
+        chains.iter().map(|c| of_chain(records, c).filter_map(|m| m.metrics.entropy_spike_at).collect()).collect();
     let max_position = records.iter().filter_map(|r| r.measured()).map(|m| m.generated.tokens.len()).max().unwrap_or(1);
     let title = format!("Collapse onset, model {model}");
     let stem = format!("onset-{model}");

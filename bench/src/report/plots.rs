@@ -56,7 +56,10 @@ impl Figure for EntropyFigure {
         for (i, curve) in self.curves.iter().enumerate() {
             let c = colour(i);
             chart
-                .draw_series(LineSeries::new(curve.mean.iter().enumerate().map(|(x, &y)| (x as f64, y)), c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    curve.mean.iter().enumerate().map(|(x, &y)| (x as f64, y)),
+                    c.stroke_width(2),
+                ))
                 .map_err(e)?
                 .label(curve.chain.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)));

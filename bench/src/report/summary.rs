@@ -32,7 +32,13 @@ pub struct MetricDef {
     pub digits: usize,
 }
 
-const fn mean(id: &'static str, label: &'static str, better: Better, digits: usize, f: fn(&Measured) -> Option<f64>) -> MetricDef {
+const fn mean(
+    id: &'static str,
+    label: &'static str,
+    better: Better,
+    digits: usize,
+    f: fn(&Measured) -> Option<f64>,
+) -> MetricDef {
     MetricDef { id, label, better, value: Value::Mean(f), digits }
 }
 const fn rate(id: &'static str, label: &'static str, better: Better, f: fn(&Measured) -> Option<bool>) -> MetricDef {
@@ -50,9 +56,15 @@ pub const METRICS: &[MetricDef] = &[
     rate("collapsed", "collapsed (tail loop)", Better::Lower, |m| Some(m.metrics.tail_loop.is_some())),
     mean("coherent_tokens", "coherent tokens (before loop)", Better::Higher, 1, |m| Some(coherent_tokens(m) as f64)),
     mean("loop_onset", "loop onset (collapsed only)", Better::Higher, 1, |m| m.metrics.loop_onset().map(|x| x as f64)),
-    mean("loop_period", "loop period (collapsed only)", Better::Neither, 1, |m| m.metrics.tail_loop.map(|l| l.period as f64)),
-    rate("entropy_spike", "entropy spike", Better::Lower, |m| (!m.generated.entropy.is_empty()).then_some(m.metrics.entropy_spike_at.is_some())),
-    mean("spike_onset", "first entropy spike (spiking only)", Better::Higher, 1, |m| m.metrics.entropy_spike_at.map(|x| x as f64)),
+    mean("loop_period", "loop period (collapsed only)", Better::Neither, 1, |m| {
+        m.metrics.tail_loop.map(|l| l.period as f64)
+    }),
+    rate("entropy_spike", "entropy spike", Better::Lower, |m| {
+        (!m.generated.entropy.is_empty()).then_some(m.metrics.entropy_spike_at.is_some())
+    }),
+    mean("spike_onset", "first entropy spike (spiking only)", Better::Higher, 1, |m| {
+        m.metrics.entropy_spike_at.map(|x| x as f64)
+    }),
     mean("seq_rep_1", "seq-rep-1", Better::Lower, 3, |m| Some(m.metrics.seq_rep[0])),
     mean("seq_rep_2", "seq-rep-2", Better::Lower, 3, |m| Some(m.metrics.seq_rep[1])),
     mean("seq_rep_3", "seq-rep-3", Better::Lower, 3, |m| Some(m.metrics.seq_rep[2])),
@@ -70,7 +82,9 @@ pub const METRICS: &[MetricDef] = &[
     mean("entropy_mean", "mean entropy (nats)", Better::Neither, 2, |m| m.metrics.entropy_mean),
     mean("entropy_max", "max entropy (nats)", Better::Neither, 2, |m| m.metrics.entropy_max),
     rate("parses", "parses (tree-sitter)", Better::Higher, |m| Some(m.java.parses)),
-    mean("first_error", "first syntax error (token)", Better::Higher, 1, |m| m.java.first_error_token.map(|x| x as f64)),
+    mean("first_error", "first syntax error (token)", Better::Higher, 1, |m| {
+        m.java.first_error_token.map(|x| x as f64)
+    }),
     rate("compiles", "compiles (javac)", Better::Higher, |m| m.java.compiles),
     rate("bare_return", "`return;` in non-void method", Better::Lower, |m| Some(m.java.bare_return_in_non_void)),
     mean("tokens", "generated tokens", Better::Neither, 1, |m| Some(m.generated.tokens.len() as f64)),
@@ -83,8 +97,16 @@ pub const METRICS: &[MetricDef] = &[
 ];
 
 /// The columns of the headline table, by metric id.
-pub const HEADLINE: &[&str] =
-    &["collapsed", "coherent_tokens", "seq_rep_4", "rep_line", "parses", "compiles", "entropy_mean", "tokens_per_second"];
+pub const HEADLINE: &[&str] = &[
+    "collapsed",
+    "coherent_tokens",
+    "seq_rep_4",
+    "rep_line",
+    "parses",
+    "compiles",
+    "entropy_mean",
+    "tokens_per_second",
+];
 
 pub fn metric(id: &str) -> &'static MetricDef {
     METRICS.iter().find(|m| m.id == id).expect("headline ids name metrics")
@@ -199,7 +221,8 @@ pub fn best_chains(def: &MetricDef, summaries: &[ChainSummary]) -> Vec<usize> {
         Better::Neither => None,
     };
     let Some(best) = best else { return Vec::new() };
-    let winners: Vec<usize> = values.iter().filter(|v| (v.1 - best).abs() <= 1e-9 * best.abs().max(1.0)).map(|v| v.0).collect();
+    let winners: Vec<usize> =
+        values.iter().filter(|v| (v.1 - best).abs() <= 1e-9 * best.abs().max(1.0)).map(|v| v.0).collect();
     if winners.len() == values.len() {
         return Vec::new();
     }
@@ -223,7 +246,10 @@ mod tests {
 
     #[test]
     fn javac_messages_group_by_kind() {
-        assert_eq!(error_kind("variable mid is already defined in method merge(int[],int[],int,int,int)"), "already defined");
+        assert_eq!(
+            error_kind("variable mid is already defined in method merge(int[],int[],int,int,int)"),
+            "already defined"
+        );
         assert_eq!(error_kind("method isEmpty() is already defined in class MinHeap"), "already defined");
         assert_eq!(error_kind("cannot find symbol"), "cannot find symbol");
         assert_eq!(error_kind("int cannot be dereferenced"), "cannot be dereferenced");

@@ -131,7 +131,12 @@ pub unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &
     portable_matvec(matrix, rows, inputs, outputs)
 }
 
-unsafe fn portable_matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+unsafe fn portable_matvec(
+    matrix: &MatrixRef,
+    rows: std::ops::Range<usize>,
+    inputs: &[*const f32],
+    outputs: &[*mut f32],
+) {
     let cols = matrix.cols;
     let mut widened = vec![0f32; cols];
     for r in rows {
@@ -317,7 +322,12 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
-    pub(super) unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+    pub(super) unsafe fn matvec(
+        matrix: &MatrixRef,
+        rows: std::ops::Range<usize>,
+        inputs: &[*const f32],
+        outputs: &[*mut f32],
+    ) {
         // One monomorphised loop per storage and group size keeps the
         // accumulators in registers and the storage match out of the loop.
         macro_rules! by_storage {
@@ -370,7 +380,12 @@ mod avx512 {
     const PREFETCH_AHEAD: usize = 8192;
 
     #[inline(always)]
-    unsafe fn rows_kernel<const G: usize, const S: u8>(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
+    unsafe fn rows_kernel<const G: usize, const S: u8>(
+        matrix: &MatrixRef,
+        rows: std::ops::Range<usize>,
+        inputs: &[*const f32],
+        outputs: &[*mut f32],
+    ) {
         let storage = storage_of(S);
         let cols = matrix.cols;
         let full = cols / 32 * 32;
@@ -474,11 +489,16 @@ mod tests {
     fn matvec_agrees_in_every_storage_and_group_size() {
         let (rows, cols) = (19, 77); // odd sizes exercise the tails
         let weights: Vec<f32> = (0..rows * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 64.0).collect();
-        let inputs: Vec<Vec<f32>> = (0..6).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
+        let inputs: Vec<Vec<f32>> =
+            (0..6).map(|b| (0..cols).map(|c| ((c * 13 + b * 7) % 17) as f32 / 8.0 - 1.0).collect()).collect();
         let bf16: Vec<u16> = weights.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
         let f16: Vec<u16> = weights.iter().map(|&w| half::f16::from_f32(w).to_bits()).collect();
         // These weights are exact in all three storages, so all agree.
-        for (storage, base) in [(Storage::F32, weights.as_ptr() as *const u8), (Storage::Bf16, bf16.as_ptr() as *const u8), (Storage::F16, f16.as_ptr() as *const u8)] {
+        for (storage, base) in [
+            (Storage::F32, weights.as_ptr() as *const u8),
+            (Storage::Bf16, bf16.as_ptr() as *const u8),
+            (Storage::F16, f16.as_ptr() as *const u8),
+        ] {
             let matrix = MatrixRef { base, rows, cols, storage };
             for batch in 1..=6 {
                 let mut outputs = vec![vec![f32::NAN; rows]; batch];
@@ -495,7 +515,10 @@ mod tests {
                 unsafe { portable_matvec(&matrix, 0..rows, &ins, &portable_outs) };
                 for b in 0..batch {
                     for r in 0..rows {
-                        assert!((portable[b][r] - outputs[b][r]).abs() < 1e-4, "{storage:?}: portable and dispatched bodies differ");
+                        assert!(
+                            (portable[b][r] - outputs[b][r]).abs() < 1e-4,
+                            "{storage:?}: portable and dispatched bodies differ"
+                        );
                     }
                 }
                 for b in 0..batch {

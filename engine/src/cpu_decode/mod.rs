@@ -209,12 +209,21 @@ impl<'m> CpuDecoder<'m> {
         let rows = fed.len();
         assert!(rows * c <= self.scratch.residual.len(), "more rows than the decoder was built for");
         // The raw reads and writes below rely on the cache's layout.
-        assert!(cache.capacity() * self.pool.parts() <= self.scratch.scores.len(), "cache longer than the model's context");
+        assert!(
+            cache.capacity() * self.pool.parts() <= self.scratch.scores.len(),
+            "cache longer than the model's context"
+        );
         for tensors in [&cache.keys, &cache.values] {
             assert_eq!(tensors.len(), self.layers.len());
             for t in tensors {
-                assert!(t.kind() == self.gpt.kind() && t.device() == Device::Cpu && t.is_contiguous(), "cache does not match the model");
-                assert_eq!(t.size(), [cache.batch_size() as i64, heads as i64, cache.capacity() as i64, head_dim as i64]);
+                assert!(
+                    t.kind() == self.gpt.kind() && t.device() == Device::Cpu && t.is_contiguous(),
+                    "cache does not match the model"
+                );
+                assert_eq!(
+                    t.size(),
+                    [cache.batch_size() as i64, heads as i64, cache.capacity() as i64, head_dim as i64]
+                );
             }
         }
         assert!(fed.iter().all(|&(b, _)| b < cache.batch_size()), "row outside the cache's batch");
@@ -236,7 +245,13 @@ impl<'m> CpuDecoder<'m> {
             let s = &mut self.scratch;
             for i in 0..rows {
                 let span = i * c..(i + 1) * c;
-                kernels::layer_norm(&s.residual[span.clone()], &layer.ln_1.gain, &layer.ln_1.bias, layer.ln_1.eps, &mut s.normed[span]);
+                kernels::layer_norm(
+                    &s.residual[span.clone()],
+                    &layer.ln_1.gain,
+                    &layer.ln_1.bias,
+                    layer.ln_1.eps,
+                    &mut s.normed[span],
+                );
             }
             parallel_matvec(pool, &layer.qkv, &s.normed, &rows_of(&mut s.qkv, rows, 3 * c), &|_, out, range| {
                 for (o, b) in out[range.clone()].iter_mut().zip(&layer.qkv_bias[range]) {
@@ -251,8 +266,16 @@ impl<'m> CpuDecoder<'m> {
             for (i, (&(b, _), &pos)) in fed.iter().zip(&positions).enumerate() {
                 let qkv = &s.qkv[i * 3 * c..(i + 1) * 3 * c];
                 for h in 0..heads {
-                    kernels::store_all(storage, keys.add(slot(b, h, pos)), &qkv[c + h * head_dim..c + (h + 1) * head_dim]);
-                    kernels::store_all(storage, values.add(slot(b, h, pos)), &qkv[2 * c + h * head_dim..2 * c + (h + 1) * head_dim]);
+                    kernels::store_all(
+                        storage,
+                        keys.add(slot(b, h, pos)),
+                        &qkv[c + h * head_dim..c + (h + 1) * head_dim],
+                    );
+                    kernels::store_all(
+                        storage,
+                        values.add(slot(b, h, pos)),
+                        &qkv[2 * c + h * head_dim..2 * c + (h + 1) * head_dim],
+                    );
                 }
             }
             let (keys, values) = (keys as usize, values as usize);
@@ -284,7 +307,13 @@ impl<'m> CpuDecoder<'m> {
             });
             for i in 0..rows {
                 let span = i * c..(i + 1) * c;
-                kernels::layer_norm(&s.residual[span.clone()], &layer.ln_2.gain, &layer.ln_2.bias, layer.ln_2.eps, &mut s.normed[span]);
+                kernels::layer_norm(
+                    &s.residual[span.clone()],
+                    &layer.ln_2.gain,
+                    &layer.ln_2.bias,
+                    layer.ln_2.eps,
+                    &mut s.normed[span],
+                );
             }
             parallel_matvec(pool, &layer.fc, &s.normed, &rows_of(&mut s.hidden, rows, 4 * c), &|_, out, range| {
                 kernels::bias_gelu(&mut out[range.clone()], &layer.fc_bias[range]);
@@ -296,7 +325,13 @@ impl<'m> CpuDecoder<'m> {
         let s = &mut self.scratch;
         for i in 0..rows {
             let span = i * c..(i + 1) * c;
-            kernels::layer_norm(&s.residual[span.clone()], &self.ln_f.gain, &self.ln_f.bias, self.ln_f.eps, &mut s.normed[span]);
+            kernels::layer_norm(
+                &s.residual[span.clone()],
+                &self.ln_f.gain,
+                &self.ln_f.bias,
+                self.ln_f.eps,
+                &mut s.normed[span],
+            );
         }
         let outputs: Vec<SharedMut> = logits.iter().map(|&p| SharedMut(p)).collect();
         parallel_matvec(pool, &self.wte, &s.normed, &outputs, &|_, _, _| {});
@@ -347,7 +382,14 @@ unsafe fn parallel_matvec(
 /// # Safety
 /// `residual` must point at rows of `width` floats, row `i` included, and
 /// no other thread may touch `range` of row `i`.
-unsafe fn add_residual(residual: SharedMut, width: usize, i: usize, out: &[f32], bias: &[f32], range: std::ops::Range<usize>) {
+unsafe fn add_residual(
+    residual: SharedMut,
+    width: usize,
+    i: usize,
+    out: &[f32],
+    bias: &[f32],
+    range: std::ops::Range<usize>,
+) {
     let x = std::slice::from_raw_parts_mut(residual.ptr().add(i * width), width);
     for r in range {
         x[r] += out[r] + bias[r];

@@ -62,9 +62,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Turns the JSON parameter object the host sends into a map.
-pub fn parse_params(
-    json: &[u8],
-) -> Result<std::collections::BTreeMap<String, crate::ParamValue>, crate::PluginError> {
+pub fn parse_params(json: &[u8]) -> Result<std::collections::BTreeMap<String, crate::ParamValue>, crate::PluginError> {
     serde_json::from_slice(json)
         .map_err(|e| crate::PluginError::new(format!("parameters are not a JSON object of values: {e}")))
 }

@@ -146,8 +146,7 @@ pub struct PluginModule {
     /// Creates processor number `index` (in describe order) from a JSON
     /// object of parameters.
     pub create: extern "C" fn(index: u32, params_json: RStr<'_>, setup: &FfiSetup<'_>) -> FfiCreated,
-    pub process:
-        unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, logits: RSliceMut<'_, f32>) -> FfiOutcome,
+    pub process: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, logits: RSliceMut<'_, f32>) -> FfiOutcome,
     pub sample: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, logits: RSlice<'_, f32>) -> FfiOutcome,
     pub accept: unsafe extern "C" fn(ProcessorHandle, step: &FfiStep<'_>, token: u32) -> FfiOutcome,
     #[sabi(last_prefix_field)]
@@ -207,9 +206,8 @@ extern "C" fn describe<L: ExportedLibrary>() -> RString {
 
 extern "C" fn create<L: ExportedLibrary>(index: u32, params_json: RStr<'_>, setup: &FfiSetup<'_>) -> FfiCreated {
     let run = || -> Result<BoxedProcessor, PluginError> {
-        let entry = L::entries()
-            .get(index as usize)
-            .ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
+        let entry =
+            L::entries().get(index as usize).ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
         let params = parse_params(params_json.as_str().as_bytes())?;
         let token_bytes = match &setup.token_bytes {
             ROption::RSome(tb) => Some(TokenBytes { data: tb.data.as_slice(), offsets: tb.offsets.as_slice() }),
@@ -249,14 +247,8 @@ unsafe fn call(
         ROption::RSome(r) => Some(r.as_slice()),
         ROption::RNone => None,
     };
-    let mut view = Step::new(
-        step.tokens.as_slice(),
-        step.prompt_len,
-        step.step,
-        step.vocab_size,
-        step.eos_token_id,
-        raw_logits,
-    );
+    let mut view =
+        Step::new(step.tokens.as_slice(), step.prompt_len, step.step, step.vocab_size, step.eos_token_id, raw_logits);
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut hosted.processor, &mut view)));
     hosted.rewind = view.take_rewind();
     let observations: RVec<RString> = view.take_observations().into_iter().map(RString::from).collect();
@@ -268,7 +260,11 @@ unsafe fn call(
     FfiOutcome { status, message, token, observations }
 }
 
-unsafe extern "C" fn process(handle: ProcessorHandle, step: &FfiStep<'_>, mut logits: RSliceMut<'_, f32>) -> FfiOutcome {
+unsafe extern "C" fn process(
+    handle: ProcessorHandle,
+    step: &FfiStep<'_>,
+    mut logits: RSliceMut<'_, f32>,
+) -> FfiOutcome {
     // SAFETY: the host passes a live handle from `create` (see `call`).
     unsafe { call(handle, step, |p, s| p.process(s, logits.as_mut_slice()).map(|()| 0)) }
 }

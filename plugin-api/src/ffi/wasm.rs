@@ -138,9 +138,8 @@ pub unsafe fn create<L: ExportedLibrary>(
         offsets: unsafe { slice(token_bytes_offsets, token_bytes_offsets_len) },
     });
     let result = (|| {
-        let entry = L::entries()
-            .get(index as usize)
-            .ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
+        let entry =
+            L::entries().get(index as usize).ok_or_else(|| PluginError::new(format!("no processor number {index}")))?;
         let params = parse_params(params)?;
         let setup = Setup { vocab_size: vocab_size as usize, eos_token_id, seed, token_bytes };
         let processor = (entry.create)(&params, &setup)?;
@@ -236,7 +235,8 @@ pub unsafe fn sample(
     // SAFETY: the caller's contract.
     let logits = unsafe { slice(logits, vocab_size) };
     // SAFETY: the caller's contract for the step's buffers.
-    match unsafe { with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.sample(s, logits)) } {
+    match unsafe { with_step(tokens, tokens_len, prompt_len, step, vocab_size, raw_logits, |p, s| p.sample(s, logits)) }
+    {
         Ok(token) => token as i64,
         Err(e) => {
             set_error(e.message);

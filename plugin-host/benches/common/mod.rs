@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use logitloom_plugin_host::{ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, PluginLibrary, SequenceSetup, StageSpec};
+use logitloom_plugin_host::{
+    ChainSpec, HostOptions, LoadedChain, OwnedTokenBytes, ParamValue, PluginLibrary, SequenceSetup, StageSpec,
+};
 
 pub const VOCAB: usize = 50_257;
 
@@ -19,9 +21,17 @@ pub fn artifact(wasm: bool) -> PathBuf {
     let path = if wasm {
         profile_dir().parent().unwrap().join("wasm32-unknown-unknown/release/logitloom_std_module.wasm")
     } else {
-        profile_dir().join(format!("{}logitloom_std_module{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
+        profile_dir().join(format!(
+            "{}logitloom_std_module{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
     };
-    assert!(path.is_file(), "missing {}: see the build commands at the top of plugin-host/benches/processors.rs", path.display());
+    assert!(
+        path.is_file(),
+        "missing {}: see the build commands at the top of plugin-host/benches/processors.rs",
+        path.display()
+    );
     path
 }
 
@@ -29,17 +39,18 @@ pub fn stage(source: &str, name: &str, params: &[(&str, ParamValue)]) -> StageSp
     let params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     match source {
         "builtin" => StageSpec { plugin: name.into(), processor: None, params },
-        other => StageSpec {
-            plugin: artifact(other == "wasm").display().to_string(),
-            processor: Some(name.into()),
-            params,
-        },
+        other => {
+            StageSpec { plugin: artifact(other == "wasm").display().to_string(), processor: Some(name.into()), params }
+        }
     }
 }
 
 pub fn load(stages: Vec<StageSpec>) -> LoadedChain {
     let opts = HostOptions { check_logits: false, ..HostOptions::default() };
-    ChainSpec::from_stages(stages, &PluginLibrary::from_entries(logitloom_builtins::entries())).unwrap().load(&opts).unwrap()
+    ChainSpec::from_stages(stages, &PluginLibrary::from_entries(logitloom_builtins::entries()))
+        .unwrap()
+        .load(&opts)
+        .unwrap()
 }
 
 pub struct Inputs {
@@ -64,7 +75,6 @@ pub fn inputs() -> Inputs {
     };
     Inputs { row, tokens, setup }
 }
-
 
 /// Every standard processor with the parameters the tables report.
 pub fn processor_cases() -> Vec<(&'static str, Vec<(&'static str, ParamValue)>)> {

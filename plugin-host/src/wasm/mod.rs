@@ -21,10 +21,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use logitloom_plugin_api::ffi::{unpack_version, INTERFACE_VERSION_SYMBOL};
-use logitloom_plugin_api::{InterfaceVersion, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, INTERFACE_VERSION};
+use logitloom_plugin_api::{
+    InterfaceVersion, ProcessorInfo, RewindRequest, Rollback, Setup, StageKind, INTERFACE_VERSION,
+};
 use wasmtime::{
-    Caller, Extern, Instance, InstancePre, Linker, Memory, ResourceLimiter, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, TypedFunc,
+    Caller, Extern, Instance, InstancePre, Linker, Memory, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
+    Trap, TypedFunc,
 };
 
 use crate::error::{HostError, StageFailure};
@@ -116,10 +118,9 @@ impl Exports {
         ) -> Result<Option<TypedFunc<P, R>>, String> {
             match instance.get_export(&mut *store, name) {
                 None => Ok(None),
-                Some(Extern::Func(f)) => f
-                    .typed(&*store)
-                    .map(Some)
-                    .map_err(|e| format!("export `{name}` has the wrong signature: {e}")),
+                Some(Extern::Func(f)) => {
+                    f.typed(&*store).map(Some).map_err(|e| format!("export `{name}` has the wrong signature: {e}"))
+                }
                 Some(_) => Err(format!("export `{name}` is not a function")),
             }
         }
@@ -127,7 +128,8 @@ impl Exports {
         let memory = instance.get_memory(&mut *store, "memory").ok_or_else(|| required("memory"))?;
         Ok(Exports {
             memory,
-            last_error: func(instance, store, "logitloom_last_error")?.ok_or_else(|| required("logitloom_last_error"))?,
+            last_error: func(instance, store, "logitloom_last_error")?
+                .ok_or_else(|| required("logitloom_last_error"))?,
             alloc: func(instance, store, "logitloom_alloc")?.ok_or_else(|| required("logitloom_alloc"))?,
             create: func(instance, store, "logitloom_create")?.ok_or_else(|| required("logitloom_create"))?,
             process: func(instance, store, "logitloom_process")?,
@@ -149,7 +151,12 @@ pub(crate) struct WasmLibrary {
 }
 
 impl WasmLibrary {
-    pub fn open(path: &Path, deadline: Duration, memory_limit: usize, cache_dir: Option<&Path>) -> Result<WasmLibrary, HostError> {
+    pub fn open(
+        path: &Path,
+        deadline: Duration,
+        memory_limit: usize,
+        cache_dir: Option<&Path>,
+    ) -> Result<WasmLibrary, HostError> {
         let load_error = |message: String| HostError::Load { path: path.to_path_buf(), message };
         let bytes = std::fs::read(path).map_err(|e| load_error(format!("cannot read: {e}")))?;
         let module = engine::compile(&bytes, cache_dir)
@@ -174,28 +181,45 @@ impl WasmLibrary {
             .func_wrap("logitloom", "rewind", rewind)
             .map_err(|e| load_error(format!("cannot define the rewind import: {e}")))?;
         let pre = linker.instantiate_pre(&module).map_err(|e| load_error(one_line(&e)))?;
-        let mut library =
-            WasmLibrary { path: path.to_path_buf(), interface: INTERFACE_VERSION, processors: vec![], pre, deadline, memory_limit };
+        let mut library = WasmLibrary {
+            path: path.to_path_buf(),
+            interface: INTERFACE_VERSION,
+            processors: vec![],
+            pre,
+            deadline,
+            memory_limit,
+        };
 
         let mut store = library.new_store();
-        let instance = library.pre.instantiate(&mut store).map_err(|e| load_error(format!("cannot instantiate: {}", one_line(&e))))?;
+        let instance = library
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| load_error(format!("cannot instantiate: {}", one_line(&e))))?;
         let version: TypedFunc<(), u32> = instance
             .get_typed_func(&mut store, INTERFACE_VERSION_SYMBOL)
             .map_err(|e| load_error(format!("`{INTERFACE_VERSION_SYMBOL}` has the wrong signature: {e}")))?;
         store.set_epoch_deadline(engine::deadline_ticks(deadline));
         let version = unpack_version(version.call(&mut store, ()).map_err(|e| load_error(one_line(&e)))?);
         if !version.can_be_hosted_by(INTERFACE_VERSION) {
-            return Err(HostError::IncompatibleVersion { path: path.to_path_buf(), plugin: version, host: INTERFACE_VERSION });
+            return Err(HostError::IncompatibleVersion {
+                path: path.to_path_buf(),
+                plugin: version,
+                host: INTERFACE_VERSION,
+            });
         }
         library.interface = version;
 
         let exports = Exports::get(&instance, &mut store).map_err(load_error)?;
         let describe: TypedFunc<(), u64> = match instance.get_export(&mut store, "logitloom_describe") {
-            Some(Extern::Func(f)) => f.typed(&store).map_err(|e| load_error(format!("`logitloom_describe` has the wrong signature: {e}")))?,
+            Some(Extern::Func(f)) => {
+                f.typed(&store).map_err(|e| load_error(format!("`logitloom_describe` has the wrong signature: {e}")))?
+            }
             _ => return Err(load_error("missing export `logitloom_describe` (see docs/wasm-abi.md)".into())),
         };
         store.set_epoch_deadline(engine::deadline_ticks(deadline));
-        let packed = describe.call(&mut store, ()).map_err(|e| load_error(format!("logitloom_describe failed: {}", one_line(&e))))?;
+        let packed = describe
+            .call(&mut store, ())
+            .map_err(|e| load_error(format!("logitloom_describe failed: {}", one_line(&e))))?;
         let json = read_packed(&exports.memory, &store, packed, Some(MAX_DESCRIBE_BYTES))
             .map_err(|e| load_error(format!("logitloom_describe {e}")))?;
         let processors: Vec<ProcessorInfo> = serde_json::from_slice(&json)
@@ -359,7 +383,10 @@ fn rewind(mut caller: Caller<'_, WasmState>, to_len: u32, ban_ptr: u32, ban_len:
                 to_len: to_len as usize,
                 ban: bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
             }),
-            None => Err(format!("asked to rewind with a ban list at {ban_ptr}+{}, outside its memory", ban_len as usize * 4)),
+            None => Err(format!(
+                "asked to rewind with a ban list at {ban_ptr}+{}, outside its memory",
+                ban_len as usize * 4
+            )),
         }
     };
     caller.data_mut().rewind = Some(request);
@@ -463,7 +490,8 @@ impl WasmRunner {
         let last_error = self.exports.last_error.clone();
         self.begin(None);
         match self.call(|store| last_error.call(store, ())) {
-            Ok(packed) => read_error(&self.exports.memory, &self.store, packed).unwrap_or_else(|e| format!("(logitloom_last_error {e})")),
+            Ok(packed) => read_error(&self.exports.memory, &self.store, packed)
+                .unwrap_or_else(|e| format!("(logitloom_last_error {e})")),
             Err(e) => format!("(logitloom_last_error failed: {e})"),
         }
     }
@@ -484,7 +512,9 @@ impl WasmRunner {
         // The host reads the logits buffer as `[f32]` in place, so the
         // alignment it asked for is a safety requirement, not a hint.
         if ptr == 0 || ptr % align != 0 || end > self.exports.memory.data_size(&self.store) {
-            return Err(StageFailure::Error(format!("logitloom_alloc({size}, {align}) returned an unusable buffer at {ptr}")));
+            return Err(StageFailure::Error(format!(
+                "logitloom_alloc({size}, {align}) returned an unusable buffer at {ptr}"
+            )));
         }
         Ok(ptr)
     }
@@ -565,11 +595,16 @@ impl StageRunner for WasmRunner {
     }
 
     fn process_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<(), StageFailure> {
-        let process = self.exports.process.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_process".into()))?;
+        let process = self
+            .exports
+            .process
+            .clone()
+            .ok_or_else(|| StageFailure::Error("the module has no logitloom_process".into()))?;
         self.begin(Some(ctx.step));
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
-        let status = self.call(|store| process.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
+        let status =
+            self.call(|store| process.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
         self.drain_observations(out)?;
         if status? != 0 {
             return Err(StageFailure::Error(self.last_error()));
@@ -578,17 +613,23 @@ impl StageRunner for WasmRunner {
     }
 
     fn sample_own_row(&mut self, ctx: &StepContext<'_>, out: &mut Records) -> Result<u32, StageFailure> {
-        let sample = self.exports.sample.clone().ok_or_else(|| StageFailure::Error("the module has no logitloom_sample".into()))?;
+        let sample = self
+            .exports
+            .sample
+            .clone()
+            .ok_or_else(|| StageFailure::Error("the module has no logitloom_sample".into()))?;
         self.begin(Some(ctx.step));
         let (tokens, tokens_len, prompt_len, step, raw) = self.write_step(ctx)?;
         let (logits_ptr, vocab) = (self.logits_ptr, self.vocab_size as u32);
-        let token = self.call(|store| sample.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
+        let token =
+            self.call(|store| sample.call(store, (logits_ptr, vocab, tokens, tokens_len, prompt_len, step, raw)));
         self.drain_observations(out)?;
         let token = token?;
         if token < 0 {
             return Err(StageFailure::Error(self.last_error()));
         }
-        u32::try_from(token).map_err(|_| StageFailure::TokenOutOfRange { token: token as u64, vocab_size: self.vocab_size })
+        u32::try_from(token)
+            .map_err(|_| StageFailure::TokenOutOfRange { token: token as u64, vocab_size: self.vocab_size })
     }
 
     fn accept(&mut self, ctx: &StepContext<'_>, token: u32, out: &mut Records) -> Result<(), StageFailure> {

@@ -77,7 +77,8 @@ pub fn logits_row(step: usize) -> Vec<f32> {
 /// returns the chosen tokens.
 pub fn run_chain(stages: Vec<StageSpec>, opts: &HostOptions, steps: usize) -> Result<Vec<u32>, HostError> {
     let chain = ChainSpec::from_stages(stages, &builtins())?.load(opts)?;
-    let mut instance = chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 7, token_bytes: None })?;
+    let mut instance =
+        chain.instantiate(&SequenceSetup { vocab_size: VOCAB, eos_token_id: EOS, seed: 7, token_bytes: None })?;
     let mut tokens = vec![1, 2, 3];
     for step in 0..steps {
         let mut logits = logits_row(step);

@@ -23,7 +23,8 @@ fn main() -> anyhow::Result<()> {
         }
         let prompt = std::fs::read_to_string(format!("bench/prompts/{}.java", r["prompt"].as_str().unwrap_or("")))?;
         let text = r["generated"]["text"].as_str().unwrap_or("");
-        let error = r["java"]["compile_error"].as_str().unwrap_or(if r["java"]["compiles"] == true { "compiles" } else { "-" });
+        let error =
+            r["java"]["compile_error"].as_str().unwrap_or(if r["java"]["compiles"] == true { "compiles" } else { "-" });
         let mut scope = Scope::new();
         scope.observe(prompt.as_bytes());
         let mut refused = None;
@@ -45,7 +46,13 @@ fn main() -> anyhow::Result<()> {
         if let Some(at) = refused {
             entry.1 += 1;
             let start = text[..at].char_indices().rev().nth(40).map_or(0, |(k, _)| k);
-            println!("{} seed {}: refuses {:?} after {:?}  (javac: {error})", r["prompt"], r["seed"], &text[at..(at + 1).min(text.len())], &text[start..at]);
+            println!(
+                "{} seed {}: refuses {:?} after {:?}  (javac: {error})",
+                r["prompt"],
+                r["seed"],
+                &text[at..(at + 1).min(text.len())],
+                &text[start..at]
+            );
         }
     }
     println!("\nfirst javac error: generations, of which the symbol table refuses a byte");

@@ -147,16 +147,23 @@ fn main() -> Result<()> {
                 let emptied = mask.num_set() == tokens.len();
                 for (id, bytes) in tokens.iter().enumerate().take(eos as usize) {
                     if !emptied && mask.is_allowed(id as u32) != scope.allows(bytes) {
-                        anyhow::bail!("{name}: token {i}: mask and reference differ on {:?} ({restriction:?})", String::from_utf8_lossy(bytes));
+                        anyhow::bail!(
+                            "{name}: token {i}: mask and reference differ on {:?} ({restriction:?})",
+                            String::from_utf8_lossy(bytes)
+                        );
                     }
                 }
                 verified += 1;
             }
             if !scope.allows(token) {
-                let before = &text.as_bytes()[..text.as_bytes().len().min(token.as_ptr() as usize - text.as_ptr() as usize)];
+                let before =
+                    &text.as_bytes()[..text.as_bytes().len().min(token.as_ptr() as usize - text.as_ptr() as usize)];
                 let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
                 let tail = String::from_utf8_lossy(&before[before.len().saturating_sub(50)..]).into_owned();
-                refused.push(format!("{name}:{line}: {:?} refused after {tail:?} ({restriction:?})", String::from_utf8_lossy(token)));
+                refused.push(format!(
+                    "{name}:{line}: {:?} refused after {tail:?} ({restriction:?})",
+                    String::from_utf8_lossy(token)
+                ));
                 bar.set_message(format!("{} refused", refused.len()));
                 break;
             }
@@ -176,7 +183,13 @@ fn main() -> Result<()> {
         restricted[2],
         restricted[3]
     );
-    println!("scope restriction + mask (sampled, {} masks): p50 {:.1} us, p99 {:.1} us, max {:.1} us", micros.len(), q(0.5), q(0.99), q(1.0));
+    println!(
+        "scope restriction + mask (sampled, {} masks): p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+        micros.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
     for r in refused.iter().take(40) {
         println!("  refused {r}");
     }

@@ -39,7 +39,16 @@ fn java_base(zip_path: &str) -> Vec<String> {
 fn quantiles(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
     let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    format!("{} masks: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.0} us, mean {:.1} us, over 1 ms {}", v.len(), q(0.5), q(0.9), q(0.99), q(1.0), v.iter().sum::<f64>() / v.len() as f64, v.iter().filter(|&&x| x > 1000.0).count())
+    format!(
+        "{} masks: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.0} us, mean {:.1} us, over 1 ms {}",
+        v.len(),
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        q(1.0),
+        v.iter().sum::<f64>() / v.len() as f64,
+        v.iter().filter(|&&x| x > 1000.0).count()
+    )
 }
 
 fn main() {
@@ -109,9 +118,17 @@ fn main() {
                 }
             }
         }
-        println!("{}: {} ({} files refused a token)", if scope { "java_scope (grammar + scope)" } else { "java_grammar" }, quantiles(micros), refused);
+        println!(
+            "{}: {} ({} files refused a token)",
+            if scope { "java_scope (grammar + scope)" } else { "java_grammar" },
+            quantiles(micros),
+            refused
+        );
         if scope {
-            println!("  the scope step alone (restriction + bitsets, on the final mask again): {}", quantiles(scope_only));
+            println!(
+                "  the scope step alone (restriction + bitsets, on the final mask again): {}",
+                quantiles(scope_only)
+            );
         }
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use llguidance::Matcher;
 use toktrie::SimpleVob;
 
-use crate::maximal_munch::{glues, WordScan};
 use crate::grammar::StartMode;
+use crate::maximal_munch::{glues, WordScan};
 use crate::scope::Scope;
 use crate::semantic::SemanticCheck;
 use crate::vocab::Vocabulary;
@@ -182,8 +182,9 @@ impl JavaConstraint {
             // identifier may start where it starts; the parser is asked
             // before it consumes the token.
             if let Some(start) = self.words.scan_to_trailing_word(bytes) {
-                self.trailing_word_may_be_identifier = !self.vocab.grammar_words().may_be_keyword(self.words.trailing_word())
-                    || identifier_may_start(&mut self.matcher, &self.vocab, &bytes[..start]);
+                self.trailing_word_may_be_identifier =
+                    !self.vocab.grammar_words().may_be_keyword(self.words.trailing_word())
+                        || identifier_may_start(&mut self.matcher, &self.vocab, &bytes[..start]);
             }
             self.text.extend_from_slice(bytes);
             for check in &mut self.checks {
@@ -230,10 +231,8 @@ impl JavaConstraint {
         self.vocab.expand_classes(&mut mask);
         self.drop_glued(&mut mask);
         for check in &self.checks {
-            let vetoed: Vec<u32> = mask
-                .iter()
-                .filter(|&t| t != self.vocab.eos() && !check.allows(self.vocab.token_bytes(t)))
-                .collect();
+            let vetoed: Vec<u32> =
+                mask.iter().filter(|&t| t != self.vocab.eos() && !check.allows(self.vocab.token_bytes(t))).collect();
             for t in vetoed {
                 mask.disallow_token(t);
             }

@@ -29,9 +29,9 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod constraint;
+mod grammar;
 #[cfg(not(target_arch = "wasm32"))]
 mod maximal_munch;
-mod grammar;
 #[cfg(not(target_arch = "wasm32"))]
 mod processor;
 #[cfg(not(target_arch = "wasm32"))]

@@ -232,8 +232,12 @@ pub(crate) struct GrammarWords {
 
 impl GrammarWords {
     pub(crate) fn new() -> GrammarWords {
-        let words: HashSet<Vec<u8>> =
-            grammar_words().iter().flat_map(|w| w.split('-')).filter(|w| !w.is_empty()).map(|w| w.as_bytes().to_vec()).collect();
+        let words: HashSet<Vec<u8>> = grammar_words()
+            .iter()
+            .flat_map(|w| w.split('-'))
+            .filter(|w| !w.is_empty())
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
         let prefixes = words.iter().flat_map(|w| (1..=w.len()).map(|n| w[..n].to_vec())).collect();
         GrammarWords { words, prefixes }
     }
@@ -341,7 +345,11 @@ impl GlueCandidates {
         }
         let groups = groups
             .into_iter()
-            .map(|(prefix, members)| PrefixGroup { witness: witnesses.get(prefix).copied(), prefix: prefix.to_vec(), members })
+            .map(|(prefix, members)| PrefixGroup {
+                witness: witnesses.get(prefix).copied(),
+                prefix: prefix.to_vec(),
+                members,
+            })
             .collect();
         GlueCandidates { groups, complex }
     }
@@ -422,9 +430,10 @@ impl Growth {
     pub(crate) fn glues(&self, bytes: &[u8]) -> bool {
         let run_len = bytes.iter().take_while(|&&b| is_word_byte(b)).count();
         let (run, complete) = (&bytes[..run_len], run_len < bytes.len());
-        let fits = self.completions.iter().any(|rest| if complete { rest.as_slice() == run } else { rest.starts_with(run) });
-        let keyword_prefixed =
-            self.word_has_keyword_prefix || self.completions.iter().any(|rest| rest.len() < run.len() && run.starts_with(rest));
+        let fits =
+            self.completions.iter().any(|rest| if complete { rest.as_slice() == run } else { rest.starts_with(run) });
+        let keyword_prefixed = self.word_has_keyword_prefix
+            || self.completions.iter().any(|rest| rest.len() < run.len() && run.starts_with(rest));
         !fits && keyword_prefixed
     }
 }

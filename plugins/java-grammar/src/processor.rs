@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use logitloom_plugin_api::{
-    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup,
-    StageKind, Step,
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
 };
 
 use crate::constraint::JavaConstraint;
@@ -28,37 +28,37 @@ pub struct JavaGrammar {
 }
 
 fn grammar_params() -> Vec<ParamSpec> {
-            vec![
-                ParamSpec::new(
-                    "start",
-                    ParamKind::String { choices: Some(StartMode::NAMES.iter().map(|s| s.to_string()).collect()) },
-                    Some(ParamValue::String("file".into())),
-                    "where the prompt starts: a whole file, inside a class body, or inside a method body",
-                ),
-                ParamSpec::new(
-                    "method_return",
-                    ParamKind::String { choices: Some(BodyKind::NAMES.iter().map(|s| s.to_string()).collect()) },
-                    Some(ParamValue::String("infer".into())),
-                    "for start = \"method-body\": whether the method is void, returns a value, \
+    vec![
+        ParamSpec::new(
+            "start",
+            ParamKind::String { choices: Some(StartMode::NAMES.iter().map(|s| s.to_string()).collect()) },
+            Some(ParamValue::String("file".into())),
+            "where the prompt starts: a whole file, inside a class body, or inside a method body",
+        ),
+        ParamSpec::new(
+            "method_return",
+            ParamKind::String { choices: Some(BodyKind::NAMES.iter().map(|s| s.to_string()).collect()) },
+            Some(ParamValue::String("infer".into())),
+            "for start = \"method-body\": whether the method is void, returns a value, \
                      or is decided by the first return statement",
-                ),
-                ParamSpec::new(
-                    "dead_end_mass",
-                    ParamKind::float_in(0.0, 1.0),
-                    Some(ParamValue::Float(0.0)),
-                    "when the model puts less than this probability on every token the grammar allows, \
+        ),
+        ParamSpec::new(
+            "dead_end_mass",
+            ParamKind::float_in(0.0, 1.0),
+            Some(ParamValue::Float(0.0)),
+            "when the model puts less than this probability on every token the grammar allows, \
                      rewind one token and ban it instead of forcing an improbable continuation (0 = never; \
                      needs a caller that can rewind)",
-                ),
-                ParamSpec::new(
-                    "end_on_close",
-                    ParamKind::Bool,
-                    Some(ParamValue::Bool(true)),
-                    "in the body modes, once the body is complete, give EOS the probability of the `}` \
+        ),
+        ParamSpec::new(
+            "end_on_close",
+            ParamKind::Bool,
+            Some(ParamValue::Bool(true)),
+            "in the body modes, once the body is complete, give EOS the probability of the `}` \
                      that would close it (a model ends a body by closing it, and that brace is not part \
                      of the text)",
-                ),
-            ]
+        ),
+    ]
 }
 
 impl LogitProcessor for JavaGrammar {

@@ -41,8 +41,8 @@ use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
 use toktrie::{ApproximateTokEnv, InferenceCapabilities, SimpleVob, TokEnv, TokRxInfo, TokTrie};
 
-use crate::maximal_munch::{is_word_byte, GlueCandidates, GrammarWords, Growth};
 use crate::grammar::{ident_chars_regex, lark_source, StartMode};
+use crate::maximal_munch::{is_word_byte, GlueCandidates, GrammarWords, Growth};
 use crate::ConstraintError;
 
 /// A vocabulary ready for constraining: token trie plus parser factory,
@@ -105,12 +105,7 @@ pub fn java_slices() -> Vec<String> {
     // siblings cost double. These nest: IDENT_CHARS ⊂ rest+ ⊂ comment text
     // (no `*`, no line break: inside both comment forms); string text
     // overlaps comment text only where both apply.
-    vec![
-        r"[^*\r\n]+".to_string(),
-        r#"[^"\\\r\n]+"#.to_string(),
-        format!("{rest}+"),
-        ident.to_string(),
-    ]
+    vec![r"[^*\r\n]+".to_string(), r#"[^"\\\r\n]+"#.to_string(), format!("{rest}+"), ident.to_string()]
 }
 
 /// Tokens that behave identically in every parser state, grouped, with one
@@ -254,9 +249,11 @@ impl Vocabulary {
 
     /// The scope stage's per-vocabulary tables (`scope/mask.rs`).
     pub fn scope_tables(&self) -> Arc<crate::scope::ScopeTables> {
-        Arc::clone(self.scope_tables.get_or_init(|| {
-            Arc::new(crate::scope::ScopeTables::new(&self.token_bytes, self.vocab_size(), self.eos))
-        }))
+        Arc::clone(
+            self.scope_tables.get_or_init(|| {
+                Arc::new(crate::scope::ScopeTables::new(&self.token_bytes, self.vocab_size(), self.eos))
+            }),
+        )
     }
 
     pub fn vocab_size(&self) -> usize {

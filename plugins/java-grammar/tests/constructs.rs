@@ -11,7 +11,10 @@ const BODY: StartMode = StartMode::MethodBody(BodyKind::Infer);
 
 #[test]
 fn package_and_imports() {
-    accepts(FILE, "package a.b.c;\nimport java.util.*;\nimport static java.lang.Math.max;\nimport java.util.List;\nclass A {}\n");
+    accepts(
+        FILE,
+        "package a.b.c;\nimport java.util.*;\nimport static java.lang.Math.max;\nimport java.util.List;\nclass A {}\n",
+    );
     accepts(FILE, "@Deprecated package p;");
     accepts(FILE, "");
 }
@@ -27,14 +30,20 @@ fn module_declarations() {
 #[test]
 fn classes_interfaces_enums_records_annotation_types() {
     accepts(FILE, "public abstract class A<T> extends B implements C, D<T> { }");
-    accepts(FILE, "sealed interface S permits A, B {} final class A implements S {} non-sealed class B implements S {}");
+    accepts(
+        FILE,
+        "sealed interface S permits A, B {} final class A implements S {} non-sealed class B implements S {}",
+    );
     accepts(FILE, "interface I extends J, K { int X = 1; void f(); default int g() { return 1; } static void h() {} private void p() {} }");
     accepts(FILE, "enum Color { RED, GREEN(1) { void f() {} }, BLUE; Color() {} Color(int x) {} }");
     accepts(FILE, "enum E { A, B, }");
     accepts(FILE, "enum E implements I { ; int x; }");
     accepts(FILE, "record Point(int x, int y) implements I { Point { if (x < 0) throw new IllegalArgumentException(); } static int z; }");
     accepts(FILE, "record R<T>(@Ann T t, int... rest) {}");
-    accepts(FILE, "public @interface Ann { String value() default \"\"; int[] xs() default {1, 2}; Class<?> c(); int N = 3; }");
+    accepts(
+        FILE,
+        "public @interface Ann { String value() default \"\"; int[] xs() default {1, 2}; Class<?> c(); int N = 3; }",
+    );
     accepts(CLASS, "class Inner {} static class Nested<K, V> {} interface I {} enum E { X } record R() {}");
 }
 
@@ -54,7 +63,10 @@ fn members() {
 fn generics_and_wildcards() {
     accepts(CLASS, "Map<String, List<Integer>> m = new HashMap<>();");
     accepts(CLASS, "List<List<List<String>>> deep; Map<A, Map<B, List<C>>> m3;");
-    accepts(CLASS, "List<? extends Number> a; List<? super Integer> b; List<?> c; Map<String, ? extends List<String>> d;");
+    accepts(
+        CLASS,
+        "List<? extends Number> a; List<? super Integer> b; List<?> c; Map<String, ? extends List<String>> d;",
+    );
     accepts(CLASS, "Class<? extends Enum<?>> k; List<int[]> arrays; List<String>[] arrOfLists;");
     accepts(CLASS, "<T extends Comparable<T>> void sort(List<T> l) {} <K, V extends List<K>> void f() {}");
     accepts(CLASS, "class Node<T extends Comparable<T>> {} class X<A, B extends Map<A, List<A>>> {}");
@@ -80,8 +92,14 @@ fn annotations() {
 
 #[test]
 fn lambdas_and_method_references() {
-    accepts(BODY, "Runnable r = () -> {}; Function<A, B> f = a -> a.b(); BiFunction<A, B, C> g = (a, b) -> { return a; };");
-    accepts(BODY, "Comparator<String> c = (String a, String b) -> a.length() - b.length(); Op o = (var x, var y) -> x;");
+    accepts(
+        BODY,
+        "Runnable r = () -> {}; Function<A, B> f = a -> a.b(); BiFunction<A, B, C> g = (a, b) -> { return a; };",
+    );
+    accepts(
+        BODY,
+        "Comparator<String> c = (String a, String b) -> a.length() - b.length(); Op o = (var x, var y) -> x;",
+    );
     accepts(BODY, "f(String::valueOf, this::g, super::h, int[]::new, ArrayList<String>::new, Outer.this::k, System.out::println);");
     accepts(BODY, "list.forEach(x -> System.out.println(x)); Supplier<Runnable> s = () -> () -> {};");
     accepts(BODY, "Object o = b ? x -> x : (Function<A, A>) y -> y;");
@@ -91,7 +109,10 @@ fn lambdas_and_method_references() {
 fn switch_statements_and_expressions() {
     accepts(BODY, "switch (x) { case 1: case 2: f(); break; default: g(); }");
     accepts(BODY, "switch (s) { case \"a\", \"b\" -> f(); case \"c\" -> { g(); } default -> throw new E(); }");
-    accepts(BODY, "int y = switch (x) { case 1 -> 10; case 2 -> { int z = 3; yield z * 2; } default -> throw new E(); };");
+    accepts(
+        BODY,
+        "int y = switch (x) { case 1 -> 10; case 2 -> { int z = 3; yield z * 2; } default -> throw new E(); };",
+    );
     accepts(BODY, "int y = switch (x) { case A: yield 1; default: { yield 2; } };");
     accepts(BODY, "switch (x) {}");
 }

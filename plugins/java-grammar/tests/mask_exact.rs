@@ -14,17 +14,94 @@ use toktrie::SimpleVob;
 /// Tokens that cross lexeme boundaries and carry leading spaces, as
 /// byte-level BPE tokens do, besides every single byte.
 const MULTI_BYTE: &[&str] = &[
-    " return", "return", " return;", "){", "();", ") {", " {", "}\n", "\n    ", " int", "int", " void",
-    " class", "class", " boolean", "ret", "urn", " =", " ==", "++", "--", ">>", ">>>", ">>=", "->", "::",
-    "\"\"\"", "\"\"\"\n", "/*", "*/", "//", "\"", "'", ".S", ".S.S", " yield", " new", " String", "<>",
-    "List<", "1.5", "0x", "e1", "_1", " extends", " x", "x", " (", "));", "; }", "@Override", " @", "é",
+    " return",
+    "return",
+    " return;",
+    "){",
+    "();",
+    ") {",
+    " {",
+    "}\n",
+    "\n    ",
+    " int",
+    "int",
+    " void",
+    " class",
+    "class",
+    " boolean",
+    "ret",
+    "urn",
+    " =",
+    " ==",
+    "++",
+    "--",
+    ">>",
+    ">>>",
+    ">>=",
+    "->",
+    "::",
+    "\"\"\"",
+    "\"\"\"\n",
+    "/*",
+    "*/",
+    "//",
+    "\"",
+    "'",
+    ".S",
+    ".S.S",
+    " yield",
+    " new",
+    " String",
+    "<>",
+    "List<",
+    "1.5",
+    "0x",
+    "e1",
+    "_1",
+    " extends",
+    " x",
+    "x",
+    " (",
+    "));",
+    "; }",
+    "@Override",
+    " @",
+    "é",
     // Word classes (whitespace + an identifier unrelated to any grammar
     // word) and their near misses: keyword prefixes and extensions, bare
     // words that continue an identifier, a number or a keyword.
-    " foo", " Data", " s1000", " size", " $y", " get", " i", " interfaces", " ret", "\n    x", "\n    foo", "\n    int",
-    "foo", "Bar", "s1000", "tu", "nt", "le", "ff", "L", "f", "5", "123", "xyz",
+    " foo",
+    " Data",
+    " s1000",
+    " size",
+    " $y",
+    " get",
+    " i",
+    " interfaces",
+    " ret",
+    "\n    x",
+    "\n    foo",
+    "\n    int",
+    "foo",
+    "Bar",
+    "s1000",
+    "tu",
+    "nt",
+    "le",
+    "ff",
+    "L",
+    "f",
+    "5",
+    "123",
+    "xyz",
     // Comment and string text, which whole slices allow.
-    " */", "**", " * ", "\"foo", "foo\"", " is a", "a b\n",
+    " */",
+    "**",
+    " * ",
+    "\"foo",
+    "foo\"",
+    " is a",
+    "a b\n",
 ];
 
 fn vocab() -> (Arc<Vocabulary>, Vec<Vec<u8>>, u32) {
@@ -69,7 +146,9 @@ fn check_every_token(mode: StartMode, program: &str) {
     let program_tokens = tokenize_greedily(&tokens, eos, program);
     let members_used = program_tokens
         .iter()
-        .filter(|&&t| [" foo", " Data", " size", " s1000", " get", " $y"].iter().any(|m| tokens[t as usize] == m.as_bytes()))
+        .filter(|&&t| {
+            [" foo", " Data", " size", " s1000", " get", " $y"].iter().any(|m| tokens[t as usize] == m.as_bytes())
+        })
         .count();
     assert!(members_used >= 2, "the program should use word-class tokens");
     let mut by_tokens = JavaConstraint::new(vocab.clone(), mode).unwrap();
@@ -105,9 +184,16 @@ fn oracle_allows(state: &JavaConstraint, bytes: &[u8]) -> bool {
 /// Every token is allowed by `mask` exactly when the oracle, run on
 /// `oracle_state`, allows it (EOS: exactly when the text is complete).
 #[track_caller]
-fn assert_mask_is_the_oracle(mask: &SimpleVob, oracle_state: &JavaConstraint, tokens: &[Vec<u8>], eos: u32, context: &str) {
+fn assert_mask_is_the_oracle(
+    mask: &SimpleVob,
+    oracle_state: &JavaConstraint,
+    tokens: &[Vec<u8>],
+    eos: u32,
+    context: &str,
+) {
     for (id, bytes) in tokens.iter().enumerate() {
-        let expected = if id as u32 == eos { oracle_state.fork().is_complete() } else { oracle_allows(oracle_state, bytes) };
+        let expected =
+            if id as u32 == eos { oracle_state.fork().is_complete() } else { oracle_allows(oracle_state, bytes) };
         assert_eq!(
             mask.is_allowed(id as u32),
             expected,
@@ -139,9 +225,15 @@ fn masks_match_the_oracle_in_a_file() {
 #[test]
 fn masks_match_the_oracle_in_bodies() {
     check_every_prefix(StartMode::ClassBody, "@Override int g() { return a >> b; } List<List<X>> l;");
-    check_every_prefix(StartMode::MethodBody(BodyKind::Infer), "int y = switch (x) { case 1 -> { yield 2; } default -> 0; }; return y;");
+    check_every_prefix(
+        StartMode::MethodBody(BodyKind::Infer),
+        "int y = switch (x) { case 1 -> { yield 2; } default -> 0; }; return y;",
+    );
     check_every_prefix(StartMode::MethodBody(BodyKind::Void), "if (x) return; char c = 'é';");
-    check_every_prefix(StartMode::MethodBody(BodyKind::Void), "int size = s1000 + 0xff; /* foo ** */ interfaces1 = \"foo\";");
+    check_every_prefix(
+        StartMode::MethodBody(BodyKind::Void),
+        "int size = s1000 + 0xff; /* foo ** */ interfaces1 = \"foo\";",
+    );
 }
 
 /// A toy check: once a `.S` member access was written, no token may start
@@ -197,11 +289,17 @@ fn masks_after_whitespace_equal_masks_computed_afresh() {
             StartMode::MethodBody(BodyKind::Void),
             "int x = 1;\n    \n    foo( a ,  b );\n    int  y ;  // c;\n    \n    x++; { }\n    return ;\n    ",
         ),
-        (StartMode::File, "class A {\n    int f() { return x  +  y; }\n    /* a; \n    */ String s = \"a;  b\";\n    }\n    "),
+        (
+            StartMode::File,
+            "class A {\n    int f() { return x  +  y; }\n    /* a; \n    */ String s = \"a;  b\";\n    }\n    ",
+        ),
     ];
     for (mode, program) in programs {
         let ids = tokenize_greedily(&tokens, eos, program);
-        assert!(ids.iter().any(|&t| tokens[t as usize] == b"\n    "), "the program should use a multi-byte whitespace token");
+        assert!(
+            ids.iter().any(|&t| tokens[t as usize] == b"\n    "),
+            "the program should use a multi-byte whitespace token"
+        );
         let mut stepwise = JavaConstraint::new(vocab.clone(), mode).unwrap();
         for (i, &t) in ids.iter().enumerate() {
             let mask = stepwise.mask().unwrap();
@@ -212,7 +310,11 @@ fn masks_after_whitespace_equal_masks_computed_afresh() {
                 .filter(|&id| mask.is_allowed(id) != expected.is_allowed(id))
                 .map(|id| format!("{:?}", String::from_utf8_lossy(&tokens[id as usize])))
                 .collect();
-            assert!(differing.is_empty(), "after {:?}: masks differ on {differing:?}", String::from_utf8_lossy(stepwise.text()));
+            assert!(
+                differing.is_empty(),
+                "after {:?}: masks differ on {differing:?}",
+                String::from_utf8_lossy(stepwise.text())
+            );
             stepwise.accept(t).unwrap();
         }
     }

@@ -68,7 +68,10 @@ fn an_invalid_prompt_names_where_it_fails() {
     let mut logits = vec![0.0f32; VOCAB];
     let mut step = Step::new(&prompt, prompt.len(), 0, VOCAB, EOS, None);
     let err = p.process(&mut step, &mut logits).unwrap_err();
-    assert_eq!(err.message, "prompt: not valid Java (file mode) at line 2, column 11: \";\" cannot follow \"class A {\\n  int x = \"");
+    assert_eq!(
+        err.message,
+        "prompt: not valid Java (file mode) at line 2, column 11: \";\" cannot follow \"class A {\\n  int x = \""
+    );
 }
 
 #[test]
@@ -105,7 +108,12 @@ fn a_complete_body_gives_eos_the_probability_of_its_closing_brace() {
 #[test]
 fn end_on_close_can_be_switched_off() {
     let (data, offsets) = TokenBytes::flatten(&byte_tokens());
-    let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+    let setup = Setup {
+        vocab_size: VOCAB,
+        eos_token_id: EOS,
+        seed: 1,
+        token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }),
+    };
     let mut params = BTreeMap::new();
     params.insert("start".to_string(), ParamValue::String("class-body".into()));
     params.insert("end_on_close".to_string(), ParamValue::Bool(false));
@@ -126,7 +134,12 @@ fn java_scope_masks_a_dot_after_an_int() {
     let entries = library();
     let scope = entries.iter().find(|e| (e.info)().name == "java_scope").expect("java_scope is exported");
     let (data, offsets) = TokenBytes::flatten(&byte_tokens());
-    let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+    let setup = Setup {
+        vocab_size: VOCAB,
+        eos_token_id: EOS,
+        seed: 1,
+        token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }),
+    };
     let mut params = BTreeMap::new();
     params.insert("start".to_string(), ParamValue::String("method-body".into()));
     let mut p = (scope.create)(&params, &setup).map_err(|e| e.message).unwrap();

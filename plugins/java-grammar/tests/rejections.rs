@@ -34,7 +34,8 @@ fn syntax_errors_are_rejected_where_they_start() {
     rejects_at(BODY, "f() = 1;", 1, 5);
     // A type annotation in an array creation needs the type after it.
     rejects_at(BODY, "Object[] a = new @A[3];", 1, 20);
-    for ok in ["a = 1;", "a.b[i].c = 1;", "this.x += 2;", "f()[0] = 1;", "super.x = 1;", "A.super.x = 1;", "y = x = 3;"] {
+    for ok in ["a = 1;", "a.b[i].c = 1;", "this.x += 2;", "f()[0] = 1;", "super.x = 1;", "A.super.x = 1;", "y = x = 3;"]
+    {
         assert!(check(BODY, ok).is_ok(), "{ok}");
     }
 }
@@ -52,8 +53,18 @@ fn prefix_increments_need_a_variable() {
     // `(x + 1)` could still be followed by `.f` or `[0]`.
     rejects_at(BODY, "int y = ++(x + 1);", 1, 18);
     for ok in [
-        "--x;", "++(x);", "++((x));", "--a[i];", "++this.y;", "++A.this.n;", "--super.k;", "++f().x;",
-        "int z = (x)++ + ++(x) - -(-x) + - --x;", "f(--i, ++j);", "for (;; ++i, --j) {}", "f()++;",
+        "--x;",
+        "++(x);",
+        "++((x));",
+        "--a[i];",
+        "++this.y;",
+        "++A.this.n;",
+        "--super.k;",
+        "++f().x;",
+        "int z = (x)++ + ++(x) - -(-x) + - --x;",
+        "f(--i, ++j);",
+        "for (;; ++i, --j) {}",
+        "f()++;",
     ] {
         assert!(check(BODY, ok).is_ok(), "{ok}");
     }

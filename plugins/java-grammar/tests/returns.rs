@@ -51,7 +51,10 @@ fn anonymous_classes_have_their_own_methods() {
 fn lambdas_judge_their_own_returns() {
     accepts(CLASS, "void f() { Supplier<Integer> s = () -> { return 1; }; return; }");
     accepts(CLASS, "int f() { Runnable r = () -> { return; }; return 1; }");
-    accepts(CLASS, "int f() { Runnable r = () -> { if (x) return; g(); }; Function<A, B> h = a -> { return a.b; }; return 1; }");
+    accepts(
+        CLASS,
+        "int f() { Runnable r = () -> { if (x) return; g(); }; Function<A, B> h = a -> { return a.b; }; return 1; }",
+    );
     // One lambda body cannot be both void- and value-compatible.
     rejects_at(CLASS, "void f() { Supplier<Integer> s = () -> { if (x) return 1; return; }; }", 1, 65);
     // Returns after the lambda belong to the method again.

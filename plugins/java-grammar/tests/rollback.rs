@@ -18,7 +18,12 @@ fn create(start: &str, params: &[(&str, ParamValue)]) -> Box<dyn LogitProcessor>
 fn create_named(name: &str, start: &str, params: &[(&str, ParamValue)]) -> Box<dyn LogitProcessor> {
     let tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).chain([b"<|endoftext|>".to_vec()]).collect();
     let (data, offsets) = TokenBytes::flatten(&tokens);
-    let setup = Setup { vocab_size: VOCAB, eos_token_id: EOS, seed: 1, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+    let setup = Setup {
+        vocab_size: VOCAB,
+        eos_token_id: EOS,
+        seed: 1,
+        token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }),
+    };
     let mut given = BTreeMap::new();
     given.insert("start".to_string(), ParamValue::String(start.into()));
     for (k, v) in params {
@@ -45,7 +50,12 @@ fn mask(p: &mut dyn LogitProcessor, tokens: &[u32], prompt_len: usize) -> Vec<bo
 fn generate(p: &mut dyn LogitProcessor, tokens: &mut Vec<u32>, prompt_len: usize, text: &str) {
     for t in bytes(text) {
         let allowed = mask(p, tokens, prompt_len);
-        assert!(allowed[t as usize], "{:?} refused after {:?}", t as u8 as char, String::from_utf8_lossy(&tokens.iter().map(|&b| b as u8).collect::<Vec<_>>()));
+        assert!(
+            allowed[t as usize],
+            "{:?} refused after {:?}",
+            t as u8 as char,
+            String::from_utf8_lossy(&tokens.iter().map(|&b| b as u8).collect::<Vec<_>>())
+        );
         let mut step = Step::new(tokens, prompt_len, tokens.len() - prompt_len, VOCAB, EOS, None);
         p.accept(&mut step, t).unwrap();
         tokens.push(t);
@@ -57,7 +67,9 @@ fn rollback_gives_the_masks_of_a_fresh_parse_of_the_kept_text() {
     let prompt = "class A {\n    int f(int x) {\n        ";
     let written = "int y = x * 2; // twice\n        return y";
     let then = ";\n    }\n    /** doc */ String s = \"a\";\n}\n";
-    for (name, keep) in ["java_grammar", "java_scope"].into_iter().flat_map(|n| [0, 1, 5, 14, 16, 24, 37].map(move |k| (n, k))) {
+    for (name, keep) in
+        ["java_grammar", "java_scope"].into_iter().flat_map(|n| [0, 1, 5, 14, 16, 24, 37].map(move |k| (n, k)))
+    {
         assert!(keep <= written.len());
         let mut a = create_named(name, "file", &[]);
         let mut a_tokens = bytes(prompt);

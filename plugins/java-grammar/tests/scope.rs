@@ -67,7 +67,10 @@ fn rejections_at_the_exact_byte() {
     // `super.` in a class without `extends` names only Object's members.
     refuses_at(FILE, "class A {\n  public String toString() { return super.fo⟪o(); }\n}");
     // A method declared twice: the `)` that would repeat the signature.
-    refuses_at(FILE, "class A {\n  int get(int i) { return i; }\n  void put(String s) { }\n  int get(int j⟪) { return j; }\n}");
+    refuses_at(
+        FILE,
+        "class A {\n  int get(int i) { return i; }\n  void put(String s) { }\n  int get(int j⟪) { return j; }\n}",
+    );
     refuses_at(FILE, "class A {\n  boolean isEmpty() { return true; }\n  boolean isEmpty(⟪) { return false; }\n}");
     accepts(FILE, "class A {\n  int get(int i) { return i; }\n  int get(long i) { return 0; }\n  int get(int i, int k) { return k; }\n  A() { }\n  A(int get) { }\n  class B { int get(int i) { return 1; } }\n}");
     // An array has `length`, not `size`.
@@ -146,7 +149,10 @@ switch (q) { case 1: int z = 1; break; case 2: z = 2; break; default: }",
 
 #[test]
 fn a_for_variable_goes_out_of_scope_after_the_loop() {
-    accepts(BODY, "for (int i = 0; i < 3; i++) { }\nint i = 5;\nfor (int j : new int[] {1}) { int k = j; }\nint k = 1, j = 2;");
+    accepts(
+        BODY,
+        "for (int i = 0; i < 3; i++) { }\nint i = 5;\nfor (int j : new int[] {1}) { int k = j; }\nint k = 1, j = 2;",
+    );
     accepts(BODY, "try { int e = 1; } catch (RuntimeException e) { e.getMessage(); } finally { }\nint e = 0;");
     refuses_at(BODY, "for (int i = 0; i < 3; i++) {\n  for (int i⟪ = 0; ; ) { }\n}");
 }
@@ -188,8 +194,9 @@ class Use {
 fn bpe_vocab() -> Vec<Vec<u8>> {
     let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
     let words = [
-        "length", "len", "gth", "size", "s", "x", "i", "int", "String", "toString", "to", "St", "equals", "value", "next",
-        "n", "name", "charAt", "trim", "max", "Math", "sqrt", "append", "a", "q", "k", "e", "getKey", "foo", "bar",
+        "length", "len", "gth", "size", "s", "x", "i", "int", "String", "toString", "to", "St", "equals", "value",
+        "next", "n", "name", "charAt", "trim", "max", "Math", "sqrt", "append", "a", "q", "k", "e", "getKey", "foo",
+        "bar",
     ];
     for w in words {
         for pre in ["", " ", ".", "\n    "] {
@@ -278,7 +285,10 @@ fn the_constraint_masks_members_with_the_scope_on() {
     let mut tokens = bpe_vocab();
     let eos = (tokens.len() - 1) as u32;
     tokens.truncate(eos as usize);
-    let vocab = Arc::new(Vocabulary::new(tokens.iter().cloned().chain([b"<|endoftext|>".to_vec()]).collect(), tokens.len() + 1, eos).unwrap());
+    let vocab = Arc::new(
+        Vocabulary::new(tokens.iter().cloned().chain([b"<|endoftext|>".to_vec()]).collect(), tokens.len() + 1, eos)
+            .unwrap(),
+    );
     let mut c = JavaConstraint::new(vocab.clone(), BODY).unwrap();
     c.enable_scope();
     let text: Vec<u32> = "int n = 1; String s = \"a\"; s.".bytes().map(u32::from).collect();

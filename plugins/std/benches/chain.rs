@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use logitloom_plugin_api::{LogitProcessor, ParamValue, Setup, Step, TokenBytes};
 use logitloom_numerics::Rng;
+use logitloom_plugin_api::{LogitProcessor, ParamValue, Setup, Step, TokenBytes};
 use logitloom_std_plugins::{library, Dry, EntropyLogger, MinP, Multinomial, RepetitionPenalty, TopK, TopP};
 
 const VOCAB: usize = 50_257;
@@ -37,12 +37,18 @@ fn history() -> Vec<u32> {
 }
 
 fn texts() -> (Vec<u8>, Vec<u32>) {
-    let tokens: Vec<Vec<u8>> = (0..VOCAB).map(|i| if i % 97 == 0 { b":\n".to_vec() } else { format!("t{i}").into_bytes() }).collect();
+    let tokens: Vec<Vec<u8>> =
+        (0..VOCAB).map(|i| if i % 97 == 0 { b":\n".to_vec() } else { format!("t{i}").into_bytes() }).collect();
     TokenBytes::flatten(&tokens)
 }
 
 fn make<P: LogitProcessor>(given: &[(&str, ParamValue)], bytes: &(Vec<u8>, Vec<u32>)) -> P {
-    let setup = Setup { vocab_size: VOCAB, eos_token_id: 0, seed: 3, token_bytes: Some(TokenBytes { data: &bytes.0, offsets: &bytes.1 }) };
+    let setup = Setup {
+        vocab_size: VOCAB,
+        eos_token_id: 0,
+        seed: 3,
+        token_bytes: Some(TokenBytes { data: &bytes.0, offsets: &bytes.1 }),
+    };
     let given: BTreeMap<String, ParamValue> = given.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     logitloom_plugin_api::create_validated::<P>(&given, &setup).unwrap()
 }

@@ -24,7 +24,10 @@
 //! vocabularies (`":\n"` is a token and contains `":"`). `range` counts the
 //! prompt, as llama.cpp's `last_tokens` does; `0` means the whole context.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 
 /// `ln(f32::MAX)`: llama.cpp's bound on `base^exponent`.
 const FLOAT_MAX_LOG: f64 = 88.722_839_1;
@@ -54,18 +57,40 @@ impl LogitProcessor for Dry {
         ProcessorInfo {
             name: "dry".into(),
             kind: StageKind::Processor,
-            description: "DRY repeat penalty: multiplier * base^(len - allowed_length) on tokens extending a repeat (llama.cpp).".into(),
+            description:
+                "DRY repeat penalty: multiplier * base^(len - allowed_length) on tokens extending a repeat (llama.cpp)."
+                    .into(),
             params: vec![
-                ParamSpec::new("multiplier", ParamKind::Float { min: Some(0.0), max: None, min_exclusive: false, max_exclusive: false }, Some(ParamValue::Float(0.8)), "penalty scale; 0 disables"),
-                ParamSpec::new("base", ParamKind::Float { min: Some(1.0), max: None, min_exclusive: true, max_exclusive: false }, Some(ParamValue::Float(1.75)), "growth per extra repeated token"),
-                ParamSpec::new("allowed_length", ParamKind::int_at_least(1), Some(ParamValue::Int(2)), "repeats this long go unpunished"),
+                ParamSpec::new(
+                    "multiplier",
+                    ParamKind::Float { min: Some(0.0), max: None, min_exclusive: false, max_exclusive: false },
+                    Some(ParamValue::Float(0.8)),
+                    "penalty scale; 0 disables",
+                ),
+                ParamSpec::new(
+                    "base",
+                    ParamKind::Float { min: Some(1.0), max: None, min_exclusive: true, max_exclusive: false },
+                    Some(ParamValue::Float(1.75)),
+                    "growth per extra repeated token",
+                ),
+                ParamSpec::new(
+                    "allowed_length",
+                    ParamKind::int_at_least(1),
+                    Some(ParamValue::Int(2)),
+                    "repeats this long go unpunished",
+                ),
                 ParamSpec::new(
                     "sequence_breakers",
                     ParamKind::StringList,
                     Some(ParamValue::StringList(["\n", ":", "\"", "*"].map(String::from).to_vec())),
                     "a token containing one of these ends any repeat",
                 ),
-                ParamSpec::new("range", ParamKind::int_at_least(0), Some(ParamValue::Int(0)), "how many recent tokens to search; 0 = all"),
+                ParamSpec::new(
+                    "range",
+                    ParamKind::int_at_least(0),
+                    Some(ParamValue::Int(0)),
+                    "how many recent tokens to search; 0 = all",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: true,
@@ -76,9 +101,12 @@ impl LogitProcessor for Dry {
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
         let breakers = params.string_list("sequence_breakers");
         if let Some(i) = breakers.iter().position(|b| b.is_empty()) {
-            return Err(PluginError::new(format!("sequence_breakers[{i}] is empty; an empty breaker would match every token")));
+            return Err(PluginError::new(format!(
+                "sequence_breakers[{i}] is empty; an empty breaker would match every token"
+            )));
         }
-        let bytes = setup.token_bytes.ok_or_else(|| PluginError::new("dry needs the token texts, but the host passed none"))?;
+        let bytes =
+            setup.token_bytes.ok_or_else(|| PluginError::new("dry needs the token texts, but the host passed none"))?;
         let is_breaker = (0..setup.vocab_size)
             .map(|id| {
                 let text = bytes.get(id);

@@ -40,10 +40,30 @@ impl LogitProcessor for EntropyBacktrack {
                           caller that can rewind)."
                 .into(),
             params: vec![
-                ParamSpec::new("min_prob", ParamKind::float_in(0.0, 1.0), Some(ParamValue::Float(0.02)), "a chosen token below this probability is suspect"),
-                ParamSpec::new("max_entropy", ParamKind::positive_float(), Some(ParamValue::Float(1.0)), "mean entropy (nats) of a confident stretch"),
-                ParamSpec::new("window", ParamKind::int_in(1, 256), Some(ParamValue::Int(8)), "positions a confident stretch spans"),
-                ParamSpec::new("back", ParamKind::int_in(0, 64), Some(ParamValue::Int(0)), "extra tokens to go back before the suspect one"),
+                ParamSpec::new(
+                    "min_prob",
+                    ParamKind::float_in(0.0, 1.0),
+                    Some(ParamValue::Float(0.02)),
+                    "a chosen token below this probability is suspect",
+                ),
+                ParamSpec::new(
+                    "max_entropy",
+                    ParamKind::positive_float(),
+                    Some(ParamValue::Float(1.0)),
+                    "mean entropy (nats) of a confident stretch",
+                ),
+                ParamSpec::new(
+                    "window",
+                    ParamKind::int_in(1, 256),
+                    Some(ParamValue::Int(8)),
+                    "positions a confident stretch spans",
+                ),
+                ParamSpec::new(
+                    "back",
+                    ParamKind::int_in(0, 64),
+                    Some(ParamValue::Int(0)),
+                    "extra tokens to go back before the suspect one",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,

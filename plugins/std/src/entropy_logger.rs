@@ -18,7 +18,10 @@
 //! `logprob` is under the post-chain distribution, `raw_logprob` under the
 //! model's. `plot-entropy` reads these back.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 use serde_json::json;
 
 use crate::row::{softmax, top_n, KthLargest};
@@ -59,7 +62,12 @@ impl LogitProcessor for EntropyLogger {
             name: "entropy_logger".into(),
             kind: StageKind::Processor,
             description: "Observe entropy before/after the chain, chosen token log-probs and top alternatives.".into(),
-            params: vec![ParamSpec::new("top_n", ParamKind::int_at_least(0), Some(ParamValue::Int(5)), "alternatives to record per token")],
+            params: vec![ParamSpec::new(
+                "top_n",
+                ParamKind::int_at_least(0),
+                Some(ParamValue::Int(5)),
+                "alternatives to record per token",
+            )],
             needs_raw_logits: true,
             needs_token_bytes: true,
             may_rewind: false,
@@ -67,7 +75,9 @@ impl LogitProcessor for EntropyLogger {
     }
 
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
-        let bytes = setup.token_bytes.ok_or_else(|| PluginError::new("entropy_logger needs the token texts, but the host passed none"))?;
+        let bytes = setup
+            .token_bytes
+            .ok_or_else(|| PluginError::new("entropy_logger needs the token texts, but the host passed none"))?;
         Ok(EntropyLogger {
             top_n: usize::try_from(params.int("top_n")).unwrap_or(usize::MAX),
             texts: bytes.data.to_vec(),
@@ -81,7 +91,9 @@ impl LogitProcessor for EntropyLogger {
     }
 
     fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
-        let raw = step.raw_logits.ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
+        let raw = step
+            .raw_logits
+            .ok_or_else(|| PluginError::new("entropy_logger needs the raw logits, but the host passed none"))?;
         let before = softmax(raw);
         // First in a chain (or after stages that changed nothing) the row
         // is still the model's: one pass over 50k tokens instead of two.

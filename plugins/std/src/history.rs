@@ -13,8 +13,18 @@ pub struct History {
 impl History {
     pub fn specs() -> Vec<ParamSpec> {
         vec![
-            ParamSpec::new("window", ParamKind::int_at_least(0), Some(ParamValue::Int(0)), "only the last N tokens count; 0 = all"),
-            ParamSpec::new("include_prompt", ParamKind::Bool, Some(ParamValue::Bool(true)), "whether prompt tokens count"),
+            ParamSpec::new(
+                "window",
+                ParamKind::int_at_least(0),
+                Some(ParamValue::Int(0)),
+                "only the last N tokens count; 0 = all",
+            ),
+            ParamSpec::new(
+                "include_prompt",
+                ParamKind::Bool,
+                Some(ParamValue::Bool(true)),
+                "whether prompt tokens count",
+            ),
         ]
     }
 

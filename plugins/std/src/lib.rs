@@ -29,8 +29,8 @@
 //!   implementation (Hugging Face `transformers`, OpenAI, llama.cpp) and
 //!   says so in its doc comment, including how ties are broken.
 
-pub mod row;
 pub mod periodic;
+pub mod row;
 
 mod dry;
 mod entropy_backtrack;

@@ -39,8 +39,18 @@ impl LogitProcessor for LoopBreaker {
                           the token that began it (needs a caller that can rewind)."
                 .into(),
             params: vec![
-                ParamSpec::new("max_period", ParamKind::int_in(1, 512), Some(ParamValue::Int(64)), "longest repeated unit, in tokens"),
-                ParamSpec::new("min_repeats", ParamKind::int_in(2, 1000), Some(ParamValue::Int(2)), "full copies that make a loop"),
+                ParamSpec::new(
+                    "max_period",
+                    ParamKind::int_in(1, 512),
+                    Some(ParamValue::Int(64)),
+                    "longest repeated unit, in tokens",
+                ),
+                ParamSpec::new(
+                    "min_repeats",
+                    ParamKind::int_in(2, 1000),
+                    Some(ParamValue::Int(2)),
+                    "full copies that make a loop",
+                ),
                 ParamSpec::new(
                     "min_span",
                     ParamKind::int_in(2, 4096),

@@ -10,7 +10,10 @@
 //! probability rule while costing one vector subtraction and compare per
 //! four tokens.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 
 use crate::row::{cut_below_band, is_live, max_live, KthLargest, BLOCK};
 
@@ -39,8 +42,18 @@ impl LogitProcessor for MinP {
             kind: StageKind::Processor,
             description: "Keep tokens with prob >= p * max_prob (HF MinPLogitsWarper).".into(),
             params: vec![
-                ParamSpec::new("p", ParamKind::float_in(0.0, 1.0), None, "fraction of the top probability a token needs, in [0, 1]"),
-                ParamSpec::new("min_keep", ParamKind::int_at_least(1), Some(ParamValue::Int(1)), "always keep at least this many tokens"),
+                ParamSpec::new(
+                    "p",
+                    ParamKind::float_in(0.0, 1.0),
+                    None,
+                    "fraction of the top probability a token needs, in [0, 1]",
+                ),
+                ParamSpec::new(
+                    "min_keep",
+                    ParamKind::int_at_least(1),
+                    Some(ParamValue::Int(1)),
+                    "always keep at least this many tokens",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,
@@ -63,7 +76,8 @@ impl LogitProcessor for MinP {
         }
         let Some(max) = max_live(logits) else { return Ok(()) };
         // Tokens at or above the min_keep-th best survive whatever p says.
-        let keep_floor = if self.min_keep > 1 { self.kth.find(logits, self.min_keep).unwrap_or(f32::NEG_INFINITY) } else { max };
+        let keep_floor =
+            if self.min_keep > 1 { self.kth.find(logits, self.min_keep).unwrap_or(f32::NEG_INFINITY) } else { max };
         let log_p = libm::logf(self.p);
         let (lo, hi) = (log_p - EXACT_BAND, log_p + EXACT_BAND);
         // Clear keeps and clear cuts in one vector pass; the rare tokens in

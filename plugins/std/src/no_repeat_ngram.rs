@@ -10,7 +10,9 @@
 //! context lengths (≤ 1024 tokens) this is a few microseconds, and unlike
 //! HF's per-step dictionary it needs no hashing.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step,
+};
 
 pub struct NoRepeatNgram {
     n: usize,
@@ -27,7 +29,8 @@ impl LogitProcessor for NoRepeatNgram {
         ProcessorInfo {
             name: "no_repeat_ngram".into(),
             kind: StageKind::Processor,
-            description: "Ban tokens that would repeat an n-gram of prompt+output (HF NoRepeatNGramLogitsProcessor).".into(),
+            description: "Ban tokens that would repeat an n-gram of prompt+output (HF NoRepeatNGramLogitsProcessor)."
+                .into(),
             params: vec![ParamSpec::new("n", ParamKind::int_at_least(1), None, "n-gram size")],
             needs_raw_logits: false,
             needs_token_bytes: false,

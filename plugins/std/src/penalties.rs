@@ -5,7 +5,10 @@
 //! vocabulary-sized scratch table that they leave zeroed after each step, so
 //! a step costs O(history), not O(vocab), and nothing is allocated.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 
 use crate::history::History;
 
@@ -29,7 +32,12 @@ impl LogitProcessor for RepetitionPenalty {
     }
 
     fn info() -> ProcessorInfo {
-        let mut params = vec![ParamSpec::new("penalty", ParamKind::positive_float(), None, "> 1 discourages repeats, < 1 encourages them")];
+        let mut params = vec![ParamSpec::new(
+            "penalty",
+            ParamKind::positive_float(),
+            None,
+            "> 1 discourages repeats, < 1 encourages them",
+        )];
         params.extend(History::specs());
         ProcessorInfo {
             name: "repetition_penalty".into(),
@@ -89,8 +97,18 @@ impl LogitProcessor for FrequencyPresencePenalty {
 
     fn info() -> ProcessorInfo {
         let mut params = vec![
-            ParamSpec::new("frequency", ParamKind::Float { min: None, max: None, min_exclusive: false, max_exclusive: false }, Some(ParamValue::Float(0.0)), "subtracted once per occurrence"),
-            ParamSpec::new("presence", ParamKind::Float { min: None, max: None, min_exclusive: false, max_exclusive: false }, Some(ParamValue::Float(0.0)), "subtracted once if the token occurred at all"),
+            ParamSpec::new(
+                "frequency",
+                ParamKind::Float { min: None, max: None, min_exclusive: false, max_exclusive: false },
+                Some(ParamValue::Float(0.0)),
+                "subtracted once per occurrence",
+            ),
+            ParamSpec::new(
+                "presence",
+                ParamKind::Float { min: None, max: None, min_exclusive: false, max_exclusive: false },
+                Some(ParamValue::Float(0.0)),
+                "subtracted once if the token occurred at all",
+            ),
         ];
         params.extend(History::specs());
         ProcessorInfo {

@@ -85,11 +85,15 @@ pub fn for_each_above(logits: &[f32], mut floor: impl FnMut() -> f32, mut visit:
 pub fn max_live(logits: &[f32]) -> Option<f32> {
     let best = std::cell::Cell::new(f32::NEG_INFINITY);
     // Only blocks that could raise the running best are looked into.
-    for_each_above(logits, || best.get(), |_, l| {
-        if l > best.get() {
-            best.set(l);
-        }
-    });
+    for_each_above(
+        logits,
+        || best.get(),
+        |_, l| {
+            if l > best.get() {
+                best.set(l);
+            }
+        },
+    );
     is_live(best.get()).then_some(best.get())
 }
 
@@ -162,7 +166,11 @@ fn block_weights(block: &[f32], max: f32, out: &mut [f32; BLOCK]) {
 /// Samplers use this instead of gathering the live entries first: at a
 /// full 50k row the gather (a push per token) cost more than the
 /// exponentials, and under WASM five times more.
-pub fn for_each_weight_block<B>(logits: &[f32], max: f32, mut visit: impl FnMut(usize, &[f32]) -> ControlFlow<B>) -> Option<B> {
+pub fn for_each_weight_block<B>(
+    logits: &[f32],
+    max: f32,
+    mut visit: impl FnMut(usize, &[f32]) -> ControlFlow<B>,
+) -> Option<B> {
     let (blocks, rest) = logits.as_chunks::<BLOCK>();
     let mut weights = [0f32; BLOCK];
     let mut b = 0;
@@ -321,7 +329,8 @@ pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
         return false;
     }
     let ((a_blocks, a_rest), (b_blocks, b_rest)) = (a.as_chunks::<BLOCK>(), b.as_chunks::<BLOCK>());
-    let differs = |x: &[f32], y: &[f32]| x.iter().zip(y).fold(0u32, |acc, (p, q)| acc | (p.to_bits() ^ q.to_bits())) != 0;
+    let differs =
+        |x: &[f32], y: &[f32]| x.iter().zip(y).fold(0u32, |acc, (p, q)| acc | (p.to_bits() ^ q.to_bits())) != 0;
     a_blocks.iter().zip(b_blocks).all(|(x, y)| !differs(x, y)) && !differs(a_rest, b_rest)
 }
 
@@ -353,11 +362,15 @@ pub fn top_n(logits: &[f32], n: usize, kth: &mut KthLargest, scratch: &mut Vec<(
     // The n-th best value bounds the candidates (ties may add a few).
     let floor = kth.find(logits, n).unwrap_or(f32::NEG_INFINITY);
     // Blocks with nothing at or above the floor are skipped whole.
-    for_each_above(logits, || floor.next_down(), |i, l| {
-        if l >= floor {
-            scratch.push((l, i as u32));
-        }
-    });
+    for_each_above(
+        logits,
+        || floor.next_down(),
+        |i, l| {
+            if l >= floor {
+                scratch.push((l, i as u32));
+            }
+        },
+    );
     scratch.sort_unstable_by(best_first);
     scratch.truncate(n);
     scratch.clone()

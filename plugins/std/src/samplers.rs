@@ -1,6 +1,9 @@
 //! The two samplers: `greedy` and `multinomial`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 
 use std::ops::ControlFlow;
 

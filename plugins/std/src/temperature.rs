@@ -4,7 +4,9 @@
 //! Face `TemperatureLogitsWarper` (`scores / temperature`); removed tokens
 //! stay removed because `-inf / T = -inf`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step,
+};
 
 pub struct Temperature {
     temperature: f32,
@@ -22,7 +24,12 @@ impl LogitProcessor for Temperature {
             name: "temperature".into(),
             kind: StageKind::Processor,
             description: "Divide logits by T (HF TemperatureLogitsWarper).".into(),
-            params: vec![ParamSpec::new("temperature", ParamKind::positive_float(), None, "T > 0; below 1 sharpens, above 1 flattens")],
+            params: vec![ParamSpec::new(
+                "temperature",
+                ParamKind::positive_float(),
+                None,
+                "T > 0; below 1 sharpens, above 1 flattens",
+            )],
             needs_raw_logits: false,
             needs_token_bytes: false,
             may_rewind: false,

@@ -5,7 +5,9 @@
 //! all kept (more than `k` may survive, never fewer than `min(k, live)`).
 //! Tokens already removed by an earlier stage do not count towards `k`.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step,
+};
 
 use crate::row::{mask_below, KthLargest};
 

@@ -17,7 +17,10 @@
 //! tokens of that bucket are gathered and sorted. Linear time, no
 //! selection, and after a top-k stage only `k` tokens are visited at all.
 
-use logitloom_plugin_api::{LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind, Step};
+use logitloom_plugin_api::{
+    LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
+    Step,
+};
 
 use crate::row::{best_first, gather_live, KthLargest};
 
@@ -53,7 +56,12 @@ impl LogitProcessor for TopP {
                     None,
                     "probability mass to keep, in (0, 1]",
                 ),
-                ParamSpec::new("min_keep", ParamKind::int_at_least(1), Some(ParamValue::Int(1)), "always keep at least this many tokens"),
+                ParamSpec::new(
+                    "min_keep",
+                    ParamKind::int_at_least(1),
+                    Some(ParamValue::Int(1)),
+                    "always keep at least this many tokens",
+                ),
             ],
             needs_raw_logits: false,
             needs_token_bytes: false,

@@ -30,7 +30,8 @@ fn top_p_keeps_the_token_that_crosses_p() {
     // Probabilities by token: 0.15, 0.5, 0.05, 0.3. Best first: t1 0.5, t3 0.3, t0 0.15, t2 0.05,
     // cumulative 0.5, 0.8, 0.95, 1.0.
     let row = logits_of(&[0.15, 0.5, 0.05, 0.3]);
-    let top_p = |p: f64, min_keep: i64| kept(&apply::<TopP>(&[("p", float(p)), ("min_keep", int(min_keep))], &[], 0, &row));
+    let top_p =
+        |p: f64, min_keep: i64| kept(&apply::<TopP>(&[("p", float(p)), ("min_keep", int(min_keep))], &[], 0, &row));
     assert_eq!(top_p(0.45, 1), vec![1]); // 0.5 >= 0.45 already
     assert_eq!(top_p(0.55, 1), vec![1, 3]); // 0.5 < 0.55, 0.8 crosses
     assert_eq!(top_p(0.85, 1), vec![0, 1, 3]); // 0.8 < 0.85, 0.95 crosses
@@ -88,7 +89,8 @@ fn top_p_matches_a_full_sort_on_a_wide_row() {
 fn min_p_scales_with_the_top_probability() {
     // Probabilities 0.5, 0.3, 0.15, 0.05.
     let row = logits_of(&[0.5, 0.3, 0.15, 0.05]);
-    let min_p = |p: f64, min_keep: i64| kept(&apply::<MinP>(&[("p", float(p)), ("min_keep", int(min_keep))], &[], 0, &row));
+    let min_p =
+        |p: f64, min_keep: i64| kept(&apply::<MinP>(&[("p", float(p)), ("min_keep", int(min_keep))], &[], 0, &row));
     assert_eq!(min_p(0.35, 1), vec![0, 1]); // threshold 0.175: 0.15 falls
     assert_eq!(min_p(0.25, 1), vec![0, 1, 2]); // threshold 0.125
     assert_eq!(min_p(0.0, 1), vec![0, 1, 2, 3]);

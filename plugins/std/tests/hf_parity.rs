@@ -24,7 +24,8 @@ fn matches_transformers_on_random_rows() {
     for (n, case) in cases.iter().enumerate() {
         let name = case["processor"].as_str().unwrap();
         let entry = library.iter().find(|e| (e.info)().name == name).unwrap_or_else(|| panic!("no processor {name}"));
-        let given: BTreeMap<String, ParamValue> = case["params"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), param(v))).collect();
+        let given: BTreeMap<String, ParamValue> =
+            case["params"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), param(v))).collect();
         let logits: Vec<f32> = case["logits"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
         let tokens: Vec<u32> = case["tokens"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
         let setup = Setup { vocab_size: logits.len(), eos_token_id: 0, seed: 0, token_bytes: None };
@@ -44,7 +45,11 @@ fn matches_transformers_on_random_rows() {
         } else {
             for (i, want) in case["out"].as_array().unwrap().iter().enumerate() {
                 let want = want.as_f64().unwrap() as f32;
-                assert!((row[i] - want).abs() <= 1e-6 * want.abs().max(1.0), "{context}: token {i}: got {}, HF {want}", row[i]);
+                assert!(
+                    (row[i] - want).abs() <= 1e-6 * want.abs().max(1.0),
+                    "{context}: token {i}: got {}, HF {want}",
+                    row[i]
+                );
             }
         }
         *checked.entry(name.to_string()).or_default() += 1;

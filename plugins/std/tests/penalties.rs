@@ -19,7 +19,12 @@ fn repetition_penalty_multiplies_negative_logits_and_divides_positive_ones() {
 fn repetition_penalty_window_and_prompt() {
     let row = [2.0, -1.0, 0.5, 3.0];
     // Prompt [0, 1], generated [3]: without the prompt only token 3 counts (3 / 2 = 1.5).
-    let no_prompt = apply::<RepetitionPenalty>(&[("penalty", float(2.0)), ("include_prompt", ParamValue::Bool(false))], &[0, 1, 3], 2, &row);
+    let no_prompt = apply::<RepetitionPenalty>(
+        &[("penalty", float(2.0)), ("include_prompt", ParamValue::Bool(false))],
+        &[0, 1, 3],
+        2,
+        &row,
+    );
     assert_eq!(no_prompt, vec![2.0, -1.0, 0.5, 1.5]);
     // Window 2 over [0, 1, 3]: tokens 1 and 3.
     let windowed = apply::<RepetitionPenalty>(&[("penalty", float(2.0)), ("window", int(2))], &[0, 1, 3], 2, &row);
@@ -124,9 +129,7 @@ fn dry_z_algorithm_agrees_with_a_quadratic_scan() {
     let mut rng = logitloom_numerics::SplitMix64::new(12345);
     for trial in 0..200 {
         let len = 2 + trial % 40;
-        let ctx: Vec<u32> = (0..len)
-            .map(|_| rng.below(4) as u32)
-            .collect();
+        let ctx: Vec<u32> = (0..len).map(|_| rng.below(4) as u32).collect();
         let got = dry(&[], &ctx);
         let mut want = [0usize; 6];
         for i in 0..ctx.len() - 1 {
@@ -141,13 +144,18 @@ fn dry_z_algorithm_agrees_with_a_quadratic_scan() {
         }
         for t in 0..6 {
             let expect = if want[t] == 0 { 0.0 } else { -(0.8 * 1.75f64.powi(want[t] as i32 - 2)) as f32 };
-            assert!((got[t] - expect).abs() <= 1e-5 * expect.abs().max(1.0), "ctx {ctx:?} token {t}: got {}, want {expect}", got[t]);
+            assert!(
+                (got[t] - expect).abs() <= 1e-5 * expect.abs().max(1.0),
+                "ctx {ctx:?} token {t}: got {}, want {expect}",
+                got[t]
+            );
         }
     }
 }
 
 #[test]
 fn dry_refuses_an_empty_breaker() {
-    let err = create::<Dry>(&[("sequence_breakers", ParamValue::StringList(vec!["".into()]))], &DRY_TEXTS, 0).err().unwrap();
+    let err =
+        create::<Dry>(&[("sequence_breakers", ParamValue::StringList(vec!["".into()]))], &DRY_TEXTS, 0).err().unwrap();
     assert!(err.to_string().contains("sequence_breakers[0]"), "{err}");
 }

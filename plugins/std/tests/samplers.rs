@@ -122,10 +122,19 @@ fn library_lists_every_standard_processor() {
     assert_eq!(
         names,
         [
-            "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "frequency_presence_penalty",
-            "no_repeat_ngram", "dry", "entropy_logger",
+            "temperature",
+            "top_k",
+            "top_p",
+            "min_p",
+            "repetition_penalty",
+            "frequency_presence_penalty",
+            "no_repeat_ngram",
+            "dry",
+            "entropy_logger",
             "loop_breaker",
-            "entropy_backtrack", "greedy", "multinomial"
+            "entropy_backtrack",
+            "greedy",
+            "multinomial"
         ]
     );
 }

@@ -69,7 +69,12 @@ mod tests {
     #[test]
     fn bans_tokens_containing_a_word() {
         let (data, offsets) = TokenBytes::flatten(&[b"foo".to_vec(), b"TODO:".to_vec(), b"bar".to_vec()]);
-        let setup = Setup { vocab_size: 3, eos_token_id: 0, seed: 0, token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }) };
+        let setup = Setup {
+            vocab_size: 3,
+            eos_token_id: 0,
+            seed: 0,
+            token_bytes: Some(TokenBytes { data: &data, offsets: &offsets }),
+        };
         let mut p: BanWords = create_validated(&BTreeMap::new(), &setup).unwrap();
         let mut logits = vec![1.0, 2.0, 3.0];
         let mut step = Step::new(&[], 0, 0, 3, 0, None);

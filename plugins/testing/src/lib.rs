@@ -142,7 +142,9 @@ impl LogitProcessor for Rewinder {
                 ParamSpec::new(
                     "mode",
                     ParamKind::String {
-                        choices: Some(["back_one", "every_step", "before_prompt", "past_end"].map(String::from).to_vec()),
+                        choices: Some(
+                            ["back_one", "every_step", "before_prompt", "past_end"].map(String::from).to_vec(),
+                        ),
                     },
                     Some(ParamValue::String("back_one".into())),
                     "which rewind to ask for",

@@ -55,7 +55,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--eos" => args.eos = Some(number(&value)? as u32),
             "--seed" => args.seed = number(&value)?,
             "--prompt" => {
-                args.prompt = value.split(',').filter(|s| !s.is_empty()).map(|s| number(s).map(|n| n as u32)).collect::<Result<_, _>>()?
+                args.prompt = value
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| number(s).map(|n| n as u32))
+                    .collect::<Result<_, _>>()?
             }
             _ => bail!("unknown flag {flag}"),
         }
@@ -82,9 +86,13 @@ fn main() -> anyhow::Result<()> {
     }
     let logits: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
 
-    let chain = ChainSpec::from_file(&chain_path, &PluginLibrary::from_entries(logitloom_builtins::entries()))?.load(&HostOptions::default())?;
+    let chain = ChainSpec::from_file(&chain_path, &PluginLibrary::from_entries(logitloom_builtins::entries()))?
+        .load(&HostOptions::default())?;
     let tokenizer = args.tokenizer.as_deref().map(Tokenizer::from_file).transpose()?;
-    let eos = args.eos.or_else(|| tokenizer.as_ref().and_then(Tokenizer::eos_token_id)).context("give --eos or --tokenizer")?;
+    let eos = args
+        .eos
+        .or_else(|| tokenizer.as_ref().and_then(Tokenizer::eos_token_id))
+        .context("give --eos or --tokenizer")?;
     // As logitloom_runtime::model_token_bytes: padded or cut to the logits' width.
     let token_bytes = match (&tokenizer, chain.needs_token_bytes()) {
         (Some(t), true) => {
@@ -116,7 +124,8 @@ fn main() -> anyhow::Result<()> {
             }
             let start = (step * args.batch + b) * args.vocab;
             instances[b].input_row().copy_from_slice(&logits[start..start + args.vocab]);
-            let token = instances[b].step_input_row(&tokens[b], prompt_len, step).with_context(|| format!("sequence {b}"))?;
+            let token =
+                instances[b].step_input_row(&tokens[b], prompt_len, step).with_context(|| format!("sequence {b}"))?;
             tokens[b].push(token);
             finished[b] = !args.ignore_eos && token == eos;
         }

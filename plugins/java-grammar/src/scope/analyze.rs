@@ -115,16 +115,75 @@ pub struct Analyzer {
 pub const PRIMITIVES: [&str; 8] = ["boolean", "byte", "char", "short", "int", "long", "float", "double"];
 
 pub const KEYWORDS: [&str; 53] = [
-    "abstract", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const", "continue", "default",
-    "do", "double", "else", "enum", "extends", "final", "finally", "float", "for", "goto", "if", "implements", "import",
-    "instanceof", "int", "interface", "long", "native", "new", "package", "private", "protected", "public", "return",
-    "short", "static", "strictfp", "super", "switch", "synchronized", "this", "throw", "throws", "transient", "try",
-    "void", "volatile", "while", "true", "false", "null",
+    "abstract",
+    "assert",
+    "boolean",
+    "break",
+    "byte",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extends",
+    "final",
+    "finally",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "implements",
+    "import",
+    "instanceof",
+    "int",
+    "interface",
+    "long",
+    "native",
+    "new",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "short",
+    "static",
+    "strictfp",
+    "super",
+    "switch",
+    "synchronized",
+    "this",
+    "throw",
+    "throws",
+    "transient",
+    "try",
+    "void",
+    "volatile",
+    "while",
+    "true",
+    "false",
+    "null",
 ];
 
 const MODIFIERS: [&str; 13] = [
-    "public", "protected", "private", "static", "final", "abstract", "native", "synchronized", "transient", "volatile",
-    "strictfp", "default", "sealed",
+    "public",
+    "protected",
+    "private",
+    "static",
+    "final",
+    "abstract",
+    "native",
+    "synchronized",
+    "transient",
+    "volatile",
+    "strictfp",
+    "default",
+    "sealed",
 ];
 
 pub fn is_keyword(s: &str) -> bool {
@@ -150,7 +209,10 @@ impl Default for Analyzer {
             demand_imports: Vec::new(),
             type_params: HashSet::new(),
             maybe_bound: HashSet::new(),
-            package_roots: ["java", "javax", "jdk", "sun", "com", "org", "net", "io"].into_iter().map(Box::from).collect(),
+            package_roots: ["java", "javax", "jdk", "sun", "com", "org", "net", "io"]
+                .into_iter()
+                .map(Box::from)
+                .collect(),
             recent: [None, None],
         }
     }
@@ -415,7 +477,8 @@ impl Analyzer {
                     self.maybe_bound.insert(last.text.clone());
                 } else if last.is(")") {
                     if let Some(open) = matching_open(stmt, stmt.len() - 1) {
-                        let names: Vec<Box<str>> = stmt[open..].iter().filter(|l| plain_word(l)).map(|l| l.text.clone()).collect();
+                        let names: Vec<Box<str>> =
+                            stmt[open..].iter().filter(|l| plain_word(l)).map(|l| l.text.clone()).collect();
                         self.maybe_bound.extend(names);
                     }
                 }
@@ -432,7 +495,8 @@ impl Analyzer {
         let n = stmt.len();
         if n >= 2 && plain_word(&stmt[n - 1]) {
             let before = &stmt[n - 2];
-            let typeish = (before.kind == Kind::Word && (!is_keyword(&before.text) || PRIMITIVES.contains(&&*before.text)))
+            let typeish = (before.kind == Kind::Word
+                && (!is_keyword(&before.text) || PRIMITIVES.contains(&&*before.text)))
                 || before.is(">")
                 || before.is("]");
             if typeish {

@@ -43,7 +43,9 @@ impl JdkIndex {
             let [name, package, _kind, field_list, method_list, type_list] = fields[..] else { continue };
             let mut members: Vec<Box<str>> = Vec::new();
             members.extend(field_list.split(',').filter(|s| !s.is_empty()).map(Box::from));
-            members.extend(method_list.split(',').filter(|s| !s.is_empty()).map(|m| Box::from(m.split('/').next().unwrap_or(m))));
+            members.extend(
+                method_list.split(',').filter(|s| !s.is_empty()).map(|m| Box::from(m.split('/').next().unwrap_or(m))),
+            );
             members.extend(type_list.split(',').filter(|s| !s.is_empty()).map(Box::from));
             members.sort();
             members.dedup();

@@ -199,7 +199,10 @@ mod tests {
     fn lexemes_wait_until_complete() {
         assert_eq!(lex("int size"), (vec!["int".into()], 4));
         assert_eq!(lex("a.b(1e-5, 0x1p-3);"), ("a . b ( 1e-5 , 0x1p-3 ) ;".split(' ').map(String::from).collect(), 18));
-        assert_eq!(lex("Map<K, List<V>> m ").0, "Map < K , List < V > > m".split(' ').map(String::from).collect::<Vec<_>>());
+        assert_eq!(
+            lex("Map<K, List<V>> m ").0,
+            "Map < K , List < V > > m".split(' ').map(String::from).collect::<Vec<_>>()
+        );
         assert_eq!(lex("x >>= 2;").0, vec!["x", ">>=", "2", ";"]);
         assert_eq!(lex("x /* a */ // b\n y-").0, vec!["x", "y"]);
         assert_eq!(lex("s = \"a\\\"b\" + \"\"\"\n q \"\"\";").0.len(), 6);

@@ -21,9 +21,16 @@ pub enum Restriction {
     None,
     /// The name being written (it begins with `prefix`) must be one of
     /// `names` (sorted); `key` identifies the set, for caching.
-    Only { prefix: Box<[u8]>, key: u64, names: Arc<[Box<str>]> },
+    Only {
+        prefix: Box<[u8]>,
+        key: u64,
+        names: Arc<[Box<str>]>,
+    },
     /// The name being written must not be exactly one of `names`.
-    Forbid { prefix: Box<[u8]>, names: Vec<Box<str>> },
+    Forbid {
+        prefix: Box<[u8]>,
+        names: Vec<Box<str>>,
+    },
     /// No `.` may follow.
     NoDot,
     /// No `)` may follow (it would declare a method twice).
@@ -101,13 +108,21 @@ impl ScopeTables {
             if let Some(start) = name_start(bytes) {
                 let (run, open) = run_of(start);
                 let g = t.start_groups.entry(run.into()).or_default();
-                if open { g.open.push(id) } else { g.closed.push(id) }
+                if open {
+                    g.open.push(id)
+                } else {
+                    g.closed.push(id)
+                }
                 t.start_set.allow_token(id);
             }
             if is_ident_byte(bytes[0]) {
                 let (run, open) = run_of(bytes);
                 let g = t.cont_groups.entry(run.into()).or_default();
-                if open { g.open.push(id) } else { g.closed.push(id) }
+                if open {
+                    g.open.push(id)
+                } else {
+                    g.closed.push(id)
+                }
                 t.cont_set.allow_token(id);
             }
             if is_dot(bytes) {

@@ -242,14 +242,22 @@ impl Scope {
         }
         if receiver_end.is_some() {
         } else if let Some(names) = self.declaration_position() {
-            return if names.is_empty() { Restriction::None } else { Restriction::Forbid { prefix: prefix.into(), names } };
+            return if names.is_empty() {
+                Restriction::None
+            } else {
+                Restriction::Forbid { prefix: prefix.into(), names }
+            };
         }
         // `.` after a name or array element of primitive type.
         let receiver: Vec<Lexeme>;
         let receiver = if prefix.is_empty() {
             &stmt[..]
         } else {
-            receiver = stmt.iter().cloned().chain([Lexeme { kind: Kind::Word, text: String::from_utf8_lossy(prefix).into() }]).collect();
+            receiver = stmt
+                .iter()
+                .cloned()
+                .chain([Lexeme { kind: Kind::Word, text: String::from_utf8_lossy(prefix).into() }])
+                .collect();
             &receiver[..]
         };
         if receiver.last().is_some_and(|l| l.kind == Kind::Word && !is_keyword(&l.text) || l.is("]")) {
@@ -285,7 +293,10 @@ impl Scope {
         while body.get(i).is_some_and(|l| l.is("final")) {
             i += 1;
         }
-        if body.get(i).is_some_and(|l| l.is("@") || matches!(&*l.text, "yield" | "record" | "sealed" | "permits" | "non")) {
+        if body
+            .get(i)
+            .is_some_and(|l| l.is("@") || matches!(&*l.text, "yield" | "record" | "sealed" | "permits" | "non"))
+        {
             return None;
         }
         let (_, end) = analyze::parse_type(body, i)?;
@@ -476,7 +487,8 @@ impl Scope {
             let nested = format!("{outer}.{}", path[1..].join("."));
             return self.index.get(&nested).is_some().then_some(Resolved::Jdk(nested));
         }
-        let own: Vec<usize> = (0..a.classes.len()).filter(|&i| a.classes[i].name.as_deref() == Some(&**first)).collect();
+        let own: Vec<usize> =
+            (0..a.classes.len()).filter(|&i| a.classes[i].name.as_deref() == Some(&**first)).collect();
         match own.len() {
             0 => {}
             1 => return Some(Resolved::Own(own[0])),

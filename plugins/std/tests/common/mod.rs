@@ -46,7 +46,12 @@ pub fn process<P: LogitProcessor>(p: &mut P, tokens: &[u32], prompt_len: usize, 
 }
 
 /// Creates with plain texts and processes once.
-pub fn apply<P: LogitProcessor>(given: &[(&str, ParamValue)], tokens: &[u32], prompt_len: usize, logits: &[f32]) -> Vec<f32> {
+pub fn apply<P: LogitProcessor>(
+    given: &[(&str, ParamValue)],
+    tokens: &[u32],
+    prompt_len: usize,
+    logits: &[f32],
+) -> Vec<f32> {
     let texts = plain_texts(logits.len());
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut p = create::<P>(given, &refs, 0).unwrap();
