@@ -102,8 +102,7 @@ case "$cmd" in
     cargo fmt --all --check >&2
     build_wasm_plugins
     cargo build --workspace --all-targets >&2
-    # clippy -D warnings leaves this command until the tree is clean (issue 21: ~97 findings remain)
-    cargo clippy --workspace --all-targets -q >&2
+    cargo clippy --workspace --all-targets -q -- -D warnings >&2
     cargo test --workspace "$@"
     test_python
     ;;

@@ -116,7 +116,8 @@ fn main() -> Result<()> {
     let mut unfinished = [0usize; 3];
     let mode_index = |mode: &str| ["file", "class-body", "method-body"].iter().position(|m| *m == mode).unwrap_or(0);
     // One chain per (mode, return kind); a batch holds prompts of one chain.
-    let mut groups: Vec<((&str, &str), Vec<(usize, u64)>)> = Vec::new();
+    type Jobs = Vec<(usize, u64)>; // (prompt index, seed)
+    let mut groups: Vec<((&str, &str), Jobs)> = Vec::new();
     for &(p, s) in &jobs {
         let key = (prompts[p].mode, prompts[p].method_return);
         match groups.iter_mut().find(|(k, _)| *k == key) {

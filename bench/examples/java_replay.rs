@@ -19,15 +19,18 @@
 //!
 //! Not a test: it takes minutes.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 use logitloom_engine::tokenizer::Tokenizer;
+// The grammar crate's example helpers: this example lives in bench only
+// because it needs the engine's tokenizer and the trainer's BPE.
+#[path = "../../plugins/java-grammar/examples/common/jdk_sources.rs"]
+mod jdk_sources;
+use jdk_sources::{progress, read_modules};
 use logitloom_java_grammar::{Acceleration, ConstraintError, JavaConstraint, StartMode, Vocabulary};
 
 #[derive(Parser)]
@@ -151,25 +154,6 @@ fn read_java_base(zip_path: &Path) -> Result<Vec<(String, String)>> {
     read_modules(zip_path, &["java.base".to_string()])
 }
 
-fn read_modules(zip_path: &Path, modules: &[String]) -> Result<Vec<(String, String)>> {
-    let file = std::fs::File::open(zip_path).with_context(|| format!("{}", zip_path.display()))?;
-    let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{}", zip_path.display()))?;
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i)?;
-        let name = entry.name().to_string();
-        let in_module = modules.iter().any(|m| name.starts_with(&format!("{m}/")));
-        if !(in_module && name.ends_with(".java")) || name.ends_with("module-info.java") && modules.len() > 1 {
-            continue;
-        }
-        let mut text = String::new();
-        entry.read_to_string(&mut text).with_context(|| name.clone())?;
-        out.push((name, text));
-    }
-    out.sort();
-    Ok(out)
-}
-
 fn load_or_train(args: &Args, sources: &[(String, String)]) -> Result<Tokenizer> {
     if let Some(path) = &args.tokenizer {
         return Ok(Tokenizer::from_file(path)?);
@@ -185,15 +169,6 @@ fn load_or_train(args: &Args, sources: &[(String, String)]) -> Result<Tokenizer>
     trained.save(&cache, false).map_err(|e| anyhow::anyhow!("{}: {e}", cache.display()))?;
     println!("trained in {:.0} s", started.elapsed().as_secs_f64());
     Ok(Tokenizer::from_inner(trained))
-}
-
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} [{{elapsed}} < {{eta}}] {{msg}}"))
-            .expect("valid template"),
-    );
-    bar
 }
 
 static SCOPE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

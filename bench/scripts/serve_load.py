@@ -43,10 +43,11 @@ PROMPTS = [
 ]
 
 
-def start_server(binary: Path, max_batch: int, threads: int | None):
-    cmd = [str(binary), "serve", "--port", "0", "--chains", str(ROOT / "configs"), "--max-batch", str(max_batch)]
-    if threads:
-        cmd += ["--threads", str(threads)]
+def start_server(binary: Path, *flags: str):
+    """Starts `binary serve` on a free loopback port with the shipped presets
+    and `flags`; returns (process, base URL). Raises RuntimeError if no
+    address line comes. Also used by python/tests/test_serve_openai.py."""
+    cmd = [str(binary), "serve", "--port", "0", "--chains", str(ROOT / "configs"), *flags]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     # Notes (e.g. the device chosen) may come before the address line.
     for line in proc.stderr:
@@ -57,10 +58,14 @@ def start_server(binary: Path, max_batch: int, threads: int | None):
         line, found = "(stderr closed)", None
     if not found:
         proc.kill()
-        sys.exit(f"the server did not start: {line!r}")
+        raise RuntimeError(f"the server did not start: {line!r}")
     # Keep draining stderr so the server never blocks on a full pipe.
     threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
     return proc, f"http://{found.group(1)}"
+
+
+def server_flags(max_batch: int, threads: int | None) -> list[str]:
+    return ["--max-batch", str(max_batch)] + (["--threads", str(threads)] if threads else [])
 
 
 def complete(base: str, body: dict) -> dict:
@@ -89,7 +94,7 @@ def rss_kib(pid: int) -> int:
 
 
 def throughput(args):
-    proc, base = start_server(args.binary, max(args.clients), args.threads)
+    proc, base = start_server(args.binary, *server_flags(max(args.clients), args.threads))
     try:
         complete(base, body_for(0, 4))  # warm-up: first allocations, chain cache
         print(f"| clients | requests | max_tokens | wall s | requests/s | tokens/s | vs 1 client |")
@@ -111,7 +116,7 @@ def throughput(args):
 
 
 def load(args):
-    proc, base = start_server(args.binary, args.max_batch, args.threads)
+    proc, base = start_server(args.binary, *server_flags(args.max_batch, args.threads))
     failures = []
     try:
         n = args.clients

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use logitloom_engine::generate::{ContextOverflow, Finish, GenerateOptions};
@@ -32,7 +33,9 @@ struct LoadedModel {
 
 #[derive(Default)]
 pub struct EngineGenerator {
-    models: HashMap<(PathBuf, String), Result<Arc<LoadedModel>, String>>,
+    // Rc: a libtorch model is neither Send nor Sync, and the generator
+    // runs on one thread.
+    models: HashMap<(PathBuf, String), Result<Rc<LoadedModel>, String>>,
     chains: HashMap<(PathBuf, String), Result<Arc<LoadedChain>, String>>,
 }
 
@@ -41,7 +44,7 @@ impl EngineGenerator {
         Self::default()
     }
 
-    fn model(&mut self, request: &BatchRequest<'_>) -> Result<Arc<LoadedModel>, String> {
+    fn model(&mut self, request: &BatchRequest<'_>) -> Result<Rc<LoadedModel>, String> {
         let key = (request.model.dir.clone(), request.device.to_string());
         self.models
             .entry(key)
@@ -52,7 +55,7 @@ impl EngineGenerator {
                 let eos = model.tokenizer.eos_token_id().ok_or_else(|| {
                     format!("the tokenizer of {} has no <|endoftext|> token", request.model.dir.display())
                 })?;
-                Ok(Arc::new(LoadedModel { model, eos }))
+                Ok(Rc::new(LoadedModel { model, eos }))
             })
             .clone()
     }

@@ -28,18 +28,33 @@ pub struct ModelArgs {
     pub threads: Option<i32>,
 }
 
+/// The model's directory, device and dtype, once validated.
+pub struct ModelChoice {
+    pub dir: PathBuf,
+    pub device: tch::Device,
+    pub kind: tch::Kind,
+}
+
 impl ModelArgs {
-    pub fn load(&self) -> anyhow::Result<Model> {
+    /// Checks the flags and applies `--threads`, without loading anything:
+    /// `serve` hands the choice to its scheduler thread, which loads there.
+    pub fn resolve(&self) -> anyhow::Result<ModelChoice> {
         if let Some(threads) = self.threads {
             if threads < 1 {
                 bail!("--threads must be at least 1, got {threads}");
             }
             tch::set_num_threads(threads);
         }
-        let device = parse_device(&self.device)?;
-        let kind = parse_dtype(&self.dtype)?;
-        let dir = self.model.clone().unwrap_or_else(Model::default_dir);
-        Ok(Model::load(&dir, device, kind)?)
+        Ok(ModelChoice {
+            dir: self.model.clone().unwrap_or_else(Model::default_dir),
+            device: parse_device(&self.device)?,
+            kind: parse_dtype(&self.dtype)?,
+        })
+    }
+
+    pub fn load(&self) -> anyhow::Result<Model> {
+        let choice = self.resolve()?;
+        Ok(Model::load(&choice.dir, choice.device, choice.kind)?)
     }
 }
 

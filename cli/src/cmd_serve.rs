@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use logitloom_engine::{parse_device, parse_dtype, Model};
+use anyhow::Context;
+
+use crate::cmd_generate::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Model directory (Hugging Face layout). Default: the shipped model.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Address to bind. Anything but loopback exposes the server: use --api-key.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -25,31 +25,17 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer KEY` on /v1/* and /metrics.
     #[arg(long, env = "LOGITLOOM_API_KEY")]
     pub api_key: Option<String>,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// f32, bf16 or f16.
-    #[arg(long, default_value = "f32")]
-    pub dtype: String,
-    /// CPU threads for libtorch (prefill).
-    #[arg(long)]
-    pub threads: Option<i32>,
     /// WASM plugin deadline per call, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub wasm_deadline_ms: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(threads) = args.threads {
-        if threads < 1 {
-            bail!("--threads must be at least 1, got {threads}");
-        }
-        tch::set_num_threads(threads);
-    }
+    let model = args.model.resolve()?;
     let config = logitloom_serve::ServeConfig {
-        model_dir: args.model.clone().unwrap_or_else(Model::default_dir),
-        device: parse_device(&args.device)?,
-        kind: parse_dtype(&args.dtype)?,
+        model_dir: model.dir,
+        device: model.device,
+        kind: model.kind,
         chains_dir: args.chains.clone(),
         max_batch: args.max_batch,
         api_key: args.api_key.clone(),

@@ -29,8 +29,8 @@ fn main() {
             let mut best = f64::INFINITY;
             for _ in 0..5 {
                 let start = Instant::now();
-                // SAFETY: inputs and outputs are sized to the matrix.
                 for _ in 0..calls {
+                    // SAFETY: inputs and outputs are sized to the matrix.
                     unsafe { matvec(&matrix, 0..rows, &ins, &outs) };
                 }
                 best = best.min(start.elapsed().as_secs_f64() / calls as f64);

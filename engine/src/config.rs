@@ -86,7 +86,7 @@ impl Gpt2Config {
                 return bad(format!("`{key}` must be at least 1"));
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return bad(format!("`n_embd` ({}) must be divisible by `n_head` ({})", self.n_embd, self.n_head));
         }
         for (key, p) in

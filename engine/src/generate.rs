@@ -517,12 +517,12 @@ fn write_row(
 }
 
 /// The sampler's logits buffer, checked to be `vocab` long.
-fn logits_buffer<'s>(
-    sampler: &'s mut dyn SequenceSampler,
+fn logits_buffer(
+    sampler: &mut dyn SequenceSampler,
     b: usize,
     vocab: usize,
     step: usize,
-) -> Result<&'s mut [f32], EngineError> {
+) -> Result<&mut [f32], EngineError> {
     let row = sampler.row();
     if row.len() != vocab {
         return Err(EngineError::Sampler {

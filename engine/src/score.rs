@@ -42,9 +42,8 @@ pub fn score_tokens(gpt: &Gpt2, ids: &[u32]) -> Result<Vec<TokenScore>, EngineEr
         let entropy = -(logp.exp() * &logp).sum_dim_intlist(-1, false, Kind::Float);
         let logp_cpu = logp.to_device(tch::Device::Cpu);
         let entropy: Vec<f32> = Vec::try_from(entropy.to_device(tch::Device::Cpu))?;
-        for target in next_target..end {
+        for (target, &token) in ids.iter().enumerate().take(end).skip(next_target) {
             let row = (target - 1 - begin) as i64;
-            let token = ids[target];
             scores.push(TokenScore {
                 pos: target,
                 token,

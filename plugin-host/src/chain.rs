@@ -678,7 +678,7 @@ impl ChainInstance {
             None
         };
         let event = RewindEvent {
-            step: step,
+            step,
             stage: self.stages[i].label.clone(),
             from_len: tokens.len(),
             to_len,
@@ -689,7 +689,7 @@ impl ChainInstance {
         };
         self.observations.push(Observation {
             stage: event.stage.clone(),
-            step: step,
+            step,
             record: serde_json::json!({ "rewind": &event }),
         });
         let granted = event.granted;

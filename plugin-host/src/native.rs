@@ -205,6 +205,8 @@ impl StageRunner for NativeRunner {
 
 impl Drop for NativeRunner {
     fn drop(&mut self) {
+        // SAFETY: `handle` came from this module's `create` and is destroyed
+        // once, here; the library outlives it (`module` holds it).
         unsafe { (self.module.destroy())(self.handle) }
     }
 }

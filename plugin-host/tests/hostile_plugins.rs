@@ -91,7 +91,9 @@ fn an_error_message_outside_memory_is_named() {
 fn a_describe_of_100_mib_is_refused_by_size() {
     let cache = tempfile::tempdir().unwrap();
     let path = wat("describe_100mb.wat");
-    let err = logitloom_plugin_host::PluginLibrary::open(&path, &options(&cache)).err().expect("must be refused");
+    let Err(err) = logitloom_plugin_host::PluginLibrary::open(&path, &options(&cache)) else {
+        panic!("{} must be refused", path.display())
+    };
     assert_eq!(
         err.to_string(),
         format!("{}: logitloom_describe returned 104857600 bytes; at most 1048576 are accepted", path.display())

@@ -367,6 +367,7 @@ impl Chain {
     /// id for it from then on. The chain instances are created at the first
     /// step, sized to its logits, unless ``vocab_size`` is given.
     #[pyo3(signature = (prompts_token_ids, seed=0, *, seeds=None, eos_token_id=None, stop_at_eos=true, vocab_size=None))]
+    #[allow(clippy::too_many_arguments, reason = "one per Python keyword argument")]
     fn new_sequences(
         &self,
         py: Python<'_>,
@@ -714,8 +715,10 @@ impl Sequences {
                 // SAFETY: `_owner` keeps the array alive for this call, row `i` is in
                 // bounds, and `logits_view` checked it is writable for `inplace`.
                 let result = if inplace {
+                    // SAFETY: as above.
                     instance.step(&seq.tokens, seq.prompt_len, step, unsafe { rows.row_mut(i) })
                 } else {
+                    // SAFETY: as above.
                     instance.input_row().copy_from_slice(unsafe { rows.row(i) });
                     instance.step_input_row(&seq.tokens, seq.prompt_len, step)
                 };

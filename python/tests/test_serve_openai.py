@@ -2,12 +2,15 @@
 agents and harnesses would use. Starts the built CLI on a free loopback
 port with the default model and the shipped presets."""
 
-import re
-import subprocess
+import sys
 
 import pytest
 
 from conftest import ROOT, cli_binary, require_module
+
+# The load script's server start-up: one place knows the address line.
+sys.path.insert(0, str(ROOT / "bench" / "scripts"))
+from serve_load import start_server  # noqa: E402
 
 openai = require_module("openai", "./dev.sh setup installs it (pinned) into .venv")
 
@@ -18,21 +21,9 @@ NO_EOS = {"0": -100}
 
 @pytest.fixture(scope="module")
 def client():
-    proc = subprocess.Popen(
-        [str(cli_binary()), "serve", "--port", "0", "--chains", str(ROOT / "configs"), "--max-batch", "8", "--api-key", "test-key"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, base = start_server(cli_binary(), "--max-batch", "8", "--api-key", "test-key")
     try:
-        # Notes (e.g. the device chosen) may come before the address line.
-        for line in proc.stderr:
-            found = re.search(r"http://(127\.0\.0\.1:\d+)", line)
-            if found:
-                break
-        else:
-            line, found = "(stderr closed)", None
-        assert found, f"no address in the server's first line: {line!r}"
-        yield openai.OpenAI(base_url=f"http://{found.group(1)}/v1", api_key="test-key", max_retries=0, timeout=60)
+        yield openai.OpenAI(base_url=f"{base}/v1", api_key="test-key", max_retries=0, timeout=60)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

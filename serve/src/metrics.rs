@@ -12,6 +12,8 @@ pub struct Metrics {
     pub requests: Mutex<BTreeMap<u16, u64>>,
     pub prompt_tokens: AtomicU64,
     pub generated_tokens: AtomicU64,
+    pub rewinds: AtomicU64,
+    pub rewound_tokens: AtomicU64,
     pub queue_depth: AtomicU64,
     pub batch_size: AtomicU64,
     pub steps: AtomicU64,
@@ -46,9 +48,21 @@ impl Metrics {
         );
         counter(
             "logitloom_generated_tokens_total",
-            "Tokens generated (kept after rewinds).",
+            "Tokens generated, those later taken back by rewinds included.",
             "counter",
             self.generated_tokens.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_rewinds_total",
+            "Rewinds granted to rewinding stages (loop_breaker, entropy_backtrack, ...).",
+            "counter",
+            self.rewinds.load(Relaxed).to_string(),
+        );
+        counter(
+            "logitloom_rewound_tokens_total",
+            "Generated tokens those rewinds discarded.",
+            "counter",
+            self.rewound_tokens.load(Relaxed).to_string(),
         );
         counter(
             "logitloom_queue_depth",

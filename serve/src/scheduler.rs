@@ -253,6 +253,8 @@ fn run(model: &Model, max_batch: usize, eos: u32, jobs: mpsc::Receiver<Job>, met
                     Streamed::Rewind { kept } => {
                         let tokens = batch.generated(slot).to_vec();
                         debug_assert_eq!(tokens.len(), kept);
+                        metrics.rewinds.fetch_add(1, Relaxed);
+                        metrics.rewound_tokens.fetch_add(row.offsets.len().saturating_sub(kept) as u64, Relaxed);
                         row.stream = Utf8Stream::default();
                         row.text.clear();
                         row.offsets.clear();

@@ -507,3 +507,57 @@ fn a_requests_tokens_do_not_depend_on_the_rest_of_the_batch() {
     let steps = metric(&text, "logitloom_decode_steps_total");
     assert!(rows / steps > 1.5, "requests did not share decode steps: {rows} rows over {steps} steps");
 }
+
+#[test]
+fn a_rewind_touches_only_its_own_row() {
+    let server = start(config(&configs_dir(), 8, None), "127.0.0.1", 0).expect("server starts");
+    let rewinds = |server: &Running| {
+        let (_, text) = call(ureq::get(&url(server, "/metrics")), None);
+        metric(&text, "logitloom_rewinds_total")
+    };
+    // Greedy on this prompt falls into a loop that the preset's loop_breaker
+    // rewinds out of: the row is cut back while its neighbours decode on.
+    let looping =
+        json!({"prompt": LOOPING_PROMPT, "max_tokens": 96, "chain": "greedy-loop-breaker", "logit_bias": no_eos()});
+    let neighbours: Vec<Value> = (0..5)
+        .map(|i| {
+            let prompt = ["class Point {", "int sum = 0;", "// parse the header"][i % 3];
+            let mut body = json!({"prompt": prompt,
+                                  "max_tokens": 40 + 8 * i, "seed": 7 + i, "logit_bias": no_eos()});
+            if i % 2 == 0 {
+                body["temperature"] = json!(0.9);
+            } else {
+                body["chain"] = json!("greedy");
+            }
+            body
+        })
+        .collect();
+
+    let looping_alone = text_of(&complete(&server, looping.clone()));
+    let rewinds_alone = rewinds(&server);
+    assert!(rewinds_alone > 0.0, "the preset never rewound on this prompt: the test would show nothing");
+    let mut greedy_only = looping.clone();
+    greedy_only["chain"] = json!("greedy");
+    assert_ne!(text_of(&complete(&server, greedy_only)), looping_alone, "the rewinds changed nothing");
+    let neighbours_alone: Vec<String> = neighbours.iter().map(|b| text_of(&complete(&server, b.clone()))).collect();
+    assert_eq!(rewinds(&server), rewinds_alone, "a plain chain rewound");
+
+    // The rewinding request in the middle of the arrivals, so rows both
+    // before and after its slot share its steps.
+    let (looping_together, neighbours_together) = std::thread::scope(|scope| {
+        let (first, rest) = neighbours.split_at(2);
+        let mut handles: Vec<_> =
+            first.iter().map(|b| scope.spawn(|| text_of(&complete(&server, b.clone())))).collect();
+        let looping_handle = scope.spawn(|| text_of(&complete(&server, looping.clone())));
+        handles.extend(rest.iter().map(|b| scope.spawn(|| text_of(&complete(&server, b.clone())))));
+        let looping_text = looping_handle.join().expect("looping request");
+        (looping_text, handles.into_iter().map(|h| h.join().expect("neighbour")).collect::<Vec<_>>())
+    });
+    assert_eq!(rewinds(&server), 2.0 * rewinds_alone, "the batched run rewound differently");
+    assert_eq!(looping_together, looping_alone);
+    assert_eq!(neighbours_together, neighbours_alone);
+}
+
+/// A prompt on which the default model, decoding greedily, repeats itself
+/// within 96 tokens.
+const LOOPING_PROMPT: &str = "public class Stack<T> {\n    private int size;\n";

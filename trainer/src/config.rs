@@ -207,13 +207,13 @@ impl TrainConfig {
                 return out_of_range(key, beta.to_string(), "must be in [0, 1)");
             }
         }
-        if !(o.eps > 0.0) {
+        if o.eps.is_nan() || o.eps <= 0.0 {
             return out_of_range("optim.eps", o.eps.to_string(), "must be positive");
         }
-        if !(o.weight_decay >= 0.0) {
+        if o.weight_decay.is_nan() || o.weight_decay < 0.0 {
             return out_of_range("optim.weight_decay", o.weight_decay.to_string(), "must be at least 0");
         }
-        if !(o.grad_clip >= 0.0) {
+        if o.grad_clip.is_nan() || o.grad_clip < 0.0 {
             return out_of_range(
                 "optim.grad_clip",
                 o.grad_clip.to_string(),

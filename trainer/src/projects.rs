@@ -163,6 +163,11 @@ const GENERATED_MARKERS: [&str; 7] = [
 ];
 const VENDOR_DIRS: [&str; 6] = ["third_party", "thirdparty", "third-party", "3rdparty", "vendor", "vendored"];
 
+/// What one file's own analysis gives (the part that runs in parallel): its
+/// content hash, near-duplicate signature, cleaned length and whether
+/// `clean` stripped anything; or why it is dropped.
+type Verdict = std::result::Result<([u8; 16], Option<Signature>, usize, bool), DropReason>;
+
 /// The text a kept file contributes, or why it is dropped (everything that
 /// does not need the other files).
 fn clean(
@@ -390,11 +395,7 @@ pub fn prepare_projects(options: &ProjectPrepareOptions) -> Result<DataMeta> {
     );
     for (chunk_index, chunk) in entries.chunks(CHUNK).enumerate() {
         let raw = chunk.iter().map(|e| reader.read(e)).collect::<Result<Vec<_>>>()?;
-        let analysed: Vec<(
-            usize,
-            [u8; 32],
-            std::result::Result<([u8; 16], Option<Signature>, usize, bool), DropReason>,
-        )> = raw
+        let analysed: Vec<(usize, [u8; 32], Verdict)> = raw
             .into_par_iter()
             .zip(chunk.par_iter())
             .map(|(bytes, entry)| {

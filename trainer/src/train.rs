@@ -229,7 +229,7 @@ impl Session {
             bar.set_position(state.step as u64);
             bar.set_message(format!("loss {loss:.3}{val} | lr {lr:.2e} | {tokens_per_sec:.0} tok/s{mfu}"));
 
-            if state.step % c.eval.interval == 0 || state.step == max_steps {
+            if state.step.is_multiple_of(c.eval.interval) || state.step == max_steps {
                 let val_loss = self.evaluate()?;
                 log.write(&LogRecord::Eval { step: state.step, tokens: state.tokens_seen, val_loss })?;
                 state.last_val_loss = Some(val_loss);

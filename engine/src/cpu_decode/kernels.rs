@@ -99,6 +99,7 @@ pub struct MatrixRef {
 // SAFETY: a `MatrixRef` is only read, and whoever builds one keeps the
 // memory alive for as long as it is used (see `CpuDecoder`).
 unsafe impl Send for MatrixRef {}
+// SAFETY: as for `Send`: nothing writes through a `MatrixRef`.
 unsafe impl Sync for MatrixRef {}
 
 impl MatrixRef {
@@ -272,20 +273,20 @@ fn exp_shifted_loop(x: &mut [f32], shift: f32) -> f32 {
 /// `row` must hold `q.len()` elements of kind `storage`.
 pub unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() && q.len() % 16 == 0 {
+    if has_avx512() && q.len().is_multiple_of(16) {
         return avx512::dot_stored(q, storage, row);
     }
     let mut lanes = [0f32; 8];
     let n = q.len();
     let full = n / 8 * 8;
     for c in (0..full).step_by(8) {
-        for i in 0..8 {
-            lanes[i] += q[c + i] * load_one(storage, row, c + i);
+        for (i, (lane, &x)) in lanes.iter_mut().zip(&q[c..c + 8]).enumerate() {
+            *lane += x * load_one(storage, row, c + i);
         }
     }
     let mut total: f32 = lanes.iter().sum();
-    for i in full..n {
-        total += q[i] * load_one(storage, row, i);
+    for (i, &x) in q.iter().enumerate().skip(full) {
+        total += x * load_one(storage, row, i);
     }
     total
 }
@@ -296,7 +297,7 @@ pub unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
 /// `row` must hold `acc.len()` elements of kind `storage`.
 pub unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() && acc.len() % 16 == 0 {
+    if has_avx512() && acc.len().is_multiple_of(16) {
         return avx512::axpy_stored(acc, weight, storage, row);
     }
     for (i, a) in acc.iter_mut().enumerate() {
@@ -506,12 +507,14 @@ mod tests {
                 let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
                 // Two calls over split row ranges, as the worker pool makes
                 // them; then the portable body over the same rows.
+                // SAFETY: every input holds `cols` floats, every output `rows`.
                 unsafe {
                     matvec(&matrix, 0..7, &ins, &outs);
                     matvec(&matrix, 7..rows, &ins, &outs);
                 }
                 let mut portable = vec![vec![f32::NAN; rows]; batch];
                 let portable_outs: Vec<*mut f32> = portable.iter_mut().map(|o| o.as_mut_ptr()).collect();
+                // SAFETY: as above.
                 unsafe { portable_matvec(&matrix, 0..rows, &ins, &portable_outs) };
                 for b in 0..batch {
                     for r in 0..rows {
@@ -536,7 +539,7 @@ mod tests {
     fn layer_norm_normalises() {
         let x: Vec<f32> = (0..21).map(|i| i as f32 * 0.5 - 3.0).collect();
         let mut out = vec![0.0; 21];
-        layer_norm(&x, &vec![2.0; 21], &vec![1.0; 21], 1e-5, &mut out);
+        layer_norm(&x, &[2.0; 21], &[1.0; 21], 1e-5, &mut out);
         let mean: f32 = out.iter().sum::<f32>() / 21.0;
         let var: f32 = out.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / 21.0;
         assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-3, "mean {mean} var {var}");

@@ -53,7 +53,9 @@ pub enum DecodePath {
 /// range no other thread touches, and the pool joins before it returns.
 #[derive(Clone, Copy)]
 struct SharedMut(*mut f32);
+// SAFETY: see the type: disjoint writes, joined before the owner resumes.
 unsafe impl Send for SharedMut {}
+// SAFETY: as for `Send`; the pointer itself is never written through twice.
 unsafe impl Sync for SharedMut {}
 
 impl SharedMut {
@@ -347,6 +349,10 @@ fn rows_of(buffer: &mut [f32], rows: usize, width: usize) -> Vec<SharedMut> {
     (0..rows).map(|i| SharedMut(buffer[i * width..].as_mut_ptr())).collect()
 }
 
+/// Work on one output row's slice (row index, the slice, its column range)
+/// while it is still in cache, after the matrix product wrote it.
+type Epilogue<'a> = dyn Fn(usize, &mut [f32], std::ops::Range<usize>) + Sync + 'a;
+
 /// `outputs[i] = matrix · inputs[i]` for every sequence row `i` (inputs
 /// packed `matrix.cols` apart), split by matrix rows over the pool; each
 /// thread then runs `epilogue(i, outputs[i], its rows)` on what it
@@ -360,7 +366,7 @@ unsafe fn parallel_matvec(
     matrix: &MatrixRef,
     inputs: &[f32],
     outputs: &[SharedMut],
-    epilogue: &(dyn Fn(usize, &mut [f32], std::ops::Range<usize>) + Sync),
+    epilogue: &Epilogue<'_>,
 ) {
     let rows = outputs.len();
     assert!(rows * matrix.cols <= inputs.len());

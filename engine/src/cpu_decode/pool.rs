@@ -35,6 +35,8 @@ struct Shared {
 // before the epoch is published (release) and read by workers after they
 // observe it (acquire); `run` does not return before every worker is done.
 unsafe impl Sync for Shared {}
+// SAFETY: as for `Sync`: the job pointer is only dereferenced while `run`
+// keeps its referent alive.
 unsafe impl Send for Shared {}
 
 pub struct Pool {
@@ -98,6 +100,8 @@ impl Pool {
         // SAFETY: the lifetime is erased only until this call returns,
         // which it does after every worker reported the job finished.
         let erased: *const Job = unsafe { std::mem::transmute::<&(dyn Fn(usize, usize) + Sync), &'static Job>(job) };
+        // SAFETY: this thread holds `exclusive` and no worker reads `job`
+        // before the epoch below is published.
         unsafe { *shared.job.get() = Some(erased) };
         shared.finished.store(0, Ordering::Relaxed);
         shared.epoch.fetch_add(1, Ordering::SeqCst);
@@ -133,7 +137,7 @@ fn worker_loop(shared: &Shared, part: usize, parts: usize) {
                 break now;
             }
             spins = spins.wrapping_add(1);
-            if spins % 1024 == 0 && spin_start.elapsed() > SPIN_BEFORE_SLEEP {
+            if spins.is_multiple_of(1024) && spin_start.elapsed() > SPIN_BEFORE_SLEEP {
                 shared.sleepers.fetch_add(1, Ordering::SeqCst);
                 let mut lock = shared.lock.lock().unwrap_or_else(|e| e.into_inner());
                 while shared.epoch.load(Ordering::SeqCst) == seen {
@@ -148,6 +152,7 @@ fn worker_loop(shared: &Shared, part: usize, parts: usize) {
         seen = epoch;
         // SAFETY: see `Shared`; the job outlives this call.
         let job = unsafe { (*shared.job.get()).expect("a job is published with its epoch") };
+        // SAFETY: `run` keeps the job alive until every worker reports back.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (*job)(part, parts) }));
         if outcome.is_err() {
             shared.worker_panicked.store(true, Ordering::Relaxed);

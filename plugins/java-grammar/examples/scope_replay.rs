@@ -19,14 +19,16 @@
 //! Not a test: it takes minutes.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 use logitloom_java_grammar::scope::{Restriction, Scope, ScopeTables};
+
+#[path = "common/jdk_sources.rs"]
+mod jdk_sources;
+use jdk_sources::{progress, read_modules};
 
 #[path = "common/pseudo_bpe.rs"]
 mod pseudo_bpe;
@@ -50,24 +52,6 @@ struct Args {
     stride: usize,
 }
 
-fn read_modules(zip_path: &Path, modules: &[String]) -> Result<Vec<(String, String)>> {
-    let file = std::fs::File::open(zip_path).with_context(|| zip_path.display().to_string())?;
-    let mut zip = zip::ZipArchive::new(file)?;
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i)?;
-        let name = entry.name().to_string();
-        if !modules.iter().any(|m| name.starts_with(&format!("{m}/"))) || !name.ends_with(".java") {
-            continue;
-        }
-        let mut text = String::new();
-        entry.read_to_string(&mut text)?;
-        out.push((name, text));
-    }
-    out.sort();
-    Ok(out)
-}
-
 fn collect_java(dir: &Path, out: &mut Vec<(String, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -81,15 +65,6 @@ fn collect_java(dir: &Path, out: &mut Vec<(String, String)>) {
             }
         }
     }
-}
-
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} [{{elapsed}} < {{eta}}] {{msg}}"))
-            .expect("valid template"),
-    );
-    bar
 }
 
 fn main() -> Result<()> {
@@ -156,8 +131,7 @@ fn main() -> Result<()> {
                 verified += 1;
             }
             if !scope.allows(token) {
-                let before =
-                    &text.as_bytes()[..text.as_bytes().len().min(token.as_ptr() as usize - text.as_ptr() as usize)];
+                let before = &text.as_bytes()[..text.len().min(token.as_ptr() as usize - text.as_ptr() as usize)];
                 let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
                 let tail = String::from_utf8_lossy(&before[before.len().saturating_sub(50)..]).into_owned();
                 refused.push(format!(

@@ -15,25 +15,18 @@ use std::time::Instant;
 
 use logitloom_java_grammar::{JavaConstraint, StartMode, Vocabulary};
 
+#[path = "common/jdk_sources.rs"]
+#[allow(dead_code)] // the progress bar is for the replays
+mod jdk_sources;
+use jdk_sources::read_modules;
+
 #[path = "common/pseudo_bpe.rs"]
 mod pseudo_bpe;
 use pseudo_bpe::tokenize;
 
 fn java_base(zip_path: &str) -> Vec<String> {
-    use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_path).expect("src.zip")).expect("a zip file");
-    let mut out = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).expect("entry");
-        let name = entry.name().to_string();
-        if name.starts_with("java.base/") && name.ends_with(".java") {
-            let mut text = String::new();
-            entry.read_to_string(&mut text).expect("UTF-8 source");
-            out.push((name, text));
-        }
-    }
-    out.sort();
-    out.into_iter().map(|(_, t)| t).collect()
+    let files = read_modules(std::path::Path::new(zip_path), &["java.base".to_string()]).expect("the JDK's src.zip");
+    files.into_iter().map(|(_, text)| text).collect()
 }
 
 fn quantiles(mut v: Vec<f64>) -> String {

@@ -56,7 +56,7 @@ pub fn tokenize(text: &str) -> Vec<&[u8]> {
         let (start, mut end) = pieces[p];
         let r = mix(start);
         // Split long words; merge short neighbours.
-        if end - start > 4 && r % 3 == 0 {
+        if end - start > 4 && r.is_multiple_of(3) {
             let cut = start + 1 + r / 3 % (end - start - 1);
             tokens.push(&b[start..cut]);
             tokens.push(&b[cut..end]);
@@ -64,7 +64,7 @@ pub fn tokenize(text: &str) -> Vec<&[u8]> {
             continue;
         }
         let mut q = p + 1;
-        while q < pieces.len() && q - p < 3 && mix(end) % 2 == 0 && pieces[q].1 - start < 8 {
+        while q < pieces.len() && q - p < 3 && mix(end).is_multiple_of(2) && pieces[q].1 - start < 8 {
             end = pieces[q].1;
             q += 1;
         }

@@ -179,7 +179,7 @@ impl Scope {
                     if let Some(lexeme) = lexeme {
                         self.analyzer.push(lexeme);
                         self.lexemes += 1;
-                        if self.lexemes % CHECKPOINT_EVERY == 0 {
+                        if self.lexemes.is_multiple_of(CHECKPOINT_EVERY) {
                             // Whitespace after the lexeme is not yet skipped: the
                             // checkpoint resumes right after the lexeme.
                             self.checkpoints.push(Checkpoint {
