@@ -23,20 +23,20 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 create_exception!(
-    _native,
+    logitloom._native,
     LogitloomError,
     PyException,
     "Base class of every error logitloom raises on its own account."
 );
 create_exception!(
-    _native,
+    logitloom._native,
     ChainConfigError,
     LogitloomError,
     "A chain that cannot be run: a TOML error, an unknown plugin, a bad parameter, a plugin file that does not load.\n\n\
      Attributes: ``origin`` (file or ``<string>``), ``line``, ``stage`` (1-based) and ``plugin``, each ``None`` when unknown."
 );
 create_exception!(
-    _native,
+    logitloom._native,
     PluginError,
     LogitloomError,
     "A stage failed while creating its processor or running a step: an error it returned, a panic, a WASM trap, \
@@ -166,6 +166,13 @@ fn load_error(py: Python<'_>, e: &HostError) -> PyErr {
     }
 }
 
+/// The plugin file (or `builtin`) from the host's description of a library,
+/// `"<kind> plugin <path>"` (`PluginLibrary::describe`): Python's
+/// ``PluginError.source`` is documented as the file alone.
+fn plugin_source(described: &str) -> &str {
+    ["native plugin ", "wasm plugin "].iter().find_map(|kind| described.strip_prefix(kind)).unwrap_or(described)
+}
+
 /// An error from one sequence of a batch, as the exception Python sees.
 fn sequence_error(py: Python<'_>, sequence: usize, e: &HostError) -> PyErr {
     let message = format!("sequence {sequence}: {e}");
@@ -177,7 +184,7 @@ fn sequence_error(py: Python<'_>, sequence: usize, e: &HostError) -> PyErr {
             vec![
                 ("stage", int(*stage)),
                 ("plugin", text(name)),
-                ("source", text(plugin)),
+                ("source", text(plugin_source(plugin))),
                 ("step", int(*step)),
                 ("failure", text(failure_kind(failure))),
             ],
@@ -187,7 +194,7 @@ fn sequence_error(py: Python<'_>, sequence: usize, e: &HostError) -> PyErr {
             vec![
                 ("stage", int(*stage)),
                 ("plugin", text(name)),
-                ("source", text(plugin)),
+                ("source", text(plugin_source(plugin))),
                 ("step", py.None()),
                 ("failure", text("create")),
             ],

@@ -46,9 +46,12 @@ def test_plugin_error_carries_plugin_and_step_as_attributes():
     chain = logitloom.Chain.from_toml(
         f'[[stage]]\npath = "{lib}"\nprocessor = "fail_at"\nat_step = 1\n\n'
         f'[[stage]]\npath = "{lib}"\nprocessor = "argmax"\n',
-        eos_token_id=63,
+        eos_token_id=0,
     )
     state = chain.new_sequences([[1]])
+
+    # argmax picks 63 (not the end of text), so the sequence is still live
+    # when `fail_at` fails at step 1.
 
     row = np.arange(64, dtype=np.float32)[None, :]
     state.step(row)

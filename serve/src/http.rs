@@ -134,7 +134,12 @@ async fn load_chain(state: &Arc<AppState>, choice: ChainChoice) -> Result<(Strin
     let options = HostOptions { wasm_deadline: state.config.wasm_deadline, ..HostOptions::default() };
     let chain = tokio::task::spawn_blocking(move || {
         let spec = request::chain_spec(&choice, &dir, &builtins)?;
-        spec.load(&options).map_err(|e| ApiError::bad(Some("chain"), format!("the chain failed to load: {e}")))
+        spec.load(&options).map_err(|e| {
+            ApiError::bad(
+                Some("chain"),
+                format!("the chain failed to load: {}", request::without_dir(&e.to_string(), &dir)),
+            )
+        })
     })
     .await
     .map_err(|e| ApiError::bad(Some("chain"), format!("the chain failed to load: {e}")))??;
@@ -265,6 +270,7 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
                         }
                         Some(Event::Error { message }) => {
                             st.phase = Phase::Closed;
+                            let message = request::without_dir(&message, &state.config.chains_dir);
                             ApiError { status: 500, message, param: None, kind: "server_error" }.json().to_string()
                         }
                         None => return None,
@@ -291,6 +297,7 @@ async fn start_completion(state: &Arc<AppState>, body: &[u8]) -> Result<Response
                 completion_tokens += tokens;
             }
             Some(Event::Error { message }) => {
+                let message = request::without_dir(&message, &state.config.chains_dir);
                 return Err(ApiError { status: 500, message, param: None, kind: "server_error" });
             }
             None => {

@@ -358,9 +358,17 @@ fn inline_toml(chain: &Value) -> Result<String, ApiError> {
     toml::to_string(&toml_value).map_err(|e| bad(format!("inline chain: cannot be written as a chain config: {e}")))
 }
 
+/// Error text with the server's chain directory taken out. Clients name
+/// plugin files by bare name and get them back that way; where the server
+/// keeps its files is none of their business.
+pub fn without_dir(message: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string();
+    message.replace(&format!("{dir}{}", std::path::MAIN_SEPARATOR), "").replace(&dir, "<chain directory>")
+}
+
 /// Resolves a chain choice against the chain directory into a spec.
 pub fn chain_spec(choice: &ChainChoice, dir: &Path, builtins: &PluginLibrary) -> Result<ChainSpec, ApiError> {
-    let as_bad = |e: &dyn std::fmt::Display| ApiError::bad(Some("chain"), e.to_string());
+    let as_bad = |e: &dyn std::fmt::Display| ApiError::bad(Some("chain"), without_dir(&e.to_string(), dir));
     match choice {
         ChainChoice::Fields(stages) => ChainSpec::from_stages(stages.clone(), builtins).map_err(|e| as_bad(&e)),
         ChainChoice::Preset(name) => {

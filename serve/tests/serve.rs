@@ -221,6 +221,8 @@ fn assert_bad(server: &Running, body: &str, param: Option<&str>, says: &str) {
     let message = error["message"].as_str().expect("message");
     assert!(message.contains(says), "{body}: {message:?} does not say {says:?}");
     assert!(!message.contains('\n'), "one line: {message:?}");
+    let chains = configs_dir().canonicalize().expect("configs dir");
+    assert!(!message.contains(&*chains.to_string_lossy()), "the server's chain directory leaked: {message:?}");
     if let Some(param) = param {
         assert_eq!(error["param"], param, "{value}");
     }
@@ -390,6 +392,8 @@ fn a_plugin_failing_mid_generation_ends_only_its_request() {
     .expect("copy trap.wat");
     std::fs::write(chains.path().join("spin.wat"), SPIN_WAT).expect("write spin.wat");
     let server = start(config(chains.path(), 8, None), "127.0.0.1", 0).expect("server starts");
+    let chains_dir = chains.path().canonicalize().expect("temp dir");
+    let chains_dir = &chains_dir;
 
     let good = json!({"prompt": "public int size()", "max_tokens": 24, "seed": 11, "temperature": 0.9, "logit_bias": no_eos()});
     let alone = text_of(&complete(&server, good.clone()));
@@ -415,6 +419,8 @@ fn a_plugin_failing_mid_generation_ends_only_its_request() {
                     assert_eq!(status, 500, "{label}: {value}");
                     let message = value["error"]["message"].as_str().unwrap_or_default().to_lowercase();
                     assert!(message.contains(&says.to_lowercase()), "{label}: {message}");
+                    let dir = chains_dir.to_string_lossy().to_lowercase();
+                    assert!(!message.contains(&dir), "{label}: the chain directory leaked: {message}");
                 })
             })
             .collect();
