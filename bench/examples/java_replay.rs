@@ -30,7 +30,7 @@ use logitloom_engine::tokenizer::Tokenizer;
 // because it needs the engine's tokenizer and the trainer's BPE.
 #[path = "../../plugins/java-grammar/examples/common/jdk_sources.rs"]
 mod jdk_sources;
-use jdk_sources::{progress, read_modules};
+use jdk_sources::{java_files_under, progress, read_modules};
 use logitloom_java_grammar::{Acceleration, ConstraintError, JavaConstraint, StartMode, Vocabulary};
 
 #[derive(Parser)]
@@ -264,10 +264,9 @@ fn replay_java_base(
 }
 
 fn replay_project_files(tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>) -> Result<()> {
-    let mut files = Vec::new();
-    collect_java(Path::new("tests/data"), &mut files);
+    let mut files = java_files_under(Path::new("tests/data"));
     let complete_files = files.len();
-    collect_java(Path::new("bench/prompts"), &mut files);
+    files.extend(java_files_under(Path::new("bench/prompts")));
     let mut failures = 0;
     for (i, path) in files.iter().enumerate() {
         let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
@@ -283,19 +282,6 @@ fn replay_project_files(tokenizer: &Tokenizer, vocab: &Arc<Vocabulary>) -> Resul
         bail!("{failures} of the project's own Java files were rejected");
     }
     Ok(())
-}
-
-fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            collect_java(&p, out);
-        } else if p.extension().is_some_and(|e| e == "java") {
-            out.push(p);
-        }
-    }
 }
 
 /// The files the timing and the verification use: evenly spread over the

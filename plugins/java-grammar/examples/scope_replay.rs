@@ -28,7 +28,7 @@ use logitloom_java_grammar::scope::{Restriction, Scope, ScopeTables};
 
 #[path = "common/jdk_sources.rs"]
 mod jdk_sources;
-use jdk_sources::{progress, read_modules};
+use jdk_sources::{java_files_under, progress, read_modules};
 
 #[path = "common/pseudo_bpe.rs"]
 mod pseudo_bpe;
@@ -52,21 +52,6 @@ struct Args {
     stride: usize,
 }
 
-fn collect_java(dir: &Path, out: &mut Vec<(String, String)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            collect_java(&p, out);
-        } else if p.extension().is_some_and(|e| e == "java") {
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                out.push((p.display().to_string(), text));
-            }
-        }
-    }
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let started = Instant::now();
@@ -75,7 +60,11 @@ fn main() -> Result<()> {
     let mut files = read_modules(&args.src_zip, &args.modules)?;
     if args.project {
         for dir in ["tests/data", "bench/prompts", "bench/prompts-body", "plugins"] {
-            collect_java(Path::new(dir), &mut files);
+            for path in java_files_under(Path::new(dir)) {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    files.push((path.display().to_string(), text));
+                }
+            }
         }
     }
     let files: Vec<_> = files.into_iter().step_by(args.stride.max(1)).collect();

@@ -4,7 +4,7 @@
 //! depend on each other, and this is too small to be a crate).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,6 +29,23 @@ pub fn read_modules(zip_path: &Path, modules: &[String]) -> Result<Vec<(String, 
     }
     out.sort();
     Ok(out)
+}
+
+/// The `.java` files below `dir`, depth first in name order; nothing if
+/// `dir` cannot be read.
+pub fn java_files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            out.extend(java_files_under(&p));
+        } else if p.extension().is_some_and(|e| e == "java") {
+            out.push(p);
+        }
+    }
+    out
 }
 
 pub fn progress(len: usize, what: &str) -> ProgressBar {
