@@ -180,37 +180,27 @@ fn stop_strings_end_the_text_before_them() {
 fn a_request_picks_a_preset_or_an_inline_chain() {
     let server = shared();
     let prompt = "for (int i = 0;";
+    let run = |chain: Value, seed: u64| {
+        complete(
+            server,
+            json!({"prompt": prompt, "max_tokens": 10, "seed": seed, "chain": chain, "logit_bias": no_eos()}),
+        )
+    };
     // `greedy.toml` ignores the seed; so do greedy fields and an inline top_k 1.
-    let preset = complete(
-        server,
-        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "greedy", "logit_bias": no_eos()}),
-    );
-    let preset2 = complete(
-        server,
-        json!({"prompt": prompt, "max_tokens": 10, "seed": 2, "chain": "greedy", "logit_bias": no_eos()}),
-    );
+    let preset = run(json!("greedy"), 1);
     assert_eq!(preset["chain"]["name"], "greedy");
-    assert_eq!(text_of(&preset), text_of(&preset2));
+    assert_eq!(text_of(&run(json!("greedy"), 2)), text_of(&preset));
     let fields =
         complete(server, json!({"prompt": prompt, "max_tokens": 10, "temperature": 0, "logit_bias": no_eos()}));
     assert_eq!(text_of(&fields), text_of(&preset));
-    let inline = complete(
-        server,
-        json!({"prompt": prompt, "max_tokens": 10, "seed": 7, "logit_bias": no_eos(),
-               "chain": {"stage": [{"plugin": "top_k", "k": 1}, {"plugin": "multinomial"}]}}),
-    );
+    let inline = run(json!({"stage": [{"plugin": "top_k", "k": 1}, {"plugin": "multinomial"}]}), 7);
     assert_eq!(inline["chain"]["name"], "inline");
     assert_eq!(text_of(&inline), text_of(&preset));
-    // A sampling preset does follow its seed.
-    let a = complete(
-        server,
-        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}),
-    );
-    let b = complete(
-        server,
-        json!({"prompt": prompt, "max_tokens": 10, "seed": 1, "chain": "top_k40", "logit_bias": no_eos()}),
-    );
-    assert_eq!(text_of(&a), text_of(&b));
+    // A sampling preset follows its seed: the same seed gives the same
+    // text, and different seeds do not all give one text.
+    let sampled: Vec<String> = (1..=4).map(|seed| text_of(&run(json!("top_k40"), seed))).collect();
+    assert_eq!(text_of(&run(json!("top_k40"), 1)), sampled[0]);
+    assert!(sampled.iter().any(|t| *t != sampled[0]), "four seeds, one text: {sampled:?}");
 }
 
 fn assert_bad(server: &Running, body: &str, param: Option<&str>, says: &str) {
