@@ -11,6 +11,7 @@ use crate::library::PluginLibrary;
 use crate::limits::{parse_record, ObserveBudget, ObserveLimits};
 use crate::logits_check::check_logits;
 use crate::options::HostOptions;
+use crate::origin::PluginOrigin;
 use crate::runner::{Records, StageRunner, StepContext};
 use crate::stage::{ResolvedStage, RewindBudget};
 
@@ -147,7 +148,7 @@ impl LoadedChain {
             let runner = stage.create(setup, self.observe).map_err(|failure| HostError::Create {
                 stage: i + 1,
                 name: stage.info.name.clone(),
-                plugin: stage.library.describe(),
+                plugin: stage.library.origin(),
                 failure: failure.bounded(),
             })?;
             running.push(RunningStage {
@@ -155,7 +156,7 @@ impl LoadedChain {
                 number: i + 1,
                 label: stage.label.clone(),
                 name: stage.info.name.clone(),
-                plugin: stage.library.describe(),
+                plugin: stage.library.origin(),
                 kind: stage.info.kind,
                 runner,
                 time: Duration::ZERO,
@@ -185,7 +186,7 @@ struct RunningStage {
     number: usize,
     label: String,
     name: String,
-    plugin: String,
+    plugin: PluginOrigin,
     kind: StageKind,
     runner: Box<dyn StageRunner>,
     time: Duration,

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use logitloom_plugin_api::{InterfaceVersion, ParamError};
 
+use crate::origin::PluginOrigin;
+
 /// Where in a chain something is wrong: `origin:line: stage N (label)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
@@ -119,9 +121,9 @@ pub enum HostError {
     /// `stage` is 1-based; `plugin` says where the processor `name` comes
     /// from (`builtin`, or the kind and file of the plugin).
     #[error("stage {stage} `{name}` ({plugin}): creating the processor failed: {failure}")]
-    Create { stage: usize, name: String, plugin: String, failure: StageFailure },
+    Create { stage: usize, name: String, plugin: PluginOrigin, failure: StageFailure },
     #[error("stage {stage} `{name}` ({plugin}) at step {step}: {failure}")]
-    Stage { stage: usize, name: String, plugin: String, step: usize, failure: StageFailure },
+    Stage { stage: usize, name: String, plugin: PluginOrigin, step: usize, failure: StageFailure },
     #[error("the model's logits at step {step} (before any stage) are invalid: {message}")]
     InputLogits { step: usize, message: String },
     #[error("logits row has {got} entries, the chain was set up for a vocabulary of {expected}")]

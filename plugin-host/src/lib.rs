@@ -40,6 +40,7 @@ mod limits;
 mod logits_check;
 mod native;
 mod options;
+mod origin;
 mod runner;
 mod stage;
 mod wasm;
@@ -49,10 +50,11 @@ pub use chain::{
 };
 pub use config::{ChainSpec, StageSpec};
 pub use error::{ChainError, HostError, Location, StageFailure};
-pub use library::{default_plugin_dirs, is_wasm_path, plugin_files, PluginKind, PluginLibrary};
+pub use library::{default_plugin_dirs, is_wasm_path, plugin_files, PluginLibrary};
 pub use limits::{ObserveLimits, MAX_DESCRIBE_BYTES, MAX_ERROR_BYTES, MAX_PARAMS_JSON_BYTES};
 pub use logits_check::check_logits;
 pub use options::{default_module_cache_dir, HostOptions};
+pub use origin::{PluginKind, PluginOrigin};
 pub use stage::RewindBudget;
 
 pub use logitloom_plugin_api::{ParamValue, ProcessorInfo, RewindRequest, Rollback, StageKind, INTERFACE_VERSION};

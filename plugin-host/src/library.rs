@@ -9,30 +9,9 @@ use logitloom_plugin_api::{InterfaceVersion, ProcessorEntry, ProcessorInfo, Setu
 use crate::error::{HostError, StageFailure};
 use crate::native::NativeLibrary;
 use crate::options::HostOptions;
+use crate::origin::{PluginKind, PluginOrigin};
 use crate::runner::{InProcessRunner, StageRunner};
 use crate::wasm::WasmLibrary;
-
-/// How a library is hosted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PluginKind {
-    /// Linked into the program and handed to the host (the standard
-    /// processors and the Java grammar).
-    Builtin,
-    /// A native `cdylib`: trusted, full speed, no deadline.
-    Native,
-    /// A WASM module: sandboxed, with a deadline and a memory limit.
-    Wasm,
-}
-
-impl std::fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PluginKind::Builtin => "builtin",
-            PluginKind::Native => "native",
-            PluginKind::Wasm => "wasm",
-        })
-    }
-}
 
 #[derive(Clone)]
 enum Source {
@@ -124,10 +103,12 @@ impl PluginLibrary {
 
     /// How errors name this library: the file, or `builtin`.
     pub fn describe(&self) -> String {
-        match self.path() {
-            Some(p) => format!("{} plugin {}", self.kind(), p.display()),
-            None => "builtin".to_string(),
-        }
+        self.origin().to_string()
+    }
+
+    /// Where the library came from, as errors carry it.
+    pub fn origin(&self) -> PluginOrigin {
+        PluginOrigin { kind: self.kind(), path: self.path().map(Path::to_path_buf) }
     }
 
     /// A processor's index by name.

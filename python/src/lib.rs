@@ -15,7 +15,7 @@ use std::time::Duration;
 use logitloom_numerics::Piece;
 use logitloom_plugin_host::{
     ChainError, ChainInstance, ChainSpec, HostError, HostOptions, LoadedChain, OwnedTokenBytes, PluginLibrary,
-    SequenceSetup, StageFailure,
+    PluginOrigin, SequenceSetup, StageFailure,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
@@ -166,11 +166,9 @@ fn load_error(py: Python<'_>, e: &HostError) -> PyErr {
     }
 }
 
-/// The plugin file (or `builtin`) from the host's description of a library,
-/// `"<kind> plugin <path>"` (`PluginLibrary::describe`): Python's
-/// ``PluginError.source`` is documented as the file alone.
-fn plugin_source(described: &str) -> &str {
-    ["native plugin ", "wasm plugin "].iter().find_map(|kind| described.strip_prefix(kind)).unwrap_or(described)
+/// ``PluginError.source``: the plugin file, or ``builtin``.
+fn plugin_source(origin: &PluginOrigin) -> String {
+    origin.path.as_ref().map_or_else(|| "builtin".to_string(), |p| p.display().to_string())
 }
 
 /// An error from one sequence of a batch, as the exception Python sees.
@@ -184,7 +182,7 @@ fn sequence_error(py: Python<'_>, sequence: usize, e: &HostError) -> PyErr {
             vec![
                 ("stage", int(*stage)),
                 ("plugin", text(name)),
-                ("source", text(plugin_source(plugin))),
+                ("source", text(&plugin_source(plugin))),
                 ("step", int(*step)),
                 ("failure", text(failure_kind(failure))),
             ],
@@ -194,7 +192,7 @@ fn sequence_error(py: Python<'_>, sequence: usize, e: &HostError) -> PyErr {
             vec![
                 ("stage", int(*stage)),
                 ("plugin", text(name)),
-                ("source", text(plugin_source(plugin))),
+                ("source", text(&plugin_source(plugin))),
                 ("step", py.None()),
                 ("failure", text("create")),
             ],

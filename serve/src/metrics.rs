@@ -37,70 +37,44 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut counter = |name: &str, help: &str, kind: &str, value: String| {
+        let count = |n: &AtomicU64| n.load(Relaxed).to_string();
+        let seconds = |n: &AtomicU64| secs(n.load(Relaxed));
+        let rows = [
+            ("logitloom_prompt_tokens_total", "Prompt tokens prefilled.", "counter", count(&self.prompt_tokens)),
+            (
+                "logitloom_generated_tokens_total",
+                "Tokens generated, those later taken back by rewinds included.",
+                "counter",
+                count(&self.generated_tokens),
+            ),
+            (
+                "logitloom_rewinds_total",
+                "Rewinds granted to rewinding stages (loop_breaker, entropy_backtrack, ...).",
+                "counter",
+                count(&self.rewinds),
+            ),
+            (
+                "logitloom_rewound_tokens_total",
+                "Generated tokens those rewinds discarded.",
+                "counter",
+                count(&self.rewound_tokens),
+            ),
+            ("logitloom_queue_depth", "Sequences waiting for a batch slot.", "gauge", count(&self.queue_depth)),
+            ("logitloom_batch_size", "Sequences in the running batch.", "gauge", count(&self.batch_size)),
+            ("logitloom_decode_steps_total", "Batched decode steps.", "counter", count(&self.steps)),
+            (
+                "logitloom_decode_step_rows_total",
+                "Rows fed over all decode steps (divide by steps for the mean batch).",
+                "counter",
+                count(&self.step_rows),
+            ),
+            ("logitloom_decode_seconds_total", "Time in decode steps.", "counter", seconds(&self.step_micros)),
+            ("logitloom_prefills_total", "Batched prefills.", "counter", count(&self.prefills)),
+            ("logitloom_prefill_seconds_total", "Time in prefills.", "counter", seconds(&self.prefill_micros)),
+        ];
+        for (name, help, kind, value) in rows {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-        };
-        counter(
-            "logitloom_prompt_tokens_total",
-            "Prompt tokens prefilled.",
-            "counter",
-            self.prompt_tokens.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_generated_tokens_total",
-            "Tokens generated, those later taken back by rewinds included.",
-            "counter",
-            self.generated_tokens.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_rewinds_total",
-            "Rewinds granted to rewinding stages (loop_breaker, entropy_backtrack, ...).",
-            "counter",
-            self.rewinds.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_rewound_tokens_total",
-            "Generated tokens those rewinds discarded.",
-            "counter",
-            self.rewound_tokens.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_queue_depth",
-            "Sequences waiting for a batch slot.",
-            "gauge",
-            self.queue_depth.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_batch_size",
-            "Sequences in the running batch.",
-            "gauge",
-            self.batch_size.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_decode_steps_total",
-            "Batched decode steps.",
-            "counter",
-            self.steps.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_decode_step_rows_total",
-            "Rows fed over all decode steps (divide by steps for the mean batch).",
-            "counter",
-            self.step_rows.load(Relaxed).to_string(),
-        );
-        counter(
-            "logitloom_decode_seconds_total",
-            "Time in decode steps.",
-            "counter",
-            secs(self.step_micros.load(Relaxed)),
-        );
-        counter("logitloom_prefills_total", "Batched prefills.", "counter", self.prefills.load(Relaxed).to_string());
-        counter(
-            "logitloom_prefill_seconds_total",
-            "Time in prefills.",
-            "counter",
-            secs(self.prefill_micros.load(Relaxed)),
-        );
+        }
         let _ = writeln!(out, "# HELP logitloom_requests_total Completion requests by HTTP status.\n# TYPE logitloom_requests_total counter");
         for (status, n) in self.requests.lock().expect("metrics lock").iter() {
             let _ = writeln!(out, "logitloom_requests_total{{status=\"{status}\"}} {n}");
