@@ -88,8 +88,12 @@ fn main() -> Result<()> {
     let mut refused = Vec::new();
     let (mut positions, mut restricted, mut verified) = (0usize, [0usize; 4], 0usize);
     let mut micros = Vec::new();
+    // Bare names used as values above any declaration: errors only under
+    // java_scope's `declared_before_use` assumption.
+    let mut undeclared = Vec::new();
     for (name, text) in &files {
         let mut scope = Scope::new();
+        let mut last_undeclared = None;
         for (i, token) in tokenize(text).into_iter().enumerate() {
             positions += 1;
             let t0 = Instant::now();
@@ -131,6 +135,20 @@ fn main() -> Result<()> {
                 break;
             }
             scope.observe(token);
+            let now = scope.undeclared_use();
+            if now.is_some() && now != last_undeclared {
+                let line = 1 + text.as_bytes()[..token.as_ptr() as usize - text.as_ptr() as usize]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                let used = scope.analyzer().undeclared_use.map(|at| {
+                    let rest = &text.as_bytes()[at..];
+                    let end = rest.iter().position(|b| !b.is_ascii_alphanumeric() && *b != b'_' && *b != b'$');
+                    String::from_utf8_lossy(&rest[..end.unwrap_or(rest.len())]).into_owned()
+                });
+                undeclared.push(format!("{name}:{line}: {}", used.unwrap_or_default()));
+            }
+            last_undeclared = now;
         }
         bar.inc(1);
     }
@@ -155,6 +173,13 @@ fn main() -> Result<()> {
     );
     for r in refused.iter().take(40) {
         println!("  refused {r}");
+    }
+    println!(
+        "declared_before_use: {} bare names used as values above any declaration (a field declared further down, or a miss of the table)",
+        undeclared.len()
+    );
+    for r in &undeclared {
+        println!("  undeclared {r}");
     }
     Ok(())
 }

@@ -25,6 +25,13 @@ pub struct JavaGrammar {
     /// Below this probability mass on the allowed tokens, the stage asks to
     /// rewind instead of forcing an improbable token (0: never).
     dead_end_mass: f64,
+    /// Rewind over a bare name used as a value that nothing declared
+    /// before it (java_scope's `declared_before_use`).
+    declared_before_use: bool,
+    /// Such rewinds asked for, as (length, banned token): each is asked
+    /// once, so that a refusal by the host (budget, or a repeat) is not
+    /// asked again at every step while the name stays in the text.
+    undeclared_asked: Vec<(usize, u32)>,
 }
 
 fn grammar_params() -> Vec<ParamSpec> {
@@ -59,6 +66,21 @@ fn grammar_params() -> Vec<ParamSpec> {
                      of the text)",
         ),
     ]
+}
+
+fn scope_params() -> Vec<ParamSpec> {
+    let mut params = grammar_params();
+    params.push(ParamSpec::new(
+        "declared_before_use",
+        ParamKind::Bool,
+        Some(ParamValue::Bool(false)),
+        "assume fields are declared above their first use: a lowercase bare name used as a value that \
+                 nothing declared before it (no local, parameter, field so far, inherited member, type, \
+                 package or static import) makes the stage rewind to the token where the name began and ban \
+                 it. Java allows a field to be used above its declaration, so this refuses such programs \
+                 (off by default; needs a caller that can rewind)",
+    ));
+    params
 }
 
 impl LogitProcessor for JavaGrammar {
@@ -113,7 +135,7 @@ impl LogitProcessor for JavaScope {
                           has (JDK index and the file's own closed classes), no `.` after a primitive, no local \
                           declared twice. Whatever it cannot resolve stays allowed."
                 .into(),
-            params: grammar_params(),
+            params: scope_params(),
             needs_raw_logits: false,
             needs_token_bytes: true,
             may_rewind: true,
@@ -165,6 +187,8 @@ impl JavaGrammar {
             closing_tokens,
             eos: setup.eos_token_id,
             dead_end_mass: params.float("dead_end_mass"),
+            declared_before_use: scope && params.bool("declared_before_use"),
+            undeclared_asked: Vec::new(),
         })
     }
 
@@ -182,7 +206,19 @@ impl JavaGrammar {
             None
         };
         let words = mask.as_slice();
-        if self.dead_end_mass > 0.0 && step.tokens.len() > step.prompt_len {
+        let mut rewinding = false;
+        if self.declared_before_use {
+            let at = self.constraint.scope().and_then(|scope| scope.undeclared_use());
+            if let Some(at) = at.filter(|&at| at >= step.prompt_len && at < step.tokens.len()) {
+                let asked = (at, step.tokens[at]);
+                if !self.undeclared_asked.contains(&asked) {
+                    self.undeclared_asked.push(asked);
+                    step.rewind(at, &[asked.1]);
+                    rewinding = true;
+                }
+            }
+        }
+        if !rewinding && self.dead_end_mass > 0.0 && step.tokens.len() > step.prompt_len {
             let allowed = allowed_mass(logits, words);
             if allowed < self.dead_end_mass {
                 // The last token led here: take it back and try another.

@@ -300,3 +300,87 @@ fn the_constraint_masks_members_with_the_scope_on() {
     assert!(grammar.is_allowed(id("size()")) && !mask.is_allowed(id("size()")));
     assert!(!mask.is_allowed(id("foo")));
 }
+
+/// The byte offset of the first bare name `Scope::undeclared_use` points at
+/// when `src` is observed one byte per token (`None` if none is).
+fn first_undeclared(src: &str) -> Option<usize> {
+    let mut scope = Scope::new();
+    for (i, b) in src.bytes().enumerate() {
+        scope.observe(&[b]);
+        if let Some(at) = scope.undeclared_use() {
+            assert!(at <= i, "points past the text");
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Under `declared_before_use`: a lowercase bare name used as a value with
+/// no declaration above it is reported at its first byte, once the byte
+/// after it shows it is a value; every way a name can be declared or used
+/// without being a value is left alone.
+#[test]
+fn undeclared_values_are_found_at_their_first_byte() {
+    let flagged = [
+        "class A { int f(int[] a) { return ⟪toIndex - 1; } }",
+        "class A { int f(int n) { int s = 0; s += ⟪count; return s; } }",
+        "class A { void f() { ⟪sources.add(1); } }",
+        "class A { int f(int[] a) { return a[⟪i]; } }",
+        "class A { void f(int x) { if (⟪ready) { } } }",
+        "class A { void g(int a, int b) { g(1, ⟪low); } }",
+        "class A { void f() { for (int i = 0; i < 3; i++) { } int j = ⟪i; } }",
+        "class A { int x = 1; static class B { int f() { return x + ⟪y; } } }",
+        "import java.util.*; class A extends ArrayList<String> { int f() { return ⟪sizes; } }",
+    ];
+    for marked in flagged {
+        let at = marked.find('⟪').expect("marker");
+        let src = marked.replace('⟪', "");
+        assert_eq!(first_undeclared(&src), Some(at), "{src}");
+    }
+    let clean = [
+        // Declared before use: locals, parameters, fields, outer fields, for variables.
+        "class A { int n; int f(int[] a) { int k = 2; for (int i = 0; i < k; i++) { n += a[i]; } return n; } }",
+        "class A { int x; class B { int f() { return x; } } }",
+        // Calls (methods may come later), types, lambdas, method references, labels.
+        "class A { int f() { return g() + h(1); } int g() { return 1; } int h(int v) { return v; } }",
+        "import java.util.function.*; class A { void f() { IntUnaryOperator u = v -> v + 1; Runnable r = this::f; } }",
+        "class A { void f() { outer: for (;;) { break outer; } } }",
+        "class A { void f() { myType t = null; } }",
+        // Inherited from a known JDK supertype, from an unknown one, from an anonymous class.
+        "import java.util.*; class A extends AbstractList<String> { public String get(int i) { return null; } public int size() { modCount++; return modCount; } }",
+        "class A extends Unknown { int f() { return inherited; } }",
+        "class A { Object o = new Object() { int f() { return anything; } }; }",
+        // Packages, static imports, pattern and lambda variables, enum constants, record components.
+        "class A { Object o = java.util.List.of(); }",
+        "import static java.lang.Math.max; class A { int f() { return max; } }",
+        "import static java.lang.Math.*; class A { double f() { return hypot; } }",
+        "class A { boolean f(Object o) { return o instanceof String s && s.isEmpty(); } }",
+        "enum E { red, green; E next() { return red; } }",
+        "record P(int x, int y) { int sum() { return x + y; } }",
+        // The enclosing method's locals inside a local class.
+        "class A { void f() { int k = 1; class L { int g() { return k; } } } }",
+        // Annotation elements and headers are not values.
+        "class A { @SuppressWarnings(value = \"x\") void f(int a) { } }",
+    ];
+    for src in clean {
+        assert_eq!(first_undeclared(src), None, "{src}");
+    }
+}
+
+/// The report follows the text through rewinds like the rest of the table.
+#[test]
+fn an_undeclared_use_goes_away_with_the_rewind_that_removes_it() {
+    let src = "class A { int f() { return missing; } }";
+    let mut scope = Scope::new();
+    src.bytes().for_each(|b| scope.observe(&[b]));
+    let at = scope.undeclared_use().expect("found");
+    assert_eq!(at, src.find("missing").unwrap());
+    scope.rollback_to(at);
+    assert_eq!(scope.undeclared_use(), None);
+    b"0; } }".iter().for_each(|&b| scope.observe(&[b]));
+    assert_eq!(scope.undeclared_use(), None);
+    let mut again = scope.clone();
+    again.rollback_to(at);
+    b"other; } }".iter().for_each(|&b| again.observe(&[b]));
+    assert_eq!(again.undeclared_use(), Some(at));
+}

@@ -77,6 +77,12 @@ pub struct Frame {
     depth: i32,
     /// The type of the declaration statement being read, once seen.
     decl_type: Option<TypeRef>,
+    /// Names bound loosely (lambda and pattern variables, declarators
+    /// read in passing) while this frame was innermost: visible until it
+    /// closes, a scope at least as wide as Java's.
+    pub loose: Vec<Box<str>>,
+    /// The same for a `for` header: visible until its statement ends.
+    pub stmt_loose: Vec<Box<str>>,
     /// After the closing brace, the enclosing statement goes on (array
     /// initialisers, anonymous classes, lambda bodies, switch expressions).
     continues_parent: bool,
@@ -89,7 +95,16 @@ impl Frame {
     }
 
     fn new(kind: FrameKind, continues_parent: bool) -> Frame {
-        Frame { kind, locals: Vec::new(), stmt: Vec::new(), depth: 0, decl_type: None, continues_parent }
+        Frame {
+            kind,
+            locals: Vec::new(),
+            stmt: Vec::new(),
+            depth: 0,
+            decl_type: None,
+            loose: Vec::new(),
+            stmt_loose: Vec::new(),
+            continues_parent,
+        }
     }
 }
 
@@ -109,6 +124,17 @@ pub struct Analyzer {
     pub maybe_bound: HashSet<Box<str>>,
     /// First components of the package names the file mentions.
     pub package_roots: HashSet<Box<str>>,
+    /// Members named by `import static a.B.name;`.
+    pub static_names: Vec<Box<str>>,
+    /// An `import static a.B.*;` was seen: any bare name may be one.
+    pub static_on_demand: bool,
+    /// A lowercase bare name just read where only a value can stand, as
+    /// (byte offset, whether it began a statement): the lexeme after it
+    /// decides whether it was used as a value.
+    pub pending_value_name: Option<(usize, bool)>,
+    /// Byte offset of the latest bare name used as a value that nothing
+    /// declared before it (see `Scope::undeclared_use`).
+    pub undeclared_use: Option<usize>,
     recent: [Option<Lexeme>; 2],
 }
 
@@ -213,6 +239,10 @@ impl Default for Analyzer {
                 .into_iter()
                 .map(Box::from)
                 .collect(),
+            static_names: Vec::new(),
+            static_on_demand: false,
+            pending_value_name: None,
+            undeclared_use: None,
             recent: [None, None],
         }
     }
@@ -474,12 +504,13 @@ impl Analyzer {
         if next.is("->") {
             if let Some(last) = stmt.last() {
                 if plain_word(last) {
-                    self.maybe_bound.insert(last.text.clone());
+                    let name = last.text.clone();
+                    self.bind_loosely(vec![name]);
                 } else if last.is(")") {
                     if let Some(open) = matching_open(stmt, stmt.len() - 1) {
                         let names: Vec<Box<str>> =
                             stmt[open..].iter().filter(|l| plain_word(l)).map(|l| l.text.clone()).collect();
-                        self.maybe_bound.extend(names);
+                        self.bind_loosely(names);
                     }
                 }
             }
@@ -500,8 +531,19 @@ impl Analyzer {
                 || before.is(">")
                 || before.is("]");
             if typeish {
-                self.maybe_bound.insert(stmt[n - 1].text.clone());
+                let name = stmt[n - 1].text.clone();
+                self.bind_loosely(vec![name]);
             }
+        }
+    }
+
+    fn bind_loosely(&mut self, names: Vec<Box<str>>) {
+        self.maybe_bound.extend(names.iter().cloned());
+        let f = self.frame_mut();
+        if f.stmt.first().is_some_and(|l| l.is("for")) {
+            f.stmt_loose.extend(names);
+        } else {
+            f.loose.extend(names);
         }
     }
 
@@ -570,6 +612,7 @@ impl Analyzer {
         self.end_enum_constants();
         let f = self.frame_mut();
         f.stmt.clear();
+        f.stmt_loose.clear();
         f.depth = 0;
         f.decl_type = None;
     }
@@ -597,8 +640,13 @@ impl Analyzer {
             self.package = Some(name.into());
         } else if s.first().is_some_and(|l| l.is("import")) {
             if s.get(1).is_some_and(|l| l.is("static")) {
-                let (name, _) = dotted(2);
+                let (name, star) = dotted(2);
                 self.package_roots.insert(root(&name));
+                if star {
+                    self.static_on_demand = true;
+                } else if let Some((_, member)) = name.rsplit_once('.') {
+                    self.static_names.push(member.into());
+                }
                 return;
             }
             let (name, star) = dotted(1);
@@ -817,6 +865,7 @@ impl Analyzer {
         self.end_enum_constants();
         if self.frames.len() == 1 {
             self.frame_mut().stmt.clear();
+            self.frame_mut().stmt_loose.clear();
             return; // unbalanced; the grammar refuses it anyway
         }
         let frame = self.frames.pop().expect("checked");
@@ -829,6 +878,7 @@ impl Analyzer {
             self.recent[1] = parent.stmt.last().cloned();
         } else {
             parent.stmt.clear();
+            parent.stmt_loose.clear();
             parent.depth = 0;
             parent.decl_type = None;
             self.recent[1] = None;
@@ -843,6 +893,95 @@ impl Analyzer {
             .take_while(|f| !matches!(f.kind, FrameKind::Class(_) | FrameKind::File))
             .flat_map(|f| f.locals.iter().rev())
     }
+
+    /// Whether the name just read (the last lexeme of the statement) is a
+    /// lowercase bare name standing where only an expression can: after an
+    /// operator, `return`, `throw`, `[`, `:`, inside the parentheses of a
+    /// call or of `if`/`while`/`switch`, or at the start of a statement in a
+    /// block. `Some(true)` when it began the statement (then it may also be
+    /// a label). Conservative: a position that could hold a type or a
+    /// declared name (`(` of a cast or lambda, `<`/`>` of type arguments,
+    /// a method header, an annotation) is never one.
+    pub fn value_position_name(&self) -> Option<bool> {
+        let f = self.frame();
+        let s = &f.stmt;
+        let w = s.last()?;
+        let first = w.text.as_bytes().first()?;
+        if w.kind != Kind::Word || !first.is_ascii_lowercase() || is_keyword(&w.text) || is_contextual(&w.text) {
+            return None;
+        }
+        let n = s.len();
+        if n == 1 {
+            return (f.kind == FrameKind::Block).then_some(true);
+        }
+        let before = &s[n - 2];
+        if before.kind == Kind::Word {
+            return matches!(&*before.text, "return" | "throw" | "else" | "assert").then_some(false);
+        }
+        if before.kind != Kind::Punct {
+            return None;
+        }
+        let value_after = matches!(
+            &*before.text,
+            "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" | ">>>=" | "==" | "!=" | "<="
+                | ">=" | "&&" | "||" | "!" | "~" | "+" | "-" | "*" | "/" | "%" | "?" | ":" | "[" | "++" | "--"
+                | "->" | "&" | "|" | "^" | "<" | "<<"
+        );
+        if value_after {
+            return Some(false);
+        }
+        let open = match &*before.text {
+            "(" => n - 2,
+            "," => innermost_open(s, n - 2)?,
+            _ => return None,
+        };
+        (s[open].is("(") && self.call_paren(s, open)).then_some(false)
+    }
+
+    /// Whether the `(` at `open` holds arguments: of a call, `new T(…)`,
+    /// `this(…)`/`super(…)`, or the condition of `if`/`while`/`switch`/
+    /// `synchronized`, and not a method or record header or an annotation.
+    fn call_paren(&self, s: &[Lexeme], open: usize) -> bool {
+        let Some(callee) = open.checked_sub(1).map(|k| &s[k]) else { return false };
+        if callee.kind != Kind::Word {
+            return false;
+        }
+        if is_keyword(&callee.text) {
+            return matches!(&*callee.text, "if" | "while" | "switch" | "synchronized" | "this" | "super");
+        }
+        // An annotation `@a.b.Name(`: walk back over the dotted name.
+        let mut k = open - 1;
+        while k >= 2 && s[k - 1].is(".") && s[k - 2].kind == Kind::Word {
+            k -= 2;
+        }
+        if k >= 1 && (s[k - 1].is("@") || s[k - 1].is("record")) {
+            return false;
+        }
+        // At depth 0 of a class body, a `(` is a member header unless an
+        // initialiser (`=`) came first.
+        let in_class_body = matches!(self.frame().kind, FrameKind::Class(_) | FrameKind::File);
+        !(in_class_body && comma_on_top(s, open) && !s[..open].iter().any(|l| l.is("=")))
+    }
+}
+
+/// Contextual keywords and restricted identifiers, which may stand where a
+/// value's name would.
+fn is_contextual(s: &str) -> bool {
+    matches!(s, "var" | "yield" | "record" | "sealed" | "permits" | "non" | "when" | "module" | "open")
+}
+
+/// The innermost `(` or `[` still open before `at`.
+fn innermost_open(s: &[Lexeme], at: usize) -> Option<usize> {
+    let mut depth = 0;
+    for k in (0..at).rev() {
+        match &*s[k].text {
+            ")" | "]" => depth += 1,
+            "(" | "[" if depth == 0 => return Some(k),
+            "(" | "[" => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn comma_on_top(s: &[Lexeme], at: usize) -> bool {

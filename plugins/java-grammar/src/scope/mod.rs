@@ -175,9 +175,14 @@ impl Scope {
             match lex::step(&self.text, self.lex_pos) {
                 Step::Incomplete => break,
                 Step::Done { lexeme, end } => {
+                    let start = self.lex_pos;
                     self.lex_pos = end;
                     if let Some(lexeme) = lexeme {
+                        self.judge_pending_value_name(&lexeme);
                         self.analyzer.push(lexeme);
+                        if let Some(statement_start) = self.analyzer.value_position_name() {
+                            self.analyzer.pending_value_name = Some((start, statement_start));
+                        }
                         self.lexemes += 1;
                         if self.lexemes.is_multiple_of(CHECKPOINT_EVERY) {
                             // Whitespace after the lexeme is not yet skipped: the
@@ -192,6 +197,70 @@ impl Scope {
                 }
             }
         }
+    }
+
+    /// The index of the token where the latest bare name used as a value
+    /// begins, when nothing declared that name before it: not a local,
+    /// parameter, loosely bound name, field of an enclosing class declared
+    /// so far, member inherited from a known supertype, type, package or
+    /// static import. Java allows a field to be used above its
+    /// declaration, so this is only an error under the assumption that
+    /// fields are declared before use (`declared_before_use`); the
+    /// stage rewinds to that token when asked to.
+    pub fn undeclared_use(&self) -> Option<usize> {
+        let at = self.analyzer.undeclared_use?;
+        Some(self.token_ends.partition_point(|&end| end <= at))
+    }
+
+    /// The lexeme after a pending bare name says how the name was used: a
+    /// call, a type of a declaration, a lambda parameter, a method
+    /// reference or a label leave it alone; anything else uses it as a
+    /// value, which needs a declaration.
+    fn judge_pending_value_name(&mut self, next: &Lexeme) {
+        let Some((at, statement_start)) = self.analyzer.pending_value_name.take() else { return };
+        let not_a_value = next.is("(")
+            || next.kind == Kind::Word
+            || next.is("->")
+            || next.is("::")
+            || (statement_start && next.is(":"));
+        if not_a_value {
+            return;
+        }
+        let Some(name) = self.analyzer.frame().stmt.last().map(|l| l.text.clone()) else { return };
+        if !self.may_be_declared(&name) {
+            self.analyzer.undeclared_use = Some(at);
+        }
+    }
+
+    /// Whether anything visible here could declare the bare name `name`
+    /// (answering yes when unsure).
+    fn may_be_declared(&self, name: &str) -> bool {
+        let a = &self.analyzer;
+        let declared_in = |names: &[Box<str>]| names.iter().any(|n| &**n == name);
+        if a.static_on_demand
+            || a.static_names.iter().any(|n| &**n == name)
+            || self.names_type_or_package(name)
+            || a.frames.iter().any(|f| {
+                f.locals.iter().any(|(n, _)| &**n == name) || declared_in(&f.loose) || declared_in(&f.stmt_loose)
+            })
+        {
+            return true;
+        }
+        for frame in a.frames.iter().rev() {
+            let FrameKind::Class(id) = frame.kind else { continue };
+            let class = &a.classes[id];
+            if class.kind == ClassKind::Anonymous || class.fields.iter().any(|(n, _)| &**n == name) {
+                return true;
+            }
+            for sup in &class.supers {
+                let TypeRef { base: Base::Named(path), dims: 0 } = sup else { return true };
+                match self.type_members(path, &mut Vec::new()) {
+                    Some(members) if !members.iter().any(|m| &**m == name) => {}
+                    _ => return true,
+                }
+            }
+        }
+        false
     }
 
     /// What the text so far forbids next.
