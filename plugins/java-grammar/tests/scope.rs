@@ -341,6 +341,12 @@ fn undeclared_values_are_found_at_their_first_byte() {
         // Declared before use: locals, parameters, fields, outer fields, for variables.
         "class A { int n; int f(int[] a) { int k = 2; for (int i = 0; i < k; i++) { n += a[i]; } return n; } }",
         "class A { int x; class B { int f() { return x; } } }",
+        "class A { void f(int n) { for (int a = 0, b = n; a < b; a++, b--) { } } }",
+        "class A { int g() { return 1; } void f(int n) { for (int p = g(), q; ; p = q) { q = p; } } }",
+        "class A { int get() { return 1; } boolean w(int a, int b) { return true; } int f(int x) { int prev = get(), next = 0; for (boolean have = false;;) { if (!have) next = x; if (w(prev, next)) return next; have = (prev == (prev = get())); } } }",
+        "class A { int f(int k) { switch (k) { case 1: int b1, b2; b1 = 2; b2 = b1; return b2; default: return 0; } } }",
+        "class A { @Deprecated(since = \"9\") int g() { return 1; } int f() { int prev = g(), next = 0; return next; } }",
+        "class A { int g() { return 1; } int f() { int prev = g(), next = 0; for (;;) { next = prev; return next; } } }",
         // Calls (methods may come later), types, lambdas, method references, labels.
         "class A { int f() { return g() + h(1); } int g() { return 1; } int h(int v) { return v; } }",
         "import java.util.function.*; class A { void f() { IntUnaryOperator u = v -> v + 1; Runnable r = this::f; } }",

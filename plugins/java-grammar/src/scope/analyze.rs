@@ -465,6 +465,12 @@ impl Analyzer {
                 self.declarator_end(false);
                 self.end_statement();
             }
+            ":" if self.frame().depth == 0 && self.frame().kind == FrameKind::Block && self.ends_a_label() => {
+                // `case A:`, `default:` and `outer:` label the statement
+                // that follows, which is read afresh (a declaration
+                // `case A: int x = 1;` included).
+                self.end_statement();
+            }
             "=" | "," | ":" | "[" if self.frame().depth == 0 => {
                 self.declarator_end(lexeme.is("["));
                 self.append(lexeme);
@@ -518,7 +524,7 @@ impl Analyzer {
         }
         let in_code = match self.frame().kind {
             FrameKind::Block | FrameKind::Other => true,
-            FrameKind::Class(_) | FrameKind::File => stmt.iter().any(|l| l.is("=")) || self.frame().depth > 0,
+            FrameKind::Class(_) | FrameKind::File => assigns(stmt) || self.frame().depth > 0,
         };
         if !in_code || !matches!(&*next.text, "=" | ";" | "," | ":" | ")" | "&&" | "||" | "?" | "[" | "{") {
             return;
@@ -530,10 +536,27 @@ impl Analyzer {
                 && (!is_keyword(&before.text) || PRIMITIVES.contains(&&*before.text)))
                 || before.is(">")
                 || before.is("]");
-            if typeish {
+            // A later declarator of a `for` header: `for (int i = 0, j = n; …`,
+            // `for (Node p = first(), q; …`.
+            let for_declarator = before.is(",")
+                && matches!(&*next.text, "=" | ";" | ",")
+                && stmt.first().is_some_and(|l| l.is("for"))
+                && !stmt.iter().any(|l| l.is(";"));
+            if typeish || for_declarator {
                 let name = stmt[n - 1].text.clone();
                 self.bind_loosely(vec![name]);
             }
+        }
+    }
+
+    /// Whether a `:` now ends a switch label or a statement label.
+    fn ends_a_label(&self) -> bool {
+        let s = &self.frame().stmt;
+        match s.first() {
+            Some(l) if l.is("case") => !s.iter().any(|l| l.is("->") || l.is("?")),
+            Some(l) if l.is("default") => s.len() == 1,
+            Some(l) => s.len() == 1 && plain_word(l),
+            None => false,
         }
     }
 
@@ -715,7 +738,7 @@ impl Analyzer {
                     "if" | "while" | "synchronized" => return (FrameKind::Block, false, Vec::new()),
                     _ => {}
                 }
-                if matches!(outer, FrameKind::Class(_)) && !s[..open].iter().any(|l| l.is("=")) {
+                if matches!(outer, FrameKind::Class(_)) && !assigns(&s[..open]) {
                     let params = split_params(&s, open + 1, n - 1).into_iter().filter_map(parameter).collect();
                     return (FrameKind::Block, false, params);
                 }
@@ -723,7 +746,7 @@ impl Analyzer {
         }
         match outer {
             FrameKind::Class(_) | FrameKind::File => {
-                if s.iter().any(|l| l.is("=")) || matches!(last, "(" | "," | "=") || self.frame().depth > 0 {
+                if assigns(&s) || matches!(last, "(" | "," | "=") || self.frame().depth > 0 {
                     (FrameKind::Other, true, Vec::new())
                 } else if s.iter().any(|l| l.is("(")) {
                     // `void f() throws E {`: a method whose header did not end in `)`.
@@ -960,7 +983,7 @@ impl Analyzer {
         // At depth 0 of a class body, a `(` is a member header unless an
         // initialiser (`=`) came first.
         let in_class_body = matches!(self.frame().kind, FrameKind::Class(_) | FrameKind::File);
-        !(in_class_body && comma_on_top(s, open) && !s[..open].iter().any(|l| l.is("=")))
+        !(in_class_body && comma_on_top(s, open) && !assigns(&s[..open]))
     }
 }
 
@@ -982,6 +1005,21 @@ fn innermost_open(s: &[Lexeme], at: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether a class-level statement has an initialiser: an `=` outside
+/// parentheses (`@Deprecated(since = "9")` in a method header is none).
+fn assigns(s: &[Lexeme]) -> bool {
+    let mut depth = 0;
+    for l in s {
+        match &*l.text {
+            "(" | "[" => depth += 1,
+            ")" | "]" => depth -= 1,
+            "=" if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 fn comma_on_top(s: &[Lexeme], at: usize) -> bool {
