@@ -390,3 +390,36 @@ fn an_undeclared_use_goes_away_with_the_rewind_that_removes_it() {
     b"other; } }".iter().for_each(|&b| again.observe(&[b]));
     assert_eq!(again.undeclared_use(), Some(at));
 }
+
+/// Types under `declared_before_use`: a JDK type must be imported before
+/// it is used, and a type variable declared; other type names (a nested
+/// class declared further down) stay free.
+#[test]
+fn unimported_jdk_types_and_undeclared_type_variables_are_found() {
+    let flagged = [
+        "class A { ⟪BigInteger f() { return null; } }",
+        "import java.util.*; class A { void f(⟪Consumer<String> c) { } }",
+        "class A<E> { Node<⟪K, V> head; }",
+        "class A { void f() { Object o = new ⟪ArrayList<String>(); } }",
+    ];
+    for marked in flagged {
+        let at = marked.find('⟪').expect("marker");
+        let src = marked.replace('⟪', "");
+        assert_eq!(first_undeclared(&src), Some(at), "{src}");
+    }
+    let clean = [
+        "import java.math.BigInteger; class A { BigInteger f() { return BigInteger.ONE; } }",
+        "import java.util.*; import java.util.function.*; class A { List<String> l; void f(Consumer<String> c) { } }",
+        "class A<K, V> { Node<K, V> head; static class Node<K, V> { } }",
+        "class A { <T> T id(T t) { return t; } static <K extends Comparable<K>> K max(K a, K b) { return a; } }",
+        "class A { String s = String.valueOf(Math.PI); Integer i = Integer.MAX_VALUE; Object o = Math.E; }",
+        "class A { static class List { } List l; }",
+        "enum Letter { A, B; Letter next() { switch (this) { case A: return B; default: return A; } } }",
+        "import org.example.*; class A { Stack s; }",
+        "package p; class A { Stack s; }",
+        "import java.util.*; class A extends AbstractMap<String, String> { SimpleEntry<String, String> e; public Set<Entry<String, String>> entrySet() { return null; } }",
+    ];
+    for src in clean {
+        assert_eq!(first_undeclared(src), None, "{src}");
+    }
+}

@@ -549,6 +549,33 @@ impl Analyzer {
         }
     }
 
+    /// Whether the innermost frame is an enum's constant list.
+    pub fn in_enum_constants(&self) -> bool {
+        matches!(self.frame().kind, FrameKind::Class(id) if self.classes[id].in_enum_constants)
+    }
+
+    /// Whether the name just read (the last lexeme) is being declared as a
+    /// type parameter: inside the `<…>` right after a class, interface or
+    /// record name, or at the start of a member header (`<T> T id(…)`).
+    pub fn declaring_type_parameter(&self) -> bool {
+        let s = &self.frame().stmt;
+        let mut depth = 0;
+        for k in (0..s.len().saturating_sub(1)).rev() {
+            match &*s[k].text {
+                ">" => depth += 1,
+                "<" if depth > 0 => depth -= 1,
+                "<" => {
+                    let after_type_name = k >= 2
+                        && plain_word(&s[k - 1])
+                        && matches!(&*s[k - 2].text, "class" | "interface" | "record");
+                    return after_type_name || skip_modifiers(s, 0) == Some(k);
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Whether a `:` now ends a switch label or a statement label.
     fn ends_a_label(&self) -> bool {
         let s = &self.frame().stmt;

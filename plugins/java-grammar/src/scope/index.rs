@@ -78,6 +78,11 @@ impl JdkIndex {
         self.simple_names.contains(simple)
     }
 
+    /// Whether some indexed package has a top-level type of this name.
+    pub fn is_top_level_name(&self, simple: &str) -> bool {
+        self.by_package.values().any(|types| types.contains_key(simple))
+    }
+
     pub fn len(&self) -> usize {
         self.types.len()
     }

@@ -182,6 +182,8 @@ impl Scope {
                         self.analyzer.push(lexeme);
                         if let Some(statement_start) = self.analyzer.value_position_name() {
                             self.analyzer.pending_value_name = Some((start, statement_start));
+                        } else if self.names_an_unimported_type() {
+                            self.analyzer.undeclared_use = Some(start);
                         }
                         self.lexemes += 1;
                         if self.lexemes.is_multiple_of(CHECKPOINT_EVERY) {
@@ -199,14 +201,15 @@ impl Scope {
         }
     }
 
-    /// The index of the token where the latest bare name used as a value
-    /// begins, when nothing declared that name before it: not a local,
-    /// parameter, loosely bound name, field of an enclosing class declared
-    /// so far, member inherited from a known supertype, type, package or
-    /// static import. Java allows a field to be used above its
-    /// declaration, so this is only an error under the assumption that
-    /// fields are declared before use (`declared_before_use`); the
-    /// stage rewinds to that token when asked to.
+    /// The index of the token where the latest name used before any
+    /// declaration begins: a bare name used as a value that is not a
+    /// local, parameter, loosely bound name, field of an enclosing class
+    /// declared so far, member inherited from a known supertype, type,
+    /// package or static import; or a JDK type never imported, or a type
+    /// variable never declared. Java allows a field (or a nested class) to
+    /// be used above its declaration, so this is only an error under the
+    /// assumption that names are declared before use
+    /// (`declared_before_use`); the stage rewinds to that token when asked to.
     pub fn undeclared_use(&self) -> Option<usize> {
         let at = self.analyzer.undeclared_use?;
         Some(self.token_ends.partition_point(|&end| end <= at))
@@ -232,20 +235,72 @@ impl Scope {
         }
     }
 
+    /// Whether the name just read is a type that was never imported or
+    /// declared: the simple name of a top-level JDK type that no import,
+    /// `java.lang` or own class provides (`BigInteger` without `import
+    /// java.math.*`), or a type variable's name (`K`, `T2`) that nothing
+    /// declared. Only in a whole file without a package clause, whose
+    /// imports and types we see; and never where a name is declared
+    /// (`class K`), qualified (`a.K`, `@K`), a case label or an enum
+    /// constant.
+    fn names_an_unimported_type(&self) -> bool {
+        let a = &self.analyzer;
+        if self.initial.frames.len() > 1 || a.package.is_some() || a.in_enum_constants() || a.declaring_type_parameter()
+        {
+            return false;
+        }
+        let s = &a.frame().stmt;
+        let Some(w) = s.last() else { return false };
+        let name = &*w.text;
+        if w.kind != Kind::Word || !name.as_bytes()[0].is_ascii_uppercase() || is_keyword(name) {
+            return false;
+        }
+        let n = s.len();
+        if n >= 2 && matches!(&*s[n - 2].text, "." | "::" | "@" | "class" | "interface" | "enum" | "record" | "case") {
+            return false;
+        }
+        let type_variable = name.len() == 1 || name[1..].bytes().all(|b| b.is_ascii_digit());
+        if !(type_variable || self.index.is_top_level_name(name)) {
+            return false;
+        }
+        let declared_in = |names: &[Box<str>]| names.iter().any(|n| &**n == name);
+        let seen = a.type_params.contains(name)
+            || a.single_imports.iter().any(|(simple, _)| &**simple == name)
+            || a.demand_imports.iter().any(|p| !self.index.has_package(p))
+            || a.static_on_demand
+            || declared_in(&a.static_names)
+            || a.classes.iter().any(|c| c.name.as_deref() == Some(name) || declared_in(&c.nested))
+            || s[..n - 1].iter().any(|l| &*l.text == name)
+            || self.bound_in_frames(name)
+            || self.resolve_type(&[name.into()]).is_some();
+        !seen && !self.enclosing_classes_may_have(name)
+    }
+
     /// Whether anything visible here could declare the bare name `name`
     /// (answering yes when unsure).
     fn may_be_declared(&self, name: &str) -> bool {
         let a = &self.analyzer;
-        let declared_in = |names: &[Box<str>]| names.iter().any(|n| &**n == name);
-        if a.static_on_demand
+        a.static_on_demand
             || a.static_names.iter().any(|n| &**n == name)
             || self.names_type_or_package(name)
-            || a.frames.iter().any(|f| {
-                f.locals.iter().any(|(n, _)| &**n == name) || declared_in(&f.loose) || declared_in(&f.stmt_loose)
-            })
-        {
-            return true;
-        }
+            || self.bound_in_frames(name)
+            || self.enclosing_classes_may_have(name)
+    }
+
+    /// Whether an open frame binds `name`: a local or parameter, or a name
+    /// bound loosely (lambda, pattern or `for` variable).
+    fn bound_in_frames(&self, name: &str) -> bool {
+        let declared_in = |names: &[Box<str>]| names.iter().any(|n| &**n == name);
+        self.analyzer.frames.iter().any(|f| {
+            f.locals.iter().any(|(n, _)| &**n == name) || declared_in(&f.loose) || declared_in(&f.stmt_loose)
+        })
+    }
+
+    /// Whether an enclosing class may have a field or member type `name`:
+    /// one declared so far, or one inherited from a supertype we cannot
+    /// list (an anonymous class's, an unknown or still open one).
+    fn enclosing_classes_may_have(&self, name: &str) -> bool {
+        let a = &self.analyzer;
         for frame in a.frames.iter().rev() {
             let FrameKind::Class(id) = frame.kind else { continue };
             let class = &a.classes[id];
