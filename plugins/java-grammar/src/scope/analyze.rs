@@ -565,9 +565,8 @@ impl Analyzer {
                 ">" => depth += 1,
                 "<" if depth > 0 => depth -= 1,
                 "<" => {
-                    let after_type_name = k >= 2
-                        && plain_word(&s[k - 1])
-                        && matches!(&*s[k - 2].text, "class" | "interface" | "record");
+                    let after_type_name =
+                        k >= 2 && plain_word(&s[k - 1]) && matches!(&*s[k - 2].text, "class" | "interface" | "record");
                     return after_type_name || skip_modifiers(s, 0) == Some(k);
                 }
                 _ => {}
@@ -973,9 +972,41 @@ impl Analyzer {
         }
         let value_after = matches!(
             &*before.text,
-            "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" | ">>>=" | "==" | "!=" | "<="
-                | ">=" | "&&" | "||" | "!" | "~" | "+" | "-" | "*" | "/" | "%" | "?" | ":" | "[" | "++" | "--"
-                | "->" | "&" | "|" | "^" | "<" | "<<"
+            "=" | "+="
+                | "-="
+                | "*="
+                | "/="
+                | "%="
+                | "&="
+                | "|="
+                | "^="
+                | "<<="
+                | ">>="
+                | ">>>="
+                | "=="
+                | "!="
+                | "<="
+                | ">="
+                | "&&"
+                | "||"
+                | "!"
+                | "~"
+                | "+"
+                | "-"
+                | "*"
+                | "/"
+                | "%"
+                | "?"
+                | ":"
+                | "["
+                | "++"
+                | "--"
+                | "->"
+                | "&"
+                | "|"
+                | "^"
+                | "<"
+                | "<<"
         );
         if value_after {
             return Some(false);

@@ -291,9 +291,10 @@ impl Scope {
     /// bound loosely (lambda, pattern or `for` variable).
     fn bound_in_frames(&self, name: &str) -> bool {
         let declared_in = |names: &[Box<str>]| names.iter().any(|n| &**n == name);
-        self.analyzer.frames.iter().any(|f| {
-            f.locals.iter().any(|(n, _)| &**n == name) || declared_in(&f.loose) || declared_in(&f.stmt_loose)
-        })
+        self.analyzer
+            .frames
+            .iter()
+            .any(|f| f.locals.iter().any(|(n, _)| &**n == name) || declared_in(&f.loose) || declared_in(&f.stmt_loose))
     }
 
     /// Whether an enclosing class may have a field or member type `name`:
