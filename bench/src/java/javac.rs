@@ -10,10 +10,17 @@
 //! By default javac skips type checking of every file once any file has a
 //! syntax error; `-XDshould-stop.ifError=FLOW` makes it check all files
 //! regardless, so one broken generation cannot hide another's type errors.
+//!
+//! javac's error recovery is exponential on some broken generations (a
+//! deeply nested chain of calls that do not resolve, `f(this.g(this.g(…`,
+//! found in a benchmark run: one 9-line file kept javac busy for over eight
+//! minutes). Each run therefore has a deadline that grows with the number of
+//! files; a run past it is killed and handled like a run javac aborted.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Why the batch could not be compiled at all (as opposed to a generation
 /// that does not compile, which is a result).
@@ -38,9 +45,18 @@ enum JavacRun {
     /// Exit status 0 or 1: every file was judged.
     Judged(Vec<CompileOutcome>),
     /// Any other status (4, "abnormal", after an internal AssertionError on
-    /// some inputs): javac stopped part-way, so files it had not reached yet
-    /// carry no errors although they were never checked.
+    /// some inputs), or killed past its deadline: javac stopped part-way, so
+    /// files it had not reached yet carry no errors although they were never
+    /// checked.
     Aborted(String),
+}
+
+/// How long one javac run over `files` sources may take: a JVM start and
+/// JIT warm-up, then a generous per-file allowance (a healthy run takes well
+/// under 0.1 s per generation on a 2-core box), so only a pathological input
+/// reaches it. Bisection then costs about `2 * deadline(n)` in all.
+fn deadline(files: usize) -> Duration {
+    Duration::from_secs(10) + Duration::from_millis(500) * files as u32
 }
 
 /// Compiles `sources` (any order) under `work_dir`, which is created and may
@@ -51,24 +67,32 @@ enum JavacRun {
 /// to the single sources that abort it, which count as not compiling: a few
 /// extra runs instead of silently passing every file javac never reached.
 pub fn compile_batch(sources: &[&str], work_dir: &Path) -> Result<Vec<CompileOutcome>, JavacError> {
+    compile_batch_within(sources, work_dir, &deadline)
+}
+
+fn compile_batch_within(
+    sources: &[&str],
+    work_dir: &Path,
+    deadline: &dyn Fn(usize) -> Duration,
+) -> Result<Vec<CompileOutcome>, JavacError> {
     if sources.is_empty() {
         return Ok(Vec::new());
     }
-    match run_javac(sources, work_dir)? {
+    match run_javac(sources, work_dir, deadline(sources.len()))? {
         JavacRun::Judged(outcomes) => Ok(outcomes),
         JavacRun::Aborted(reason) if sources.len() == 1 => {
             Ok(vec![CompileOutcome { compiles: false, first_error: Some(format!("javac aborted: {reason}")) }])
         }
         JavacRun::Aborted(_) => {
             let (first, second) = sources.split_at(sources.len() / 2);
-            let mut outcomes = compile_batch(first, &work_dir.join("a"))?;
-            outcomes.extend(compile_batch(second, &work_dir.join("b"))?);
+            let mut outcomes = compile_batch_within(first, &work_dir.join("a"), deadline)?;
+            outcomes.extend(compile_batch_within(second, &work_dir.join("b"), deadline)?);
             Ok(outcomes)
         }
     }
 }
 
-fn run_javac(sources: &[&str], work_dir: &Path) -> Result<JavacRun, JavacError> {
+fn run_javac(sources: &[&str], work_dir: &Path, deadline: Duration) -> Result<JavacRun, JavacError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| JavacError::Io { path, cause: source }
@@ -93,7 +117,11 @@ fn run_javac(sources: &[&str], work_dir: &Path) -> Result<JavacRun, JavacError> 
     }
     let arg_file = work_dir.join("sources.txt");
     std::fs::write(&arg_file, arg_lines).map_err(io(&arg_file))?;
-    let output = Command::new("javac")
+    // Diagnostics go to a file, not a pipe: a pipe nobody reads while we
+    // wait would fill and stall javac.
+    let diagnostics_path = work_dir.join("diagnostics.txt");
+    let diagnostics_file = std::fs::File::create(&diagnostics_path).map_err(io(&diagnostics_path))?;
+    let mut child = Command::new("javac")
         .args(["-proc:none", "-nowarn", "-Xlint:none", "-Xmaxerrs", "1000000", "-encoding", "UTF-8"])
         .arg("-XDshould-stop.ifError=FLOW")
         .arg("-d")
@@ -101,15 +129,30 @@ fn run_javac(sources: &[&str], work_dir: &Path) -> Result<JavacRun, JavacError> 
         .arg(format!("@{}", arg_file.display()))
         // javac writes a crash dump (javac.DATE.args) into its working directory.
         .current_dir(work_dir)
-        .output()
+        .stdout(Stdio::null())
+        .stderr(diagnostics_file)
+        .spawn()
         .map_err(JavacError::Spawn)?;
-    let diagnostics = String::from_utf8_lossy(&output.stderr);
-    if !matches!(output.status.code(), Some(0 | 1)) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(JavacError::Spawn)? {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(JavacRun::Aborted(format!("javac ran past its {} s deadline", deadline.as_secs())));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let diagnostics = std::fs::read(&diagnostics_path).map_err(io(&diagnostics_path))?;
+    let diagnostics = String::from_utf8_lossy(&diagnostics);
+    if !matches!(status.code(), Some(0 | 1)) {
         let reason = diagnostics
             .lines()
             .find(|l| l.contains("Exception") || l.contains("Error:"))
             .map(str::to_string)
-            .unwrap_or_else(|| format!("exit status {}", output.status));
+            .unwrap_or_else(|| format!("exit status {status}"));
         return Ok(JavacRun::Aborted(reason));
     }
     let mut outcomes = vec![CompileOutcome { compiles: true, first_error: None }; sources.len()];
@@ -209,5 +252,21 @@ mod tests {
         assert_eq!(verdicts, [true, false, false, true, false]);
         assert!(outcomes[2].first_error.as_deref().unwrap().contains("missing return statement"), "{:?}", outcomes[2]);
         assert!(outcomes[4].first_error.as_deref().unwrap().contains("missing return statement"), "{:?}", outcomes[4]);
+    }
+
+    /// javac's error recovery runs for minutes on this generation (found in
+    /// a benchmark run; over eight minutes before it was killed).
+    const STALLS_JAVAC: &str = "public class FastPower {\n\n    /** base^exponent mod modulus, by repeated squaring. */\n    public static long modPow(long base, long exponent, long modulus) {\n        return modPow(Math.multiplyExact(this.multiplyExact(this.multiplyExact(this.multiplyExact(this.multiplyExact(this.multiplyExact(this.multiplyExact(ONE), 2), modulus)).multiply(this.multiplyExact(this.multiplyExact(this.multiplyExact(this.multiplyExact(this)). amountToAdd,ONE)))==null ? this : this.addExact(this.multiplyExact(this.addExact(this)).multiplyExact(this.addExact(this.addExact(this.multiplyExact(this.addInvoker(this.addExact(this),\n                this.addExact(this.addExact(this.addExact(this.multiplyExact(this.subtractExact(this.multiplyExact(this),\n                this.addExact(this.subtractExact(this.subtractExact(this.addExact(this.subtractExact(this),\n}\n}\n";
+
+    #[test]
+    fn a_run_past_its_deadline_is_killed_and_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "public class Tree {\n  int size() { return 0; }\n}\n";
+        // One tiny file compiles in about a second; the stalling one cannot
+        // finish in ten.
+        let outcomes = compile_batch_within(&[STALLS_JAVAC, good], dir.path(), &|_| Duration::from_secs(10)).unwrap();
+        assert!(!outcomes[0].compiles);
+        assert!(outcomes[0].first_error.as_deref().unwrap().contains("deadline"), "{:?}", outcomes[0]);
+        assert!(outcomes[1].compiles, "{:?}", outcomes[1]);
     }
 }
