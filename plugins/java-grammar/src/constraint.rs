@@ -31,6 +31,12 @@ pub struct JavaConstraint {
     mask_before_whitespace: Option<SimpleVob>,
     /// The symbol table, when scope-aware decoding is on.
     scope: Option<Box<Scope>>,
+    /// Whether the last mask at this state found every grammar-allowed
+    /// token refused by the symbol table (`x.new` where the grammar has no
+    /// qualified `new` and the type no member `new…`). The mask then keeps
+    /// them all, and so must the check on accept, or a token the mask
+    /// offered would be refused. Cleared by every consume and rollback.
+    scope_waived: bool,
     /// What each consumed token changed besides the parser, to undo it
     /// (see [`JavaConstraint::rollback`]).
     undo: Vec<Undo>,
@@ -60,6 +66,7 @@ impl JavaConstraint {
             trailing_word_may_be_identifier: true,
             mask_before_whitespace: None,
             scope: None,
+            scope_waived: false,
             undo: Vec::new(),
         })
     }
@@ -106,6 +113,7 @@ impl JavaConstraint {
             trailing_word_may_be_identifier: self.trailing_word_may_be_identifier,
             mask_before_whitespace: self.mask_before_whitespace.clone(),
             scope: self.scope.clone(),
+            scope_waived: self.scope_waived,
             undo: self.undo.iter().map(Undo::fork).collect(),
         }
     }
@@ -126,6 +134,7 @@ impl JavaConstraint {
             return Err(self.internal(format!("cannot take back {n} tokens, {} were consumed", self.undo.len())));
         }
         self.matcher.rollback(n).map_err(|e| self.internal(e))?;
+        self.scope_waived = false;
         let keep = self.undo.len() - n;
         let before = self.undo.drain(keep..).next().expect("n > 0 entries were drained");
         self.text.truncate(before.text_len);
@@ -150,6 +159,7 @@ impl JavaConstraint {
                 return Err(self.rejection(token));
             }
             let scope_refuses = token != self.vocab.eos()
+                && !self.scope_waived
                 && self.scope.as_ref().is_some_and(|scope| !scope.allows(self.vocab.token_bytes(token)));
             if scope_refuses {
                 return Err(self.rejection(token));
@@ -159,12 +169,22 @@ impl JavaConstraint {
         Ok(())
     }
 
+    /// Whether the symbol table found no way on from here: every token the
+    /// grammar allows at this state names something it knows is not there,
+    /// so [`JavaConstraint::mask`] gave them all back rather than none. Valid
+    /// after `mask()` at the current state. A stage that may rewind should
+    /// take the last token back; one that may not writes on past the table.
+    pub fn scope_dead_end(&self) -> bool {
+        self.scope_waived
+    }
+
     /// Consumes one token the caller believes is allowed.
     pub fn accept(&mut self, token: u32) -> Result<(), ConstraintError> {
         self.feed(std::slice::from_ref(&token))
     }
 
     fn consume(&mut self, token: u32) -> Result<(), ConstraintError> {
+        self.scope_waived = false;
         self.undo.push(Undo {
             text_len: self.text.len(),
             words: self.words.clone(),
@@ -238,7 +258,7 @@ impl JavaConstraint {
             }
         }
         if let Some(scope) = &self.scope {
-            scope.apply(&self.vocab.scope_tables(), &mut mask);
+            self.scope_waived = scope.apply(&self.vocab.scope_tables(), &mut mask);
         }
         Ok(mask)
     }

@@ -219,7 +219,9 @@ impl JavaGrammar {
             }
         }
         if !rewinding && self.dead_end_mass > 0.0 && step.tokens.len() > step.prompt_len {
-            let allowed = allowed_mass(logits, words);
+            // A dead end of the symbol table's (the mask kept every grammar
+            // token, all of which it knows to be wrong) counts as no mass.
+            let allowed = if self.constraint.scope_dead_end() { 0.0 } else { allowed_mass(logits, words) };
             if allowed < self.dead_end_mass {
                 // The last token led here: take it back and try another.
                 let back = step.tokens.len() - 1;

@@ -135,11 +135,14 @@ impl ScopeTables {
         t
     }
 
-    /// Removes the forbidden tokens from `mask`, unless that leaves nothing.
-    pub fn apply(&self, restriction: &Restriction, mask: &mut SimpleVob) {
+    /// Removes the forbidden tokens from `mask`, unless that leaves nothing;
+    /// returns whether it had to leave the mask alone for that reason (the
+    /// text is then a dead end as far as the table knows: see
+    /// [`crate::JavaConstraint::scope_dead_end`]).
+    pub fn apply(&self, restriction: &Restriction, mask: &mut SimpleVob) -> bool {
         let before = mask.clone();
         match restriction {
-            Restriction::None => return,
+            Restriction::None => return false,
             Restriction::NoDot => mask.sub(&self.dot_set),
             Restriction::NoClose => mask.sub(&self.close_set),
             Restriction::Only { prefix, key, names } if prefix.is_empty() => {
@@ -210,9 +213,11 @@ impl ScopeTables {
                 }
             }
         }
-        if mask.is_zero() {
+        if mask.is_zero() && !before.is_zero() {
             *mask = before;
+            return true;
         }
+        false
     }
 }
 

@@ -651,9 +651,9 @@ impl Scope {
     }
 
     /// Removes from `mask` the tokens the restriction forbids; leaves the
-    /// mask alone if that would forbid everything.
-    pub fn apply(&self, tables: &ScopeTables, mask: &mut toktrie::SimpleVob) {
-        tables.apply(&self.restriction(), mask);
+    /// mask alone if that would forbid everything, and then returns true.
+    pub fn apply(&self, tables: &ScopeTables, mask: &mut toktrie::SimpleVob) -> bool {
+        tables.apply(&self.restriction(), mask)
     }
 }
 
