@@ -331,6 +331,11 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "class A { void f() { for (int i = 0; i < 3; i++) { } int j = ⟪i; } }",
         "class A { int x = 1; static class B { int f() { return x + ⟪y; } } }",
         "import java.util.*; class A extends ArrayList<String> { int f() { return ⟪sizes; } }",
+        // First in a parenthesised expression.
+        "class A { int f(int hi) { int mid = (⟪low + hi) >>> 1; return mid; } }",
+        "class A { int f() { return (⟪nib == 0 ? 1 : 2); } }",
+        "class A { void f(int[] a, int n) { int q; while ((⟪r = a[n]) == 0) { } } }",
+        "class A { void f(int n) { g(n, (⟪k - 1)); } void g(int a, int b) { } }",
     ];
     for marked in flagged {
         let at = marked.find('⟪').expect("marker");
@@ -352,6 +357,9 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "import java.util.function.*; class A { void f() { IntUnaryOperator u = v -> v + 1; Runnable r = this::f; } }",
         "class A { void f() { outer: for (;;) { break outer; } } }",
         "class A { void f() { myType t = null; } }",
+        // Lambda parameters and casts in parentheses.
+        "import java.util.*; class A { void f(List<Integer> l) { l.sort((a, b) -> a - b); Runnable r = () -> { }; } }",
+        "import java.util.function.*; class A { IntUnaryOperator u = (v) -> v + 1; Object f(Object o) { return (myType) o; } }",
         // Inherited from a known JDK supertype, from an unknown one, from an anonymous class.
         "import java.util.*; class A extends AbstractList<String> { public String get(int i) { return null; } public int size() { modCount++; return modCount; } }",
         "class A extends Unknown { int f() { return inherited; } }",

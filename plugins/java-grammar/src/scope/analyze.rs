@@ -129,9 +129,9 @@ pub struct Analyzer {
     /// An `import static a.B.*;` was seen: any bare name may be one.
     pub static_on_demand: bool,
     /// A lowercase bare name just read where only a value can stand, as
-    /// (byte offset, whether it began a statement): the lexeme after it
-    /// decides whether it was used as a value.
-    pub pending_value_name: Option<(usize, bool)>,
+    /// (byte offset, where it stands): the lexeme after it decides whether
+    /// it was used as a value.
+    pub pending_value_name: Option<(usize, ValuePosition)>,
     /// Byte offset of the latest bare name used as a value that nothing
     /// declared before it (see `Scope::undeclared_use`).
     pub undeclared_use: Option<usize>,
@@ -946,12 +946,12 @@ impl Analyzer {
     /// Whether the name just read (the last lexeme of the statement) is a
     /// lowercase bare name standing where only an expression can: after an
     /// operator, `return`, `throw`, `[`, `:`, inside the parentheses of a
-    /// call or of `if`/`while`/`switch`, or at the start of a statement in a
-    /// block. `Some(true)` when it began the statement (then it may also be
-    /// a label). Conservative: a position that could hold a type or a
-    /// declared name (`(` of a cast or lambda, `<`/`>` of type arguments,
-    /// a method header, an annotation) is never one.
-    pub fn value_position_name(&self) -> Option<bool> {
+    /// call or of `if`/`while`/`switch`, first in a parenthesised
+    /// expression, or at the start of a statement in a block. Conservative:
+    /// a position that could hold a type or a declared name (`<`/`>` of type
+    /// arguments, a method header, an annotation) is never one, and the
+    /// lexeme after the name still decides (see [`ValuePosition`]).
+    pub fn value_position_name(&self) -> Option<ValuePosition> {
         let f = self.frame();
         let s = &f.stmt;
         let w = s.last()?;
@@ -961,62 +961,60 @@ impl Analyzer {
         }
         let n = s.len();
         if n == 1 {
-            return (f.kind == FrameKind::Block).then_some(true);
+            return (f.kind == FrameKind::Block).then_some(ValuePosition::StatementStart);
         }
         let before = &s[n - 2];
         if before.kind == Kind::Word {
-            return matches!(&*before.text, "return" | "throw" | "else" | "assert").then_some(false);
+            return matches!(&*before.text, "return" | "throw" | "else" | "assert").then_some(ValuePosition::Expression);
         }
         if before.kind != Kind::Punct {
             return None;
         }
-        let value_after = matches!(
-            &*before.text,
-            "=" | "+="
-                | "-="
-                | "*="
-                | "/="
-                | "%="
-                | "&="
-                | "|="
-                | "^="
-                | "<<="
-                | ">>="
-                | ">>>="
-                | "=="
-                | "!="
-                | "<="
-                | ">="
-                | "&&"
-                | "||"
-                | "!"
-                | "~"
-                | "+"
-                | "-"
-                | "*"
-                | "/"
-                | "%"
-                | "?"
-                | ":"
-                | "["
-                | "++"
-                | "--"
-                | "->"
-                | "&"
-                | "|"
-                | "^"
-                | "<"
-                | "<<"
-        );
-        if value_after {
-            return Some(false);
+        if is_value_operator(&before.text) {
+            return Some(ValuePosition::Expression);
         }
         let open = match &*before.text {
             "(" => n - 2,
             "," => innermost_open(s, n - 2)?,
             _ => return None,
         };
-        (s[open].is("(") && self.call_paren(s, open)).then_some(false)
+        if !s[open].is("(") {
+            None
+        } else if self.call_paren(s, open) {
+            Some(ValuePosition::Expression)
+        } else if self.group_paren(s, open) {
+            Some(ValuePosition::GroupStart)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the `(` at `open` opens a parenthesised expression, a cast or
+    /// a lambda's parameters: it stands where a value must (after an
+    /// operator, `return`, or inside parentheses that hold values), not
+    /// after a name (a call or a header) or a keyword like `for`.
+    fn group_paren(&self, s: &[Lexeme], open: usize) -> bool {
+        let Some(before) = open.checked_sub(1).map(|k| &s[k]) else {
+            return self.frame().kind == FrameKind::Block;
+        };
+        if before.kind == Kind::Word {
+            return matches!(&*before.text, "return" | "throw" | "else" | "assert");
+        }
+        if before.kind != Kind::Punct {
+            return false;
+        }
+        if is_value_operator(&before.text) {
+            return true;
+        }
+        let outer = match &*before.text {
+            "(" => open - 1,
+            "," => match innermost_open(s, open - 1) {
+                Some(k) => k,
+                None => return false,
+            },
+            _ => return false,
+        };
+        s[outer].is("(") && (self.call_paren(s, outer) || self.group_paren(s, outer))
     }
 
     /// Whether the `(` at `open` holds arguments: of a call, `new T(…)`,
@@ -1043,6 +1041,63 @@ impl Analyzer {
         let in_class_body = matches!(self.frame().kind, FrameKind::Class(_) | FrameKind::File);
         !(in_class_body && comma_on_top(s, open) && !assigns(&s[..open]))
     }
+}
+
+/// Operators after which an expression, never a type or a declared name,
+/// follows (`<` too: in a statement that reaches here it compares).
+fn is_value_operator(op: &str) -> bool {
+    matches!(
+        op,
+        "=" | "+="
+            | "-="
+            | "*="
+            | "/="
+            | "%="
+            | "&="
+            | "|="
+            | "^="
+            | "<<="
+            | ">>="
+            | ">>>="
+            | "=="
+            | "!="
+            | "<="
+            | ">="
+            | "&&"
+            | "||"
+            | "!"
+            | "~"
+            | "+"
+            | "-"
+            | "*"
+            | "/"
+            | "%"
+            | "?"
+            | ":"
+            | "["
+            | "++"
+            | "--"
+            | "->"
+            | "&"
+            | "|"
+            | "^"
+            | "<"
+            | "<<"
+    )
+}
+
+/// Where a lowercase bare name stands, for the lexeme after it to judge
+/// (`Scope::undeclared_use`): a call `(`, a following name (then it was a
+/// type), `->` or `::` always leave it alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValuePosition {
+    /// First in a block statement: `:` after it makes it a label.
+    StatementStart,
+    /// Where only an expression stands.
+    Expression,
+    /// First in parentheses that may be a lambda's (`(a, b) -> …`,
+    /// `(a) -> …`): `,` or `)` after it leave it alone.
+    GroupStart,
 }
 
 /// Contextual keywords and restricted identifiers, which may stand where a

@@ -34,7 +34,7 @@ pub use index::JdkIndex;
 pub use mask::{Restriction, ScopeTables};
 
 use crate::grammar::StartMode;
-use analyze::{is_keyword, matching_open, FrameKind, KEYWORDS};
+use analyze::{is_keyword, matching_open, FrameKind, ValuePosition, KEYWORDS};
 use lex::{is_ident_byte, is_ident_start, Kind, Lexeme, Step};
 
 /// How many lexemes between checkpoints.
@@ -180,8 +180,8 @@ impl Scope {
                     if let Some(lexeme) = lexeme {
                         self.judge_pending_value_name(&lexeme);
                         self.analyzer.push(lexeme);
-                        if let Some(statement_start) = self.analyzer.value_position_name() {
-                            self.analyzer.pending_value_name = Some((start, statement_start));
+                        if let Some(position) = self.analyzer.value_position_name() {
+                            self.analyzer.pending_value_name = Some((start, position));
                         } else if self.names_an_unimported_type() {
                             self.analyzer.undeclared_use = Some(start);
                         }
@@ -220,12 +220,13 @@ impl Scope {
     /// reference or a label leave it alone; anything else uses it as a
     /// value, which needs a declaration.
     fn judge_pending_value_name(&mut self, next: &Lexeme) {
-        let Some((at, statement_start)) = self.analyzer.pending_value_name.take() else { return };
+        let Some((at, position)) = self.analyzer.pending_value_name.take() else { return };
         let not_a_value = next.is("(")
             || next.kind == Kind::Word
             || next.is("->")
             || next.is("::")
-            || (statement_start && next.is(":"));
+            || (position == ValuePosition::StatementStart && next.is(":"))
+            || (position == ValuePosition::GroupStart && (next.is(",") || next.is(")")));
         if not_a_value {
             return;
         }
