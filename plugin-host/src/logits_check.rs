@@ -1,36 +1,44 @@
 //! The NaN / all-masked check run after every stage.
 //!
-//! Written as one branch-free pass over fixed-width lanes of boolean flags
-//! (is any lane NaN, is any lane above `-inf`), which the compiler turns
-//! into vector compares: at a 50k vocabulary it costs microseconds, cheap
-//! enough to run after every stage by default. The slow search for what
-//! exactly is wrong only runs once something is.
+//! Written as one branch-free pass over fixed-width lanes of `f32`
+//! accumulators (the running maximum, which a NaN never raises since it
+//! compares greater than nothing, and a count that only a NaN raises), which
+//! the compiler turns into vector compares, maxima and adds: at a 50k
+//! vocabulary it costs about 9 µs here, cheap enough to run after every
+//! stage by default. Boolean lanes (`nan |= x.is_nan()`) were half as fast:
+//! LLVM vectorised them poorly. The slow search for what exactly is wrong
+//! only runs once something is.
 
-const LANES: usize = 16;
+const LANES: usize = 8;
 
 /// `Err` with a description when `logits` contain a NaN or no token is
 /// above `-inf`.
 pub fn check_logits(logits: &[f32]) -> Result<(), String> {
-    let mut nan = [false; LANES];
-    let mut live = [false; LANES];
+    let mut highest = [f32::NEG_INFINITY; LANES];
+    let mut nans = [0.0f32; LANES];
     let chunks = logits.chunks_exact(LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
         for lane in 0..LANES {
-            nan[lane] |= chunk[lane].is_nan();
-            live[lane] |= chunk[lane] > f32::NEG_INFINITY;
+            let x = chunk[lane];
+            highest[lane] = if x > highest[lane] { x } else { highest[lane] };
+            #[allow(clippy::eq_op)] // x != x: true exactly for NaN, and vectorises
+            let is_nan = x != x;
+            nans[lane] += if is_nan { 1.0 } else { 0.0 };
         }
     }
     for &x in rest {
-        nan[0] |= x.is_nan();
-        live[0] |= x > f32::NEG_INFINITY;
+        highest[0] = if x > highest[0] { x } else { highest[0] };
+        nans[0] += if x.is_nan() { 1.0 } else { 0.0 };
     }
-    if nan.contains(&true) {
+    let nan = nans.iter().any(|&n| n != 0.0);
+    let live = highest.iter().any(|&h| h > f32::NEG_INFINITY);
+    if nan {
         let first = logits.iter().position(|x| x.is_nan()).unwrap_or(0);
         let count = logits.iter().filter(|x| x.is_nan()).count();
         return Err(format!("{count} NaN logit(s), first at token {first}"));
     }
-    if !live.contains(&true) {
+    if !live {
         return Err(format!("every one of the {} tokens is masked (-inf), nothing can be sampled", logits.len()));
     }
     Ok(())
