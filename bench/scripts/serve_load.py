@@ -147,11 +147,23 @@ def load(args):
         print(f"single-request runs: {single_s:.1f} s for {n}; concurrent rounds: {concurrent_s:.1f} s")
         print(f"RSS MiB: start {rss_start / 1024:.0f}, after single runs {rss_samples[0] / 1024:.0f}, after each round "
               f"{', '.join(f'{s / 1024:.0f}' for s in rss_samples[1:])}, end {rss_end / 1024:.0f}")
+        print(f"mismatches or incomplete responses: {len(failures)}")
         growth = (rss_samples[-1] - rss_samples[1]) / 1024 if len(rss_samples) > 2 else 0.0
         print(f"RSS growth from round 1 to round {rounds}: {growth:+.1f} MiB")
+        # The first rounds warm the allocator up (each interleaving of 64
+        # requests touches buffers the last did not), and single samples
+        # swing by tens of MiB as batches come and go; a leak is growth that
+        # goes on. So with enough rounds the check is the least-squares
+        # trend over the second half, times that half's length.
+        if rounds >= 6:
+            half = rss_samples[1 + rounds // 2:]
+            xm, ym = (len(half) - 1) / 2, sum(half) / len(half)
+            slope = sum((i - xm) * (y - ym) for i, y in enumerate(half)) / sum((i - xm) ** 2 for i in range(len(half)))
+            growth = slope * len(half) / 1024
+            print(f"RSS over the last {len(half)} rounds: {min(half) / 1024:.0f}-{max(half) / 1024:.0f} MiB, "
+                  f"trend {growth:+.1f} MiB (the leak check)")
         if growth > args.max_growth_mib:
             failures.append(f"memory grew {growth:.1f} MiB over the rounds (allowed {args.max_growth_mib})")
-        print(f"mismatches or incomplete responses: {len(failures)}")
     finally:
         proc.terminate()
         proc.wait()
