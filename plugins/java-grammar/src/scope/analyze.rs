@@ -965,7 +965,8 @@ impl Analyzer {
         }
         let before = &s[n - 2];
         if before.kind == Kind::Word {
-            return matches!(&*before.text, "return" | "throw" | "else" | "assert").then_some(ValuePosition::Expression);
+            return matches!(&*before.text, "return" | "throw" | "else" | "assert")
+                .then_some(ValuePosition::Expression);
         }
         if before.kind != Kind::Punct {
             return None;
