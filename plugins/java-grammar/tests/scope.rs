@@ -315,6 +315,20 @@ fn first_undeclared(src: &str) -> Option<usize> {
     None
 }
 
+/// Each `flagged` program (one `⟪` before the name's first byte) is
+/// reported exactly there; each `clean` one not at all.
+#[track_caller]
+fn assert_undeclared_reports(flagged: &[&str], clean: &[&str]) {
+    for marked in flagged {
+        let at = marked.find('⟪').expect("marker");
+        let src = marked.replace('⟪', "");
+        assert_eq!(first_undeclared(&src), Some(at), "{src}");
+    }
+    for src in clean {
+        assert_eq!(first_undeclared(src), None, "{src}");
+    }
+}
+
 /// Under `declared_before_use`: a lowercase bare name used as a value with
 /// no declaration above it is reported at its first byte, once the byte
 /// after it shows it is a value; every way a name can be declared or used
@@ -337,11 +351,6 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "class A { void f(int[] a, int n) { int q; while ((⟪r = a[n]) == 0) { } } }",
         "class A { void f(int n) { g(n, (⟪k - 1)); } void g(int a, int b) { } }",
     ];
-    for marked in flagged {
-        let at = marked.find('⟪').expect("marker");
-        let src = marked.replace('⟪', "");
-        assert_eq!(first_undeclared(&src), Some(at), "{src}");
-    }
     let clean = [
         // Declared before use: locals, parameters, fields, outer fields, for variables.
         "class A { int n; int f(int[] a) { int k = 2; for (int i = 0; i < k; i++) { n += a[i]; } return n; } }",
@@ -376,9 +385,7 @@ fn undeclared_values_are_found_at_their_first_byte() {
         // Annotation elements and headers are not values.
         "class A { @SuppressWarnings(value = \"x\") void f(int a) { } }",
     ];
-    for src in clean {
-        assert_eq!(first_undeclared(src), None, "{src}");
-    }
+    assert_undeclared_reports(&flagged, &clean);
 }
 
 /// The report follows the text through rewinds like the rest of the table.
@@ -410,11 +417,6 @@ fn unimported_jdk_types_and_undeclared_type_variables_are_found() {
         "class A<E> { Node<⟪K, V> head; }",
         "class A { void f() { Object o = new ⟪ArrayList<String>(); } }",
     ];
-    for marked in flagged {
-        let at = marked.find('⟪').expect("marker");
-        let src = marked.replace('⟪', "");
-        assert_eq!(first_undeclared(&src), Some(at), "{src}");
-    }
     let clean = [
         "import java.math.BigInteger; class A { BigInteger f() { return BigInteger.ONE; } }",
         "import java.util.*; import java.util.function.*; class A { List<String> l; void f(Consumer<String> c) { } }",
@@ -427,9 +429,7 @@ fn unimported_jdk_types_and_undeclared_type_variables_are_found() {
         "package p; class A { Stack s; }",
         "import java.util.*; class A extends AbstractMap<String, String> { SimpleEntry<String, String> e; public Set<Entry<String, String>> entrySet() { return null; } }",
     ];
-    for src in clean {
-        assert_eq!(first_undeclared(src), None, "{src}");
-    }
+    assert_undeclared_reports(&flagged, &clean);
 }
 
 /// Where every token the grammar allows names something the table knows is
