@@ -227,9 +227,8 @@ fn run(model: &Model, max_batch: usize, eos: u32, jobs: mpsc::Receiver<Job>, met
             let outcome = batch.advance(slot, &mut row.sampler, &mut |e| events.push(e));
             let finish = match outcome {
                 Err(e) => {
-                    let _ = row.job.events.send(Event::Error { message: format!("choice {}: {e}", row.index) });
-                    batch.leave(slot);
-                    live[slot] = None;
+                    let event = Event::Error { message: format!("choice {}: {e}", row.index) };
+                    end_row(&mut batch, &mut live, slot, metrics, event);
                     continue;
                 }
                 Ok(finish) => finish,
@@ -277,9 +276,8 @@ fn run(model: &Model, max_batch: usize, eos: u32, jobs: mpsc::Receiver<Job>, met
                 send_text(row, true);
                 let tokens = row.offsets.len();
                 metrics.add_stage_times(&row.sampler.instance.stage_times());
-                let _ = row.job.events.send(Event::Done { index: row.index, finish: reason, tokens });
-                batch.leave(slot);
-                live[slot] = None;
+                let event = Event::Done { index: row.index, finish: reason, tokens };
+                end_row(&mut batch, &mut live, slot, metrics, event);
             } else {
                 send_text(row, false);
             }
@@ -299,13 +297,23 @@ fn run(model: &Model, max_batch: usize, eos: u32, jobs: mpsc::Receiver<Job>, met
             Err(e) => {
                 // A failed step concerns the whole batch: end every row.
                 for slot in batch.live_slots() {
-                    if let Some(row) = live[slot].take() {
-                        let _ = row.job.events.send(Event::Error { message: format!("decode step: {e}") });
-                    }
-                    batch.leave(slot);
+                    let event = Event::Error { message: format!("decode step: {e}") };
+                    end_row(&mut batch, &mut live, slot, metrics, event);
                 }
             }
         }
+    }
+}
+
+/// Takes a finished row out of the batch, then tells its client. The order
+/// matters: a client that reads `/metrics` right after its response must
+/// not see its own row still counted in the batch gauge.
+fn end_row(batch: &mut LiveBatch<'_>, live: &mut [Option<Live>], slot: usize, metrics: &Metrics, event: Event) {
+    batch.leave(slot);
+    let row = live[slot].take();
+    metrics.batch_size.store(batch.live_slots().len() as u64, Relaxed);
+    if let Some(row) = row {
+        let _ = row.job.events.send(event);
     }
 }
 
