@@ -53,6 +53,28 @@ pub fn has_avx512() -> bool {
     })
 }
 
+/// True when the AVX2 matrix product may run: CPUs without AVX-512 (AMD
+/// before Zen 4, many Intel desktops) still have 256-bit FMA, four times
+/// the portable body's SSE2 width. `LOGITLOOM_NO_AVX2` (or
+/// `LOGITLOOM_NO_AVX512`, which means "no wide bodies") forces the portable one.
+pub fn has_avx2() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::env::var_os("LOGITLOOM_NO_AVX2").is_none()
+                && std::env::var_os("LOGITLOOM_NO_AVX512").is_none()
+                && is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
 /// Reads element `i` of narrow or wide storage as `f32`.
 ///
 /// # Safety
@@ -128,6 +150,10 @@ pub unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         return avx512::matvec(matrix, rows, inputs, outputs);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return avx2::matvec(matrix, rows, inputs, outputs);
     }
     portable_matvec(matrix, rows, inputs, outputs)
 }
@@ -453,6 +479,151 @@ mod avx512 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    /// Eight elements of `storage` at element offset `i`, widened to f32.
+    #[inline(always)]
+    unsafe fn load8(storage: Storage, base: *const u8, i: usize) -> __m256 {
+        match storage {
+            Storage::F32 => _mm256_loadu_ps((base as *const f32).add(i)),
+            Storage::Bf16 => {
+                let halves = _mm_loadu_si128((base as *const u16).add(i) as *const __m128i);
+                _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(halves)))
+            }
+            Storage::F16 => _mm256_cvtph_ps(_mm_loadu_si128((base as *const u16).add(i) as *const __m128i)),
+        }
+    }
+
+    /// Inputs one pass takes: with [`WIDE_ROWS`] weight rows that is 12
+    /// accumulators, enough to cover FMA latency on two pipes, plus two
+    /// weight vectors and an input vector: 15 of AVX2's 16 registers.
+    const GROUP: usize = 6;
+    /// Weight rows per tile when there are several inputs to share them.
+    const WIDE_ROWS: usize = 2;
+    /// Weight rows per tile for one or two inputs, where the accumulators
+    /// would otherwise be too few to keep both FMA pipes busy.
+    const TALL_ROWS: usize = 4;
+    /// Rows per block, small enough to stay in L2 while every group of
+    /// inputs passes over it, so each weight leaves memory once.
+    const ROW_BLOCK: usize = 32;
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn matvec(
+        matrix: &MatrixRef,
+        rows: std::ops::Range<usize>,
+        inputs: &[*const f32],
+        outputs: &[*mut f32],
+    ) {
+        macro_rules! by_storage {
+            ($r:expr, $g:literal, $first:expr, $ins:expr, $outs:expr) => {
+                match matrix.storage {
+                    Storage::F32 => tile::<$r, $g, 0>(matrix, $first, $ins, $outs),
+                    Storage::Bf16 => tile::<$r, $g, 1>(matrix, $first, $ins, $outs),
+                    Storage::F16 => tile::<$r, $g, 2>(matrix, $first, $ins, $outs),
+                }
+            };
+        }
+        // Rows in `first..end` by tiles of `$r`, then one at a time.
+        macro_rules! over_rows {
+            ($r:expr, $g:literal, $start:expr, $end:expr, $ins:expr, $outs:expr) => {{
+                let mut first = $start;
+                while first + $r <= $end {
+                    by_storage!($r, $g, first, $ins, $outs);
+                    first += $r;
+                }
+                while first < $end {
+                    by_storage!(1, $g, first, $ins, $outs);
+                    first += 1;
+                }
+            }};
+        }
+        let mut block_start = rows.start;
+        while block_start < rows.end {
+            let block_end = (block_start + ROW_BLOCK).min(rows.end);
+            let mut start = 0;
+            while start < inputs.len() {
+                let group = (inputs.len() - start).min(GROUP);
+                let (ins, outs) = (&inputs[start..start + group], &outputs[start..start + group]);
+                match group {
+                    1 => over_rows!(TALL_ROWS, 1, block_start, block_end, ins, outs),
+                    2 => over_rows!(TALL_ROWS, 2, block_start, block_end, ins, outs),
+                    3 => over_rows!(WIDE_ROWS, 3, block_start, block_end, ins, outs),
+                    4 => over_rows!(WIDE_ROWS, 4, block_start, block_end, ins, outs),
+                    5 => over_rows!(WIDE_ROWS, 5, block_start, block_end, ins, outs),
+                    _ => over_rows!(WIDE_ROWS, 6, block_start, block_end, ins, outs),
+                }
+                start += group;
+            }
+            block_start = block_end;
+        }
+    }
+
+    /// `R` weight rows from `first` times `G` inputs: `R * G` dot products,
+    /// each weight vector loaded once for all `G` inputs and each input
+    /// vector once for all `R` rows.
+    ///
+    /// Every product has one accumulator, filled eight columns at a time
+    /// in column order and then summed by one fixed tree ([`total`]);
+    /// leftover columns are added after, in order. So a product's bits
+    /// depend only on its row and its input, never on the tile's shape or
+    /// on the other inputs: a sequence decodes the same alone or in a batch.
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const G: usize, const S: u8>(
+        matrix: &MatrixRef,
+        first: usize,
+        inputs: &[*const f32],
+        outputs: &[*mut f32],
+    ) {
+        let storage = match S {
+            0 => Storage::F32,
+            1 => Storage::Bf16,
+            _ => Storage::F16,
+        };
+        let cols = matrix.cols;
+        let full = cols / 8 * 8;
+        let mut xs = [std::ptr::null::<f32>(); G];
+        xs.copy_from_slice(&inputs[..G]);
+        let mut ws = [std::ptr::null::<u8>(); R];
+        for (r, w) in ws.iter_mut().enumerate() {
+            *w = matrix.row_ptr(first + r);
+        }
+        let mut acc = [[_mm256_setzero_ps(); G]; R];
+        let mut c = 0;
+        while c < full {
+            let mut wv = [_mm256_setzero_ps(); R];
+            for r in 0..R {
+                wv[r] = load8(storage, ws[r], c);
+            }
+            for g in 0..G {
+                let x = _mm256_loadu_ps(xs[g].add(c));
+                for r in 0..R {
+                    acc[r][g] = _mm256_fmadd_ps(wv[r], x, acc[r][g]);
+                }
+            }
+            c += 8;
+        }
+        for r in 0..R {
+            for g in 0..G {
+                let mut sum = total(acc[r][g]);
+                for t in full..cols {
+                    sum += load_one(storage, ws[r], t) * *xs[g].add(t);
+                }
+                *outputs[g].add(first + r) = sum;
+            }
+        }
+    }
+
+    /// The sum of a vector's eight lanes: halves, then pairs, then the two.
+    #[inline(always)]
+    unsafe fn total(v: __m256) -> f32 {
+        let four = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+        _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps::<0b01>(two, two)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,6 +700,44 @@ mod tests {
                         let want: f64 = (0..cols).map(|c| weights[r * cols + c] as f64 * inputs[b][c] as f64).sum();
                         let got = outputs[b][r] as f64;
                         assert!((got - want).abs() < 1e-4, "{storage:?} batch {batch} row {r}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A sequence's logits must not depend on what else is in the batch
+    /// (the server promises a request the same tokens alone or among 32):
+    /// each product's bits must be the same whatever the group size, the
+    /// tile it lands in, or its neighbours.
+    #[test]
+    fn a_product_has_the_same_bits_in_any_batch() {
+        let (rows, cols) = (37, 203); // tails in both rows and columns
+        let weights: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 1009) as f32 - 504.0) / 997.0).collect();
+        let bf16: Vec<u16> = weights.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
+        let inputs: Vec<Vec<f32>> =
+            (0..40).map(|b| (0..cols).map(|c| ((c * 31 + b * 17) % 61) as f32 / 29.0 - 1.0).collect()).collect();
+        for (storage, base) in [(Storage::F32, weights.as_ptr() as *const u8), (Storage::Bf16, bf16.as_ptr() as *const u8)]
+        {
+            let matrix = MatrixRef { base, rows, cols, storage };
+            let run = |batch: &[usize]| -> Vec<Vec<u32>> {
+                let mut outputs = vec![vec![f32::NAN; rows]; batch.len()];
+                let ins: Vec<*const f32> = batch.iter().map(|&b| inputs[b].as_ptr()).collect();
+                let outs: Vec<*mut f32> = outputs.iter_mut().map(|o| o.as_mut_ptr()).collect();
+                // SAFETY: every input holds `cols` floats, every output `rows`.
+                unsafe {
+                    matvec(&matrix, 0..13, &ins, &outs);
+                    matvec(&matrix, 13..rows, &ins, &outs);
+                }
+                outputs.iter().map(|o| o.iter().map(|v| v.to_bits()).collect()).collect()
+            };
+            let alone: Vec<Vec<u32>> = (0..inputs.len()).map(|b| run(&[b]).remove(0)).collect();
+            for size in [2, 3, 5, 6, 7, 8, 9, 13, 32, 40] {
+                // Each input in several positions and company.
+                for shift in [0, 3, 11] {
+                    let batch: Vec<usize> = (0..size).map(|i| (i * 7 + shift) % inputs.len()).collect();
+                    for (got, &b) in run(&batch).iter().zip(&batch) {
+                        assert_eq!(got, &alone[b], "{storage:?}: input {b} in a batch of {size} differs from alone");
                     }
                 }
             }
