@@ -2,12 +2,18 @@
 //! products over weights stored as `f32`, `bf16` or `f16`, and the
 //! element-wise maths around them (layer norm, GELU, softmax).
 //!
-//! Every function has two bodies: an AVX-512 one, picked at run time when
-//! the CPU has `avx512f`, and a portable one. Both compute in `f32`; the
-//! weights and the cache are only *stored* narrow. Decoding at batch 1 is
-//! bound by how fast the weights stream from memory, so what matters is
-//! that a product reads each weight once, in its stored width, and keeps
-//! enough loads in flight; the arithmetic is cheap next to that.
+//! Every function has a portable body and a wide one picked at run time:
+//! AVX2 + FMA for the matrix product, AVX-512 for the element-wise loops
+//! and attention. All compute in `f32`; the weights and the cache are only
+//! *stored* narrow.
+//!
+//! The matrix product is where a step's time goes. At batch 1 it is bound
+//! by how fast the weights stream from memory, so it must read each weight
+//! once, in its stored width; at batch 32 it is bound by arithmetic, so it
+//! must reuse each loaded weight and input across many products. Its tile
+//! (several weight rows times several inputs, one accumulator each) does
+//! both, and sums every product in one fixed order, so that a sequence's
+//! logits have the same bits whatever else is in its batch.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -133,10 +139,6 @@ impl MatrixRef {
     }
 }
 
-/// Largest number of sequences one kernel call handles together; bigger
-/// batches go through in groups, each re-reading rows that are by then in L2.
-pub const MAX_GROUP: usize = 8;
-
 /// `out[b][r] = dot(matrix row r, inputs[b])` for `r` in `rows`, for every
 /// input `b` (each `matrix.cols` long). Each weight row is read from memory
 /// once for all inputs.
@@ -147,10 +149,9 @@ pub const MAX_GROUP: usize = 8;
 /// be written by anyone else for the rows given.
 pub unsafe fn matvec(matrix: &MatrixRef, rows: std::ops::Range<usize>, inputs: &[*const f32], outputs: &[*mut f32]) {
     debug_assert_eq!(inputs.len(), outputs.len());
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        return avx512::matvec(matrix, rows, inputs, outputs);
-    }
+    // AVX2 even where AVX-512 exists: one body for every batch size keeps
+    // a sequence's bits independent of its batch, and this tiled body
+    // beat the row-at-a-time AVX-512 one it replaced (docs/performance.md).
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         return avx2::matvec(matrix, rows, inputs, outputs);
@@ -345,106 +346,6 @@ mod avx512 {
                 _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(halves)))
             }
             Storage::F16 => _mm512_cvtph_ps(_mm256_loadu_si256((base as *const u16).add(i) as *const __m256i)),
-        }
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
-    pub(super) unsafe fn matvec(
-        matrix: &MatrixRef,
-        rows: std::ops::Range<usize>,
-        inputs: &[*const f32],
-        outputs: &[*mut f32],
-    ) {
-        // One monomorphised loop per storage and group size keeps the
-        // accumulators in registers and the storage match out of the loop.
-        macro_rules! by_storage {
-            ($group:literal, $ins:expr, $outs:expr, $rows:expr) => {
-                match matrix.storage {
-                    Storage::F32 => rows_kernel::<$group, 0>(matrix, $rows.clone(), $ins, $outs),
-                    Storage::Bf16 => rows_kernel::<$group, 1>(matrix, $rows.clone(), $ins, $outs),
-                    Storage::F16 => rows_kernel::<$group, 2>(matrix, $rows.clone(), $ins, $outs),
-                }
-            };
-        }
-        // Rows go in blocks small enough to stay in L2 while every group
-        // of inputs passes over them, so each weight leaves memory once.
-        let mut block_start = rows.start;
-        while block_start < rows.end {
-            let block = block_start..(block_start + ROW_BLOCK).min(rows.end);
-            let mut start = 0;
-            while start < inputs.len() {
-                let group = (inputs.len() - start).min(MAX_GROUP);
-                let (ins, outs) = (&inputs[start..start + group], &outputs[start..start + group]);
-                match group {
-                    1 => by_storage!(1, ins, outs, block),
-                    2 => by_storage!(2, ins, outs, block),
-                    3 => by_storage!(3, ins, outs, block),
-                    4 => by_storage!(4, ins, outs, block),
-                    5 => by_storage!(5, ins, outs, block),
-                    6 => by_storage!(6, ins, outs, block),
-                    7 => by_storage!(7, ins, outs, block),
-                    _ => by_storage!(8, ins, outs, block),
-                }
-                start += group;
-            }
-            block_start = block.end;
-        }
-    }
-
-    /// Rows per block: 32 rows of 768 bf16 are 48 KB.
-    const ROW_BLOCK: usize = 32;
-
-    const fn storage_of(code: u8) -> Storage {
-        match code {
-            0 => Storage::F32,
-            1 => Storage::Bf16,
-            _ => Storage::F16,
-        }
-    }
-
-    /// How far ahead (in bytes) to ask for the weights: far enough to
-    /// cover memory latency at this streaming rate, near enough to stay in L2.
-    const PREFETCH_AHEAD: usize = 8192;
-
-    #[inline(always)]
-    unsafe fn rows_kernel<const G: usize, const S: u8>(
-        matrix: &MatrixRef,
-        rows: std::ops::Range<usize>,
-        inputs: &[*const f32],
-        outputs: &[*mut f32],
-    ) {
-        let storage = storage_of(S);
-        let cols = matrix.cols;
-        let full = cols / 32 * 32;
-        let mut xs = [std::ptr::null::<f32>(); G];
-        xs.copy_from_slice(&inputs[..G]);
-        for r in rows {
-            let row = matrix.row_ptr(r);
-            let mut acc0 = [_mm512_setzero_ps(); G];
-            let mut acc1 = [_mm512_setzero_ps(); G];
-            let mut c = 0;
-            while c < full {
-                // One prefetch per 64-byte line consumed this iteration.
-                let here = row.add(c * storage.bytes() + PREFETCH_AHEAD);
-                _mm_prefetch::<_MM_HINT_T0>(here as *const i8);
-                if storage.bytes() == 4 {
-                    _mm_prefetch::<_MM_HINT_T0>(here.add(64) as *const i8);
-                }
-                let w0 = load16(storage, row, c);
-                let w1 = load16(storage, row, c + 16);
-                for g in 0..G {
-                    acc0[g] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xs[g].add(c)), acc0[g]);
-                    acc1[g] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xs[g].add(c + 16)), acc1[g]);
-                }
-                c += 32;
-            }
-            for g in 0..G {
-                let mut total = _mm512_reduce_add_ps(_mm512_add_ps(acc0[g], acc1[g]));
-                for t in full..cols {
-                    total += load_one(storage, row, t) * *xs[g].add(t);
-                }
-                *outputs[g].add(r) = total;
-            }
         }
     }
 
