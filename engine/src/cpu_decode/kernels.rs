@@ -237,6 +237,11 @@ pub fn bias_gelu(x: &mut [f32], bias: &[f32]) {
         // SAFETY: the CPU has AVX-512 (checked above).
         return unsafe { avx512::bias_gelu(x, bias) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        return unsafe { avx2::bias_gelu(x, bias) };
+    }
     bias_gelu_loop(x, bias)
 }
 
@@ -265,6 +270,9 @@ pub fn softmax(x: &mut [f32]) {
     let total = if has_avx512() {
         // SAFETY: the CPU has AVX-512 (checked above).
         unsafe { avx512::exp_shifted_in_place(x, max) }
+    } else if has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        unsafe { avx2::exp_shifted_in_place(x, max) }
     } else {
         exp_shifted_loop(x, max)
     };
@@ -294,15 +302,49 @@ fn exp_shifted_loop(x: &mut [f32], shift: f32) -> f32 {
     total
 }
 
-/// `dot(q, row)` for a row in any storage (attention scores).
+/// Attention scores against keys stored one after another:
+/// `scores[t] = scale * dot(q, key t)`, key `t` being the `q.len()`
+/// elements at element offset `t * q.len()` of `keys`.
+///
+/// One call per (sequence, head) rather than one per key: at batch 32 the
+/// per-call dispatch was a tenth of the step.
+///
+/// # Safety
+/// `keys` must hold `scores.len() * q.len()` elements of kind `storage`.
+pub unsafe fn scores_stored(q: &[f32], storage: Storage, keys: *const u8, scale: f32, scores: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() && q.len().is_multiple_of(8) {
+        return avx2::scores_stored(q, storage, keys, scale, scores);
+    }
+    let stride = q.len() * storage.bytes();
+    for (t, score) in scores.iter_mut().enumerate() {
+        *score = dot_stored(q, storage, keys.add(t * stride)) * scale;
+    }
+}
+
+/// Attention's weighted sum of values stored one after another:
+/// `out = sum over t of weights[t] * value t`, value `t` being the
+/// `out.len()` elements at element offset `t * out.len()` of `values`.
+///
+/// # Safety
+/// `values` must hold `weights.len() * out.len()` elements of kind `storage`.
+pub unsafe fn weighted_sum_stored(weights: &[f32], storage: Storage, values: *const u8, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() && out.len().is_multiple_of(8) {
+        return avx2::weighted_sum_stored(weights, storage, values, out);
+    }
+    out.fill(0.0);
+    let stride = out.len() * storage.bytes();
+    for (t, &weight) in weights.iter().enumerate() {
+        axpy_stored(out, weight, storage, values.add(t * stride));
+    }
+}
+
+/// `dot(q, row)` for a row in any storage.
 ///
 /// # Safety
 /// `row` must hold `q.len()` elements of kind `storage`.
-pub unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() && q.len().is_multiple_of(16) {
-        return avx512::dot_stored(q, storage, row);
-    }
+unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
     let mut lanes = [0f32; 8];
     let n = q.len();
     let full = n / 8 * 8;
@@ -318,15 +360,11 @@ pub unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
     total
 }
 
-/// `acc += weight * row` for a row in any storage (attention's weighted sum of values).
+/// `acc += weight * row` for a row in any storage.
 ///
 /// # Safety
 /// `row` must hold `acc.len()` elements of kind `storage`.
-pub unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() && acc.len().is_multiple_of(16) {
-        return avx512::axpy_stored(acc, weight, storage, row);
-    }
+unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
     for (i, a) in acc.iter_mut().enumerate() {
         *a += weight * load_one(storage, row, i);
     }
@@ -335,19 +373,6 @@ pub unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::*;
-
-    /// Sixteen elements of `storage` at element offset `i`, widened to f32.
-    #[inline(always)]
-    unsafe fn load16(storage: Storage, base: *const u8, i: usize) -> __m512 {
-        match storage {
-            Storage::F32 => _mm512_loadu_ps((base as *const f32).add(i)),
-            Storage::Bf16 => {
-                let halves = _mm256_loadu_si256((base as *const u16).add(i) as *const __m256i);
-                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(halves)))
-            }
-            Storage::F16 => _mm512_cvtph_ps(_mm256_loadu_si256((base as *const u16).add(i) as *const __m256i)),
-        }
-    }
 
     /// The shared loops, compiled with AVX-512 enabled so that they
     /// vectorise sixteen lanes wide.
@@ -359,24 +384,6 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
     pub(super) unsafe fn exp_shifted_in_place(x: &mut [f32], shift: f32) -> f32 {
         exp_shifted_loop(x, shift)
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,f16c")]
-    pub(super) unsafe fn dot_stored(q: &[f32], storage: Storage, row: *const u8) -> f32 {
-        let mut acc = _mm512_setzero_ps();
-        for i in (0..q.len()).step_by(16) {
-            acc = _mm512_fmadd_ps(_mm512_loadu_ps(q.as_ptr().add(i)), load16(storage, row, i), acc);
-        }
-        _mm512_reduce_add_ps(acc)
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw,f16c")]
-    pub(super) unsafe fn axpy_stored(acc: &mut [f32], weight: f32, storage: Storage, row: *const u8) {
-        let w = _mm512_set1_ps(weight);
-        for i in (0..acc.len()).step_by(16) {
-            let p = acc.as_mut_ptr().add(i);
-            _mm512_storeu_ps(p, _mm512_fmadd_ps(w, load16(storage, row, i), _mm512_loadu_ps(p)));
-        }
     }
 }
 
@@ -516,6 +523,71 @@ mod avx2 {
         }
     }
 
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn scores_stored(q: &[f32], storage: Storage, keys: *const u8, scale: f32, scores: &mut [f32]) {
+        let width = q.len();
+        let stride = width * storage.bytes();
+        for (t, score) in scores.iter_mut().enumerate() {
+            let row = keys.add(t * stride);
+            // Two accumulators: a head's 64 elements are only 8 FMAs, too
+            // few for one dependency chain to hide their latency.
+            let (mut even, mut odd) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut i = 0;
+            while i + 16 <= width {
+                even = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr().add(i)), load8(storage, row, i), even);
+                odd = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr().add(i + 8)), load8(storage, row, i + 8), odd);
+                i += 16;
+            }
+            if i < width {
+                even = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr().add(i)), load8(storage, row, i), even);
+            }
+            *score = total(_mm256_add_ps(even, odd)) * scale;
+        }
+    }
+
+    /// Elements of `out` kept in registers across all the values: eight
+    /// vectors, a whole 64-wide head, so `out` is written once.
+    const SUM_CHUNK: usize = 64;
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn weighted_sum_stored(weights: &[f32], storage: Storage, values: *const u8, out: &mut [f32]) {
+        let width = out.len();
+        let stride = width * storage.bytes();
+        let mut start = 0;
+        while start + SUM_CHUNK <= width {
+            let mut acc = [_mm256_setzero_ps(); SUM_CHUNK / 8];
+            for (t, &weight) in weights.iter().enumerate() {
+                let (w, row) = (_mm256_set1_ps(weight), values.add(t * stride));
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(w, load8(storage, row, start + 8 * k), *a);
+                }
+            }
+            for (k, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(start + 8 * k), *a);
+            }
+            start += SUM_CHUNK;
+        }
+        while start < width {
+            let mut acc = _mm256_setzero_ps();
+            for (t, &weight) in weights.iter().enumerate() {
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(weight), load8(storage, values.add(t * stride), start), acc);
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(start), acc);
+            start += 8;
+        }
+    }
+
+    /// The shared element-wise loops, compiled eight lanes wide.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn bias_gelu(x: &mut [f32], bias: &[f32]) {
+        bias_gelu_loop(x, bias)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn exp_shifted_in_place(x: &mut [f32], shift: f32) -> f32 {
+        exp_shifted_loop(x, shift)
+    }
+
     /// The sum of a vector's eight lanes: halves, then pairs, then the two.
     #[inline(always)]
     unsafe fn total(v: __m256) -> f32 {
@@ -640,6 +712,40 @@ mod tests {
                     for (got, &b) in run(&batch).iter().zip(&batch) {
                         assert_eq!(got, &alone[b], "{storage:?}: input {b} in a batch of {size} differs from alone");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attention_scores_and_sums_match_a_reference_in_every_storage() {
+        for width in [64, 24, 8, 13] {
+            let len = 11;
+            let stored: Vec<f32> = (0..len * width).map(|i| ((i * 29 % 67) as f32 - 33.0) / 16.0).collect();
+            let q: Vec<f32> = (0..width).map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0).collect();
+            let weights: Vec<f32> = (0..len).map(|t| (t as f32 + 1.0) / 66.0).collect();
+            let bf16: Vec<u16> = stored.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
+            let f16: Vec<u16> = stored.iter().map(|&w| half::f16::from_f32(w).to_bits()).collect();
+            // Exact in all three storages, so one reference serves them all.
+            for (storage, base) in [
+                (Storage::F32, stored.as_ptr() as *const u8),
+                (Storage::Bf16, bf16.as_ptr() as *const u8),
+                (Storage::F16, f16.as_ptr() as *const u8),
+            ] {
+                let mut scores = vec![f32::NAN; len];
+                let mut sum = vec![f32::NAN; width];
+                // SAFETY: `stored` holds `len` rows of `width`.
+                unsafe {
+                    scores_stored(&q, storage, base, 0.5, &mut scores);
+                    weighted_sum_stored(&weights, storage, base, &mut sum);
+                }
+                for (t, got) in scores.iter().enumerate() {
+                    let want: f64 = 0.5 * (0..width).map(|i| q[i] as f64 * stored[t * width + i] as f64).sum::<f64>();
+                    assert!((*got as f64 - want).abs() < 1e-4, "{storage:?} width {width} score {t}: {got} vs {want}");
+                }
+                for (i, got) in sum.iter().enumerate() {
+                    let want: f64 = (0..len).map(|t| weights[t] as f64 * stored[t * width + i] as f64).sum();
+                    assert!((*got as f64 - want).abs() < 1e-4, "{storage:?} width {width} sum {i}: {got} vs {want}");
                 }
             }
         }
