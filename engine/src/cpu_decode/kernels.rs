@@ -690,7 +690,8 @@ mod tests {
         let bf16: Vec<u16> = weights.iter().map(|&w| half::bf16::from_f32(w).to_bits()).collect();
         let inputs: Vec<Vec<f32>> =
             (0..40).map(|b| (0..cols).map(|c| ((c * 31 + b * 17) % 61) as f32 / 29.0 - 1.0).collect()).collect();
-        for (storage, base) in [(Storage::F32, weights.as_ptr() as *const u8), (Storage::Bf16, bf16.as_ptr() as *const u8)]
+        for (storage, base) in
+            [(Storage::F32, weights.as_ptr() as *const u8), (Storage::Bf16, bf16.as_ptr() as *const u8)]
         {
             let matrix = MatrixRef { base, rows, cols, storage };
             let run = |batch: &[usize]| -> Vec<Vec<u32>> {

@@ -291,10 +291,21 @@ impl<'m> CpuDecoder<'m> {
                     let (i, h) = (pair / heads, pair % heads);
                     let (b, len) = (fed[i].0, positions[i] + 1);
                     let q = &qkv[i * 3 * c + h * head_dim..i * 3 * c + (h + 1) * head_dim];
-                    kernels::scores_stored(q, storage, (keys as *const u8).add(slot(b, h, 0)), scale, &mut scores[..len]);
+                    kernels::scores_stored(
+                        q,
+                        storage,
+                        (keys as *const u8).add(slot(b, h, 0)),
+                        scale,
+                        &mut scores[..len],
+                    );
                     kernels::softmax(&mut scores[..len]);
                     let out = std::slice::from_raw_parts_mut(attended.ptr().add(i * c + h * head_dim), head_dim);
-                    kernels::weighted_sum_stored(&scores[..len], storage, (values as *const u8).add(slot(b, h, 0)), out);
+                    kernels::weighted_sum_stored(
+                        &scores[..len],
+                        storage,
+                        (values as *const u8).add(slot(b, h, 0)),
+                        out,
+                    );
                 }
             });
 
