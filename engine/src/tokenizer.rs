@@ -11,6 +11,28 @@ use crate::EngineError;
 /// The end-of-text token every GPT-2 tokenizer of ours carries.
 pub const END_OF_TEXT: &str = "<|endoftext|>";
 
+/// Reads a `tokenizer.json` into the `tokenizers` crate's type, with every
+/// failure as one line naming the file.
+///
+/// `tokenizers` 0.22 *panics* on some malformed files instead of returning
+/// an error: a `decoder` cut short (a truncated download) hits an
+/// `expect("Helper")` in its deserializer (found by the `model_dir` fuzz
+/// target). So the text is first checked to be JSON at all, which rules
+/// that case out with a clear message, and the parse itself runs under
+/// `catch_unwind` in case another path panics the same way.
+pub fn read_tokenizer_json(path: &Path) -> Result<tokenizers::Tokenizer, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+        return Err(format!("{shown}: not a tokenizer.json: invalid JSON: {e}"));
+    }
+    match std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>()) {
+        Ok(Ok(tokenizer)) => Ok(tokenizer),
+        Ok(Err(e)) => Err(format!("{shown}: not a tokenizer.json: {e}")),
+        Err(_) => Err(format!("{shown}: not a tokenizer.json (the tokenizers crate panicked reading it)")),
+    }
+}
+
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
     token_bytes: Vec<Vec<u8>>,
@@ -21,8 +43,7 @@ impl Tokenizer {
         if !path.exists() {
             return Err(EngineError::Tokenizer(format!("{} does not exist", path.display())));
         }
-        let inner = tokenizers::Tokenizer::from_file(path)
-            .map_err(|e| EngineError::Tokenizer(format!("{}: {e}", path.display())))?;
+        let inner = read_tokenizer_json(path).map_err(EngineError::Tokenizer)?;
         Ok(Self::from_inner(inner))
     }
 

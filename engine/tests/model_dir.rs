@@ -120,3 +120,29 @@ fn a_tokenizer_file_that_is_not_one_is_refused() {
         }
     }
 }
+
+/// Found by the `model_dir` fuzz target: `tokenizers` 0.22 panics (an
+/// `expect` in its decoder deserializer) on a tokenizer.json cut short
+/// inside its `decoder`, as an interrupted download leaves it. Every cut
+/// of the real file must be an error naming the file, never a panic.
+#[test]
+fn a_truncated_tokenizer_file_is_an_error_not_a_panic() {
+    let dir = tiny_dir();
+    let path = dir.path().join(TOKENIZER_FILE);
+    let whole = std::fs::read(&path).unwrap();
+    // Every cut through the head, where `decoder` and the other small
+    // sections sit, then coarser ones through the vocabulary.
+    let cuts = (0..2_000).chain((2_000..whole.len()).step_by(997));
+    for cut in cuts {
+        std::fs::write(&path, &whole[..cut]).unwrap();
+        let result = std::panic::catch_unwind(|| logitloom_engine::tokenizer::read_tokenizer_json(&path));
+        match result {
+            Err(_) => panic!("reading a tokenizer.json cut at byte {cut} panicked"),
+            Ok(Ok(_)) => panic!("a tokenizer.json cut at byte {cut} was accepted"),
+            Ok(Err(e)) => assert!(e.contains(TOKENIZER_FILE), "cut {cut}: {e}"),
+        }
+    }
+    std::fs::write(&path, &whole[..443.min(whole.len())]).unwrap();
+    let e = Model::load(dir.path(), Device::Cpu, Kind::Float).err().expect("a cut tokenizer must be refused");
+    assert!(e.to_string().contains("invalid JSON"), "{e}");
+}

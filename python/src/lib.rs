@@ -64,6 +64,12 @@ struct Vocabulary {
 }
 
 fn vocabulary_from_json(json: &str, what: &str) -> PyResult<Vocabulary> {
+    // Checked as JSON first: `tokenizers` panics on some truncated files
+    // (see `logitloom_engine::tokenizer::read_tokenizer_json`, which this
+    // crate cannot use without linking libtorch).
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(json) {
+        return Err(PyValueError::new_err(format!("{what}: not a tokenizer.json: invalid JSON: {e}")));
+    }
     let tok: tokenizers::Tokenizer =
         json.parse().map_err(|e| PyValueError::new_err(format!("{what}: not a tokenizer.json: {e}")))?;
     Ok(Vocabulary { token_bytes: token_bytes_of(&tok), eos: tok.token_to_id("<|endoftext|>") })

@@ -45,8 +45,8 @@ pub fn train_bpe<S: AsRef<str> + Send>(
 
 /// Loads a user's tokenizer.json; it must know `<|endoftext|>`.
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
-    let tokenizer = Tokenizer::from_file(path)
-        .map_err(|e| TrainerError::Tokenizer { path: path.to_owned(), reason: e.to_string() })?;
+    let tokenizer = logitloom_engine::tokenizer::read_tokenizer_json(path)
+        .map_err(|reason| TrainerError::Tokenizer { path: path.to_owned(), reason })?;
     end_of_text_id(&tokenizer, path)?;
     Ok(tokenizer)
 }
