@@ -4,9 +4,30 @@
 //! model off the `}`, `;` and `return` that Java needs over and over. This
 //! stage does nothing until the generated tokens end in a unit repeated
 //! back to back (the benchmark's periodic tail, `crate::periodic`), long
-//! enough to be a loop rather than two similar lines. Then it rewinds to
-//! the start of the second copy and bans the token that began it, so the
-//! model must leave the attractor there; the sequence keeps the first copy.
+//! enough to be a loop rather than two similar lines. Then it rewinds into
+//! the second copy and bans the token that copy repeated there, so the
+//! model must leave the attractor; the sequence keeps the first copy.
+//!
+//! *Where* in the second copy matters. A loop is a cycle, and where its
+//! "start" falls is an accident of the text before it: often a `;` or a
+//! line break, where a ban changes nothing (the model writes `);` or another
+//! indent and is back in the loop a token later, at the cost of a whole
+//! unit each time). So the stage remembers, for every token it saw chosen,
+//! how decided the choice was: the chosen token's logit minus the best
+//! other one's (negative when the sampler did not take the top token). It
+//! rewinds to the least decided choice of the second copy, usually a name
+//! (`getMin` where `getMax` was nearly as likely), where the runner-up is a
+//! real alternative and the ban moves the text somewhere new. Ties go to
+//! the earliest position; positions it has no record for (a stage created
+//! after them) count as fully decided.
+//!
+//! When the repeated unit spans a line break, only the starts of lines
+//! (the first token after a newline and its indent) are candidates. A loop
+//! of whole lines (`root = null;` x10, `// assert i <= index;` with the
+//! operator varied) is a decision to write *another such line*, made at the
+//! line's first token; the least decided token inside the line is the part
+//! that varies (`<=` or `>=`), and banning it only varies the loop. Without
+//! token texts from the host every position is a candidate.
 //!
 //! A tail is a loop when it holds at least `min_repeats` full copies of a
 //! unit of at most `max_period` tokens and spans at least `min_span`
@@ -28,6 +49,17 @@ pub struct LoopBreaker {
     min_repeats: usize,
     min_span: usize,
     min_match: usize,
+    /// Per vocabulary id: the token ends in a newline and, maybe, indent,
+    /// so the token after it starts a line. Empty when the host passed no
+    /// token texts.
+    ends_in_line_break: Vec<bool>,
+    /// `(position, margin)` of every choice seen, in order: the chosen
+    /// token's logit minus the best other token's.
+    margins: Vec<(usize, f32)>,
+    /// The current step's row, for the margin once `accept` sees the choice.
+    row: Vec<f32>,
+    /// Position of the current step, while its choice is pending.
+    pending: Option<usize>,
 }
 
 impl LogitProcessor for LoopBreaker {
@@ -65,21 +97,37 @@ impl LogitProcessor for LoopBreaker {
                 ),
             ],
             needs_raw_logits: false,
-            needs_token_bytes: false,
+            needs_token_bytes: true,
             may_rewind: true,
         }
     }
 
-    fn create(params: &Params, _setup: &Setup<'_>) -> Result<Self, PluginError> {
+    fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
+        let ends_in_line_break = setup.token_bytes.map_or_else(Vec::new, |bytes| {
+            (0..setup.vocab_size)
+                .map(|id| {
+                    let text = bytes.get(id);
+                    let content = text.iter().rposition(|&b| b != b' ' && b != b'\t');
+                    content.is_some_and(|i| text[i] == b'\n')
+                })
+                .collect()
+        });
         Ok(LoopBreaker {
+            ends_in_line_break,
             max_period: params.int("max_period") as usize,
             min_repeats: params.int("min_repeats") as usize,
             min_span: params.int("min_span") as usize,
             min_match: params.int("min_match") as usize,
+            margins: Vec::new(),
+            row: Vec::new(),
+            pending: None,
         })
     }
 
-    fn process(&mut self, step: &mut Step<'_>, _logits: &mut [f32]) -> Result<(), PluginError> {
+    fn process(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
+        self.row.clear();
+        self.row.extend_from_slice(logits);
+        self.pending = Some(step.tokens.len());
         let generated = step.generated();
         let Some(tail) = longest_periodic_tail(generated, self.max_period) else { return Ok(()) };
         // Tokens after the first copy that repeat it.
@@ -88,13 +136,64 @@ impl LogitProcessor for LoopBreaker {
         let long_unit_repeating = tail.period > self.min_match && repeated >= self.min_match;
         if full_copies || long_unit_repeating {
             let second_copy = step.prompt_len + tail.start + tail.period;
-            step.rewind(second_copy, &[step.tokens[second_copy]]);
+            let to_len = self.least_decided(step.tokens, second_copy);
+            step.rewind(to_len, &[step.tokens[to_len]]);
         }
         Ok(())
     }
 
-    /// Nothing to undo: the stage looks only at the tokens it is shown.
-    fn rollback(&mut self, _len: usize) -> Result<Rollback, PluginError> {
+    fn accept(&mut self, _step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
+        let Some(position) = self.pending.take() else { return Ok(()) };
+        if let Some(margin) = choice_margin(&self.row, token as usize) {
+            self.margins.push((position, margin));
+        }
+        Ok(())
+    }
+
+    /// Drops the records of the positions that were taken back: the rest
+    /// were made from the same prefixes, so they are what a run that never
+    /// went past `len` would hold.
+    fn rollback(&mut self, len: usize) -> Result<Rollback, PluginError> {
+        self.margins.retain(|&(position, _)| position < len);
+        self.pending = None;
         Ok(Rollback::Done)
     }
+}
+
+impl LoopBreaker {
+    /// The least decided choice at a position in `from..` (the first on
+    /// ties, `from` when none is recorded), among line starts if the
+    /// stretch has any.
+    fn least_decided(&self, tokens: &[u32], from: usize) -> usize {
+        let starts_line = |position: usize| {
+            self.ends_in_line_break.get(tokens[position - 1] as usize).copied().unwrap_or(false)
+        };
+        let only_line_starts = (from.max(1)..tokens.len()).any(starts_line);
+        let first = self.margins.partition_point(|&(position, _)| position < from);
+        let mut best = (from, f32::INFINITY);
+        for &(position, margin) in &self.margins[first..] {
+            if margin < best.1 && (!only_line_starts || starts_line(position)) {
+                best = (position, margin);
+            }
+        }
+        if only_line_starts && best.1 == f32::INFINITY {
+            // No record for any line start: the first one.
+            best.0 = (from.max(1)..tokens.len()).find(|&p| starts_line(p)).unwrap_or(from);
+        }
+        best.0
+    }
+}
+
+/// The chosen token's logit minus the best other token's; `None` when the
+/// row has no finite logit for the token (it was not a real choice).
+fn choice_margin(row: &[f32], chosen: usize) -> Option<f32> {
+    let own = *row.get(chosen)?;
+    let best_other = row
+        .iter()
+        .enumerate()
+        .filter(|&(token, _)| token != chosen)
+        .map(|(_, &logit)| logit)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let margin = own - best_other;
+    (own.is_finite() && !margin.is_nan()).then_some(margin)
 }

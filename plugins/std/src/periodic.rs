@@ -12,6 +12,12 @@
 //! so `.S.S.S` is period 2, not 4. (Comparing whole suffixes instead would
 //! let any long period win: every suffix of length `p` is trivially
 //! "periodic" with period `p`.) `O(n * max_period)`.
+//!
+//! A period may exceed half the sequence: the second copy is then still
+//! being written. A generation that restarts itself (a 49-token unit
+//! repeated from its first token) must be visible once a few tokens of the
+//! second copy match, not only when that copy is complete, or a loop
+//! breaker sees it one whole unit too late.
 
 /// The periodic tail of a sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -30,7 +36,7 @@ pub struct TailLoop {
 pub fn longest_periodic_tail<T: PartialEq>(items: &[T], max_period: usize) -> Option<TailLoop> {
     let n = items.len();
     let mut best: Option<(usize, TailLoop)> = None;
-    for period in 1..=max_period.min(n / 2) {
+    for period in 1..=max_period.min(n.saturating_sub(1)) {
         // Walk back over positions i with items[i] == items[i + period].
         let mut i = n - period;
         while i > 0 && items[i - 1] == items[i - 1 + period] {
@@ -65,5 +71,14 @@ mod tests {
         assert_eq!(longest_periodic_tail(&s, 8), Some(TailLoop { period: 2, repeats: 4, start: 1 }));
         assert_eq!(longest_periodic_tail(&chars("a"), 10), None);
         assert_eq!(longest_periodic_tail(&chars("abcd"), 10), None);
+    }
+
+    #[test]
+    fn a_second_copy_in_progress_is_seen_before_it_is_complete() {
+        // A 7-char unit from the first char, then 3 chars of its second copy.
+        let s = chars("abcdefgabc");
+        assert_eq!(longest_periodic_tail(&s, 64), Some(TailLoop { period: 7, repeats: 1, start: 0 }));
+        // A period is only tried up to `max_period`.
+        assert_eq!(longest_periodic_tail(&s, 6), None);
     }
 }
