@@ -21,13 +21,15 @@
 //! the earliest position; positions it has no record for (a stage created
 //! after them) count as fully decided.
 //!
-//! When the repeated unit spans a line break, only the starts of lines
-//! (the first token after a newline and its indent) are candidates. A loop
-//! of whole lines (`root = null;` x10, `// assert i <= index;` with the
-//! operator varied) is a decision to write *another such line*, made at the
-//! line's first token; the least decided token inside the line is the part
-//! that varies (`<=` or `>=`), and banning it only varies the loop. Without
-//! token texts from the host every position is a candidate.
+//! Not every position is a candidate. A loop of whole lines (`root =
+//! null;` x10, `// assert i <= index;` with the operator varied) is a
+//! decision to write *another such line*, made at the line's first token;
+//! the least decided token inside the line is the part that varies (`<=`
+//! or `>=`), and banning it only varies the loop. And banning a `}` or `;`
+//! breaks the syntax without leaving the loop. So the candidates are the
+//! words (tokens with a letter, digit or `_`) that start a line, else any
+//! word, else any token. Without token texts from the host every position
+//! is a candidate.
 //!
 //! A tail is a loop when it holds at least `min_repeats` full copies of a
 //! unit of at most `max_period` tokens and spans at least `min_span`
@@ -53,6 +55,9 @@ pub struct LoopBreaker {
     /// so the token after it starts a line. Empty when the host passed no
     /// token texts.
     ends_in_line_break: Vec<bool>,
+    /// Per vocabulary id: the token holds a letter, digit or `_` (a name,
+    /// keyword or literal, not only punctuation). Empty without texts.
+    has_word: Vec<bool>,
     /// `(position, margin)` of every choice seen, in order: the chosen
     /// token's logit minus the best other token's.
     margins: Vec<(usize, f32)>,
@@ -103,17 +108,15 @@ impl LogitProcessor for LoopBreaker {
     }
 
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
-        let ends_in_line_break = setup.token_bytes.map_or_else(Vec::new, |bytes| {
-            (0..setup.vocab_size)
-                .map(|id| {
-                    let text = bytes.get(id);
-                    let content = text.iter().rposition(|&b| b != b' ' && b != b'\t');
-                    content.is_some_and(|i| text[i] == b'\n')
-                })
-                .collect()
-        });
+        let per_token = |test: fn(&[u8]) -> bool| {
+            setup.token_bytes.map_or_else(Vec::new, |bytes| (0..setup.vocab_size).map(|id| test(bytes.get(id))).collect())
+        };
         Ok(LoopBreaker {
-            ends_in_line_break,
+            ends_in_line_break: per_token(|text| {
+                let content = text.iter().rposition(|&b| b != b' ' && b != b'\t');
+                content.is_some_and(|i| text[i] == b'\n')
+            }),
+            has_word: per_token(|text| text.iter().any(|&b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)),
             max_period: params.int("max_period") as usize,
             min_repeats: params.int("min_repeats") as usize,
             min_span: params.int("min_span") as usize,
@@ -161,26 +164,28 @@ impl LogitProcessor for LoopBreaker {
 }
 
 impl LoopBreaker {
-    /// The least decided choice at a position in `from..` (the first on
-    /// ties, `from` when none is recorded), among line starts if the
-    /// stretch has any.
+    /// Where to go back to in the stretch `from..` that repeats: the
+    /// least decided choice (the first on ties, `from` when none is
+    /// recorded) among the most specific candidates the stretch has.
     fn least_decided(&self, tokens: &[u32], from: usize) -> usize {
-        let starts_line = |position: usize| {
-            self.ends_in_line_break.get(tokens[position - 1] as usize).copied().unwrap_or(false)
+        let word = |position: usize| self.has_word.get(tokens[position] as usize).copied().unwrap_or(true);
+        let line_start = |position: usize| {
+            position > 0 && self.ends_in_line_break.get(tokens[position - 1] as usize).copied().unwrap_or(false)
         };
-        let only_line_starts = (from.max(1)..tokens.len()).any(starts_line);
+        // Words that start a line, then any word, then anything: banning a
+        // `}` or `;` breaks the syntax without leaving the loop.
+        let tiers: [&dyn Fn(usize) -> bool; 3] =
+            [&|p| word(p) && line_start(p), &|p| word(p), &|_| true];
+        let candidate = tiers.into_iter().find(|tier| (from..tokens.len()).any(tier)).unwrap_or(&|_| true);
         let first = self.margins.partition_point(|&(position, _)| position < from);
-        let mut best = (from, f32::INFINITY);
+        let mut best: Option<(usize, f32)> = None;
         for &(position, margin) in &self.margins[first..] {
-            if margin < best.1 && (!only_line_starts || starts_line(position)) {
-                best = (position, margin);
+            if candidate(position) && best.is_none_or(|(_, least)| margin < least) {
+                best = Some((position, margin));
             }
         }
-        if only_line_starts && best.1 == f32::INFINITY {
-            // No record for any line start: the first one.
-            best.0 = (from.max(1)..tokens.len()).find(|&p| starts_line(p)).unwrap_or(from);
-        }
-        best.0
+        // With no record for any candidate: the first candidate.
+        best.map_or_else(|| (from..tokens.len()).find(|&p| candidate(p)).unwrap_or(from), |(position, _)| position)
     }
 }
 
