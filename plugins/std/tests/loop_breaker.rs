@@ -57,14 +57,16 @@ fn a_line_loop_goes_back_to_the_least_decided_line_start_not_to_the_varying_toke
 }
 
 #[test]
-fn a_loop_within_a_line_goes_back_to_its_least_decided_token() {
-    // `.S.S.S` with no line break in the unit: every position is a candidate.
+fn a_loop_within_a_line_goes_back_to_its_least_decided_word_not_to_punctuation() {
+    // `.S.S.S` with no line break in the unit. The "." is the least decided
+    // token, but banning punctuation breaks syntax: the "S" it is.
     let texts = ["<eos>", "p", "q", ".", "S"];
     let sequence: Vec<u32> = [3, 4].iter().cycle().take(40).copied().collect();
-    let margin = |i: usize| if sequence[i] == 4 { 0.2 } else { 1.0 };
+    let margin = |i: usize| if sequence[i] == 4 { 1.0 - i as f32 * 0.01 } else { 0.1 };
     let (at, request) = drive(&mut breaker(&texts), texts.len(), &sequence, margin).expect("the loop is caught");
     assert_eq!(at, 12, "6 copies of a 2-token unit span 12 tokens");
-    assert_eq!(request, RewindRequest { to_len: PROMPT.len() + 3, ban: vec![4] });
+    // The second copy starts at 2; its least decided "S" is the last, at 11.
+    assert_eq!(request, RewindRequest { to_len: PROMPT.len() + 11, ban: vec![4] });
 }
 
 #[test]
