@@ -45,6 +45,7 @@ use logitloom_plugin_api::{
 };
 
 use crate::periodic::longest_periodic_tail;
+use crate::row::max_live;
 
 pub struct LoopBreaker {
     max_period: usize,
@@ -147,7 +148,7 @@ impl LogitProcessor for LoopBreaker {
 
     fn accept(&mut self, _step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
         let Some(position) = self.pending.take() else { return Ok(()) };
-        if let Some(margin) = choice_margin(&self.row, token as usize) {
+        if let Some(margin) = choice_margin(&mut self.row, token as usize) {
             self.margins.push((position, margin));
         }
         Ok(())
@@ -189,16 +190,15 @@ impl LoopBreaker {
     }
 }
 
-/// The chosen token's logit minus the best other token's; `None` when the
-/// row has no finite logit for the token (it was not a real choice).
-fn choice_margin(row: &[f32], chosen: usize) -> Option<f32> {
+/// The chosen token's logit minus the best other token's (`f32::MAX`
+/// when no other token was live: a forced choice); `None` when the row
+/// has no finite logit for the token (it was not a real choice). Uses the
+/// row as scratch.
+fn choice_margin(row: &mut [f32], chosen: usize) -> Option<f32> {
     let own = *row.get(chosen)?;
-    let best_other = row
-        .iter()
-        .enumerate()
-        .filter(|&(token, _)| token != chosen)
-        .map(|(_, &logit)| logit)
-        .fold(f32::NEG_INFINITY, f32::max);
-    let margin = own - best_other;
-    (own.is_finite() && !margin.is_nan()).then_some(margin)
+    if !own.is_finite() {
+        return None;
+    }
+    row[chosen] = f32::NEG_INFINITY;
+    Some(max_live(row).map_or(f32::MAX, |best_other| own - best_other))
 }
