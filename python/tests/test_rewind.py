@@ -7,12 +7,20 @@ import numpy as np
 import pytest
 
 import logitloom
-from conftest import ROOT, native_plugin, require_module
+from conftest import ROOT, TOKENIZER, native_plugin, require_module
 
 VOCAB, EOS = 64, 63
 CYCLE = [10, 11, 12]
 REFUSED = "the caller cannot rewind"
 STEPS = 12
+
+
+def word_tokenizer():
+    # loop_breaker reads token texts (it goes back to a word, preferably at a
+    # line start): a 64-word vocabulary to match the rows here.
+    tokenizers = require_module("tokenizers")
+    vocab = {f"w{i}": i for i in range(VOCAB)}
+    return tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="w0"))
 
 
 def loop_breaker_chain():
@@ -21,6 +29,7 @@ def loop_breaker_chain():
         '[[stage]]\nplugin = "loop_breaker"\nmax_period = 8\nmin_span = 6\nmin_match = 4\n\n'
         '[[stage]]\nplugin = "greedy"\n',
         eos_token_id=EOS,
+        tokenizer=word_tokenizer(),
     )
 
 
@@ -106,4 +115,4 @@ def test_generate_refuses_rewinds_and_traces_them(name):
 
 def test_a_chain_without_rewinding_stages_says_so():
     assert not logitloom.Chain.from_toml('[[stage]]\nplugin = "greedy"\n', eos_token_id=EOS).may_rewind
-    assert logitloom.Chain.from_toml(ROOT / "configs" / "greedy-loop-breaker.toml", eos_token_id=EOS).may_rewind
+    assert logitloom.Chain.from_toml(ROOT / "configs" / "greedy-loop-breaker.toml", tokenizer=TOKENIZER).may_rewind

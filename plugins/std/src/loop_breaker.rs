@@ -110,7 +110,9 @@ impl LogitProcessor for LoopBreaker {
 
     fn create(params: &Params, setup: &Setup<'_>) -> Result<Self, PluginError> {
         let per_token = |test: fn(&[u8]) -> bool| {
-            setup.token_bytes.map_or_else(Vec::new, |bytes| (0..setup.vocab_size).map(|id| test(bytes.get(id))).collect())
+            setup
+                .token_bytes
+                .map_or_else(Vec::new, |bytes| (0..setup.vocab_size).map(|id| test(bytes.get(id))).collect())
         };
         Ok(LoopBreaker {
             ends_in_line_break: per_token(|text| {
@@ -175,8 +177,7 @@ impl LoopBreaker {
         };
         // Words that start a line, then any word, then anything: banning a
         // `}` or `;` breaks the syntax without leaving the loop.
-        let tiers: [&dyn Fn(usize) -> bool; 3] =
-            [&|p| word(p) && line_start(p), &|p| word(p), &|_| true];
+        let tiers: [&dyn Fn(usize) -> bool; 3] = [&|p| word(p) && line_start(p), &|p| word(p), &|_| true];
         let candidate = tiers.into_iter().find(|tier| (from..tokens.len()).any(tier)).unwrap_or(&|_| true);
         let first = self.margins.partition_point(|&(position, _)| position < from);
         let mut best: Option<(usize, f32)> = None;
