@@ -73,8 +73,9 @@ impl LogitProcessor for LoopBreaker {
         ProcessorInfo {
             name: "loop_breaker".into(),
             kind: StageKind::Processor,
-            description: "When the output ends in a repeated unit, rewind to the start of its second copy and ban \
-                          the token that began it (needs a caller that can rewind)."
+            description: "When the output ends in a repeated unit, rewind to the least decided word of its second \
+                          copy (a line start if it has one) and ban the token repeated there (needs a caller that \
+                          can rewind)."
                 .into(),
             params: vec![
                 ParamSpec::new(
