@@ -182,7 +182,9 @@ impl LoopBreaker {
         let candidate = tiers.into_iter().find(|tier| (from..tokens.len()).any(tier)).unwrap_or(&|_| true);
         let first = self.margins.partition_point(|&(position, _)| position < from);
         let mut best: Option<(usize, f32)> = None;
-        for &(position, margin) in &self.margins[first..] {
+        // Records past the sequence (a caller that shortened it without a
+        // rollback) are not positions of this text.
+        for &(position, margin) in self.margins[first..].iter().take_while(|&&(position, _)| position < tokens.len()) {
             if candidate(position) && best.is_none_or(|(_, least)| margin < least) {
                 best = Some((position, margin));
             }
