@@ -38,6 +38,10 @@
 //! loop once `min_match` tokens of its second copy repeat the first: going
 //! back then costs those tokens, not the whole unit. The benchmark calls
 //! the same tail collapsed only at 10 copies, or 3 copies over 48 tokens.
+//! The same test with a long `max_period` catches a copy from further up
+//! (the last `min_match` tokens equal the ones `p` back, with other text
+//! between): sampled text rarely loops back to back, it copies, and the
+//! baseline preset (256, `min_match` 7) takes those copies back too.
 
 use logitloom_plugin_api::{
     LogitProcessor, ParamKind, ParamSpec, ParamValue, Params, PluginError, ProcessorInfo, Rollback, Setup, StageKind,
