@@ -91,9 +91,12 @@ fn main() -> Result<()> {
     // Bare names used as values above any declaration: errors only under
     // java_scope's `declared_before_use` assumption.
     let mut undeclared = Vec::new();
+    // Comments inside unfinished statements (`comments_between_statements`).
+    let (mut misplaced_comments, mut comment_files) = (0usize, Vec::new());
     for (name, text) in &files {
         let mut scope = Scope::new();
         let mut last_undeclared = None;
+        let mut last_comment = None;
         for (i, token) in tokenize(text).into_iter().enumerate() {
             positions += 1;
             let t0 = Instant::now();
@@ -109,7 +112,7 @@ fn main() -> Result<()> {
                 Restriction::Only { .. } => restricted[0] += 1,
                 Restriction::Forbid { .. } => restricted[1] += 1,
                 Restriction::NoDot => restricted[2] += 1,
-                Restriction::NoClose => restricted[3] += 1,
+                Restriction::NoClose | Restriction::NoEmptyParams => restricted[3] += 1,
             }
             if args.verify_every > 0 && positions % args.verify_every == 0 && restriction != Restriction::None {
                 let emptied = mask.num_set() == tokens.len();
@@ -149,6 +152,14 @@ fn main() -> Result<()> {
                 undeclared.push(format!("{name}:{line}: {}", used.unwrap_or_default()));
             }
             last_undeclared = now;
+            let comment = scope.misplaced_comment();
+            if comment.is_some() && comment != last_comment {
+                misplaced_comments += 1;
+                if comment_files.last() != Some(name) {
+                    comment_files.push(name.to_string());
+                }
+            }
+            last_comment = comment;
         }
         bar.inc(1);
     }
@@ -181,5 +192,10 @@ fn main() -> Result<()> {
     for r in &undeclared {
         println!("  undeclared {r}");
     }
+    println!(
+        "comments_between_statements: {misplaced_comments} comments begin inside an unfinished statement, in {} files (first: {})",
+        comment_files.len(),
+        comment_files.iter().take(5).map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+    );
     Ok(())
 }

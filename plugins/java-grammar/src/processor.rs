@@ -28,10 +28,20 @@ pub struct JavaGrammar {
     /// Rewind over a bare name used as a value that nothing declared
     /// before it (java_scope's `declared_before_use`).
     declared_before_use: bool,
-    /// Such rewinds asked for, as (length, banned token): each is asked
-    /// once, so that a refusal by the host (budget, or a repeat) is not
-    /// asked again at every step while the name stays in the text.
-    undeclared_asked: Vec<(usize, u32)>,
+    /// Keep comments out of unfinished statements (java_scope's
+    /// `comments_between_statements`): mask the tokens that would open one
+    /// and rewind over one that began inside a token.
+    comments_between_statements: bool,
+    /// Tokens that open a comment after optional whitespace (`//`, ` /*`),
+    /// and tokens that start with `/` or `*` (a comment after a pending
+    /// `/`); empty unless `comments_between_statements`.
+    comment_openers: Vec<u32>,
+    comment_continuations: Vec<u32>,
+    /// Rewinds asked for by the symbol table, as (length, banned token):
+    /// each is asked once, so that a refusal by the host (budget, or a
+    /// repeat) is not asked again at every step while the name or comment
+    /// stays in the text.
+    scope_rewinds_asked: Vec<(usize, u32)>,
 }
 
 fn grammar_params() -> Vec<ParamSpec> {
@@ -79,6 +89,16 @@ fn scope_params() -> Vec<ParamSpec> {
                  package or static import) makes the stage rewind to the token where the name began and ban \
                  it. Java allows a field to be used above its declaration, so this refuses such programs \
                  (off by default; needs a caller that can rewind)",
+    ));
+    params.push(ParamSpec::new(
+        "comments_between_statements",
+        ParamKind::Bool,
+        Some(ParamValue::Bool(false)),
+        "assume comments stand between statements and members: no comment may begin inside an unfinished \
+                 statement, declaration or expression (tokens that would open one are masked; one that \
+                 begins inside a token makes the stage rewind to it). Java allows comments anywhere, so this \
+                 refuses such programs; it keeps a steered model from escaping into comments halfway through \
+                 an expression (off by default)",
     ));
     params
 }
@@ -181,6 +201,15 @@ impl JavaGrammar {
         } else {
             Vec::new()
         };
+        let comments_between_statements = scope && params.bool("comments_between_statements");
+        let select = |keep: fn(&[u8]) -> bool| -> Vec<u32> {
+            if !comments_between_statements {
+                return Vec::new();
+            }
+            (0..tokens.len() as u32).filter(|&t| t != setup.eos_token_id && keep(&tokens[t as usize])).collect()
+        };
+        let comment_openers = select(opens_a_comment);
+        let comment_continuations = select(|bytes| matches!(bytes.first(), Some(b'/' | b'*')));
         Ok(JavaGrammar {
             constraint,
             prompt_fed: false,
@@ -188,13 +217,19 @@ impl JavaGrammar {
             eos: setup.eos_token_id,
             dead_end_mass: params.float("dead_end_mass"),
             declared_before_use: scope && params.bool("declared_before_use"),
-            undeclared_asked: Vec::new(),
+            comments_between_statements,
+            comment_openers,
+            comment_continuations,
+            scope_rewinds_asked: Vec::new(),
         })
     }
 
     fn process_row(&mut self, step: &mut Step<'_>, logits: &mut [f32]) -> Result<(), PluginError> {
         self.feed_prompt(step)?;
-        let mask = self.constraint.mask().map_err(to_plugin_error)?;
+        let mut mask = self.constraint.mask().map_err(to_plugin_error)?;
+        // Only a misplaced comment could come next (`[` then `/`, which the
+        // grammar reads as a comment's start): the last token led here.
+        let comment_dead_end = self.comments_between_statements && !self.ban_misplaced_comments(&mut mask);
         let eos = self.eos as usize;
         // Where EOS is allowed the body is complete, so every `}` would close
         // the body itself, which the mask forbids: its probability is the
@@ -207,15 +242,27 @@ impl JavaGrammar {
         };
         let words = mask.as_slice();
         let mut rewinding = false;
-        if self.declared_before_use {
-            let at = self.constraint.scope().and_then(|scope| scope.undeclared_use());
-            if let Some(at) = at.filter(|&at| at >= step.prompt_len && at < step.tokens.len()) {
+        if let Some(scope) = self.constraint.scope() {
+            let undeclared = if self.declared_before_use { scope.undeclared_use() } else { None };
+            let comment = if self.comments_between_statements { scope.misplaced_comment() } else { None };
+            // The earlier fault first: going back there removes the later one.
+            let at = [undeclared, comment].into_iter().flatten().filter(|&at| at >= step.prompt_len).min();
+            if let Some(at) = at.filter(|&at| at < step.tokens.len()) {
                 let asked = (at, step.tokens[at]);
-                if !self.undeclared_asked.contains(&asked) {
-                    self.undeclared_asked.push(asked);
+                if !self.scope_rewinds_asked.contains(&asked) {
+                    self.scope_rewinds_asked.push(asked);
                     step.rewind(at, &[asked.1]);
                     rewinding = true;
                 }
+            }
+        }
+        if !rewinding && comment_dead_end && step.tokens.len() > step.prompt_len {
+            let back = step.tokens.len() - 1;
+            let asked = (back, step.tokens[back]);
+            if !self.scope_rewinds_asked.contains(&asked) {
+                self.scope_rewinds_asked.push(asked);
+                step.rewind(back, &[asked.1]);
+                rewinding = true;
             }
         }
         if !rewinding && self.dead_end_mass > 0.0 && step.tokens.len() > step.prompt_len {
@@ -243,6 +290,31 @@ impl JavaGrammar {
             logits[eos] = value;
         }
         Ok(())
+    }
+
+    /// Clears the mask bits of the tokens that would open a comment inside
+    /// an unfinished statement, unless nothing else would be left: then it
+    /// leaves the mask alone and returns false.
+    fn ban_misplaced_comments(&self, mask: &mut toktrie::SimpleVob) -> bool {
+        let Some(scope) = self.constraint.scope() else { return true };
+        let bans = scope.comment_bans();
+        let mut banned: Vec<u32> = Vec::new();
+        if bans.openers {
+            banned.extend(self.comment_openers.iter().filter(|&&t| mask.is_allowed(t)));
+        }
+        if bans.continuations {
+            banned.extend(self.comment_continuations.iter().filter(|&&t| mask.is_allowed(t)));
+        }
+        if banned.is_empty() {
+            return true;
+        }
+        let mut left = mask.clone();
+        banned.iter().for_each(|&t| left.disallow_token(t));
+        if left.num_set() == 0 {
+            return false;
+        }
+        *mask = left;
+        true
     }
 
     fn accept_token(&mut self, step: &mut Step<'_>, token: u32) -> Result<(), PluginError> {
@@ -297,6 +369,12 @@ fn allowed_mass(logits: &[f32], mask_words: &[u32]) -> f64 {
         }
     }
     allowed / all
+}
+
+/// Whether a token starts a comment after optional whitespace.
+fn opens_a_comment(bytes: &[u8]) -> bool {
+    let text = bytes.trim_ascii_start();
+    text.starts_with(b"//") || text.starts_with(b"/*")
 }
 
 fn opens_with_closing_brace(bytes: &[u8]) -> bool {

@@ -72,6 +72,8 @@ fn rejections_at_the_exact_byte() {
         "class A {\n  int get(int i) { return i; }\n  void put(String s) { }\n  int get(int j⟪) { return j; }\n}",
     );
     refuses_at(FILE, "class A {\n  boolean isEmpty() { return true; }\n  boolean isEmpty(⟪) { return false; }\n}");
+    // A method may carry its class's name next to a constructor of the same parameters.
+    accepts(FILE, "class A {\n  A() { }\n  void A() { }\n  A(int i) { }\n  int A(int j) { return j; }\n}");
     accepts(FILE, "class A {\n  int get(int i) { return i; }\n  int get(long i) { return 0; }\n  int get(int i, int k) { return k; }\n  A() { }\n  A(int get) { }\n  class B { int get(int i) { return 1; } }\n}");
     // An array has `length`, not `size`.
     refuses_at(BODY, "int[] a = {1};\nint k = a.s⟪ize;");
@@ -350,6 +352,12 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "class A { int f() { return (⟪nib == 0 ? 1 : 2); } }",
         "class A { void f(int[] a, int n) { int q; while ((⟪r = a[n]) == 0) { } } }",
         "class A { void f(int n) { g(n, (⟪k - 1)); } void g(int a, int b) { } }",
+        // After a comparing `>`, a cast, a condition; before `instanceof`.
+        "class A { boolean f(int i) { return i > ⟪hi; } }",
+        "class A { boolean f(int i, int n) { return i < n && i > ⟪lo; } }",
+        "class A { long f() { return (long) ⟪hi; } }",
+        "class A { void f(boolean c) { if (c) ⟪x = 1; } }",
+        "class A { boolean f() { return ⟪o instanceof String; } }",
     ];
     let clean = [
         // Declared before use: locals, parameters, fields, outer fields, for variables.
@@ -382,6 +390,11 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "record P(int x, int y) { int sum() { return x + y; } }",
         // The enclosing method's locals inside a local class.
         "class A { void f() { int k = 1; class L { int g() { return k; } } } }",
+        // `>` closing type arguments, a cast to a type, `instanceof` after a declared name.
+        "import java.util.*; class A { void f() { List<String> names = new ArrayList<>(); Map<String, List<Integer>> byName = null; } }",
+        "import java.util.*; class A { <T> List<T> f() { return Collections.<T>emptyList(); } }",
+        "class A { Object f(Object o) { return (String) o; } boolean g(Object o) { return o instanceof String; } }",
+        "class A { void f(boolean c, int x) { if (c) x = 1; while (c) c = false; } }",
         // Annotation elements and headers are not values.
         "class A { @SuppressWarnings(value = \"x\") void f(int a) { } }",
     ];
@@ -465,4 +478,104 @@ fn a_scope_dead_end_keeps_the_mask_and_the_accept_check_in_agreement() {
     c.rollback(2).unwrap();
     c.mask().unwrap();
     assert!(!c.scope_dead_end());
+}
+
+/// The byte offset of the first comment `Scope::misplaced_comment` points
+/// at when `src` is observed one byte per token (`None` if none is).
+fn first_misplaced_comment(src: &str) -> Option<usize> {
+    let mut scope = Scope::new();
+    for b in src.bytes() {
+        scope.observe(&[b]);
+        if let Some(at) = scope.misplaced_comment() {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Under `comments_between_statements`: a comment that begins inside an
+/// unfinished statement, declaration or expression is reported at its
+/// first byte as soon as its second byte is written; comments between
+/// statements, between members, at the start of a block and inside string
+/// literals are not.
+#[test]
+fn comments_inside_unfinished_statements_are_found_where_they_begin() {
+    let flagged = [
+        "class A { int f(int a) { return a + ⟪// why\n 1; } }",
+        "class A { int f(int a) { return a ⟪/* why */ + 1; } }",
+        "class A { java.util.List<String> ⟪// a list\n names; }",
+        "class A { void f(int[] a) { for (int i = 0; i < a.⟪// x\nlength; i++) { } } }",
+        "class A { void f(int[] a) { for (int i = 0; i < a[⟪// x\n0]; i++) { } } }",
+        "class A { void f() { g(1, ⟪// second\n 2); } void g(int a, int b) { } }",
+        "class A { int x = 1 ⟪// no semicolon yet\n; }",
+    ];
+    let clean = [
+        "class A { // a class\n int x; // a field\n /** doc */ int f() { // body\n return x; // done\n } // end\n }",
+        "class A { void f() { if (true) { // then\n } else { /* else */ } } }",
+        "class A { String s = \"a // not a comment /* either\"; char c = '/'; int d = 4 / 2; }",
+        "// header\nimport java.util.*; /* between */ class A { }",
+    ];
+    for marked in flagged {
+        let at = marked.find('⟪').expect("marker");
+        let src = marked.replace('⟪', "");
+        assert_eq!(first_misplaced_comment(&src), Some(at), "{src}");
+    }
+    for src in clean {
+        assert_eq!(first_misplaced_comment(src), None, "{src}");
+    }
+}
+
+/// What the mask bans follows the same rule: after `a +` a comment opener
+/// is banned, after `;` it is not; after a pending `/` in an expression a
+/// `/` or `*` would make a comment, at a statement's start it may.
+#[test]
+fn comment_bans_follow_the_statement_state() {
+    let bans = |src: &str| {
+        let mut scope = Scope::new();
+        src.bytes().for_each(|b| scope.observe(&[b]));
+        let b = scope.comment_bans();
+        (b.openers, b.continuations)
+    };
+    assert_eq!(bans("class A { int f(int a) { return a +"), (true, false));
+    assert_eq!(bans("class A { int f(int a) { return a"), (true, false));
+    assert_eq!(bans("class A { int f(int a) { return a /"), (true, true));
+    assert_eq!(bans("class A { int f(int a) { a++;"), (false, false));
+    assert_eq!(bans("class A { int f(int a) { a++; /"), (false, false));
+    assert_eq!(bans("class A { int f(int a) {"), (false, false));
+    assert_eq!(bans("class A { int f(int a) { return a + // x"), (false, false));
+    assert_eq!(bans("class A { String s = \"a"), (false, false));
+    assert_eq!(bans("class A {"), (false, false));
+}
+
+/// A method without parameters declared again, with `()` arriving in the
+/// same token as the bracket that opens it (`toArray` + `() {`): the mask
+/// bans the tokens that close an empty list right after the name, and only
+/// those; the per-token reference agrees.
+#[test]
+fn a_second_parameterless_method_is_refused_when_its_brackets_come_in_one_token() {
+    let tokens: Vec<Vec<u8>> =
+        ["()", " ()", "() {", "(", "(int", "s()", ")", " ", "x"].iter().map(|t| t.as_bytes().to_vec()).collect();
+    let tables = ScopeTables::new(&tokens, tokens.len(), tokens.len() as u32);
+    let mut scope = Scope::new();
+    scope.observe(b"class A {\n  Object[] toArray() { return null; }\n  public Object[] toArray");
+    assert_eq!(scope.restriction(), Restriction::NoEmptyParams);
+    let mut mask = toktrie::SimpleVob::alloc(tokens.len());
+    mask.set_all(true);
+    scope.apply(&tables, &mut mask);
+    let allowed: Vec<&str> = (0..tokens.len())
+        .filter(|&i| mask.is_allowed(i as u32))
+        .map(|i| std::str::from_utf8(&tokens[i]).unwrap())
+        .collect();
+    assert_eq!(allowed, ["(", "(int", "s()", ")", " ", "x"]);
+    for (i, t) in tokens.iter().enumerate() {
+        assert_eq!(scope.allows(t), mask.is_allowed(i as u32), "{:?}", String::from_utf8_lossy(t));
+    }
+    // A method named like the class, after its constructor, is no duplicate.
+    let mut named_like_class = Scope::new();
+    named_like_class.observe(b"class A {\n  A() { }\n  void A");
+    assert_eq!(named_like_class.restriction(), Restriction::None);
+    // Another name, or parameters, stay free.
+    let mut other = Scope::new();
+    other.observe(b"class A {\n  Object[] toArray() { return null; }\n  public Object[] toList");
+    assert_eq!(other.restriction(), Restriction::None);
 }

@@ -94,6 +94,11 @@ impl Frame {
         self.depth == 1
     }
 
+    /// Outside any `(` or `[` of the statement.
+    pub fn depth_is_zero(&self) -> bool {
+        self.depth == 0
+    }
+
     fn new(kind: FrameKind, continues_parent: bool) -> Frame {
         Frame {
             kind,
@@ -135,6 +140,9 @@ pub struct Analyzer {
     /// Byte offset of the latest bare name used as a value that nothing
     /// declared before it (see `Scope::undeclared_use`).
     pub undeclared_use: Option<usize>,
+    /// Byte offset of the latest comment that began inside an unfinished
+    /// statement, declaration or expression (see `Scope::misplaced_comment`).
+    pub misplaced_comment: Option<usize>,
     recent: [Option<Lexeme>; 2],
 }
 
@@ -243,6 +251,7 @@ impl Default for Analyzer {
             static_on_demand: false,
             pending_value_name: None,
             undeclared_use: None,
+            misplaced_comment: None,
             recent: [None, None],
         }
     }
@@ -971,8 +980,15 @@ impl Analyzer {
         if before.kind != Kind::Punct {
             return None;
         }
-        if is_value_operator(&before.text) {
+        if is_value_operator(&before.text) || (before.is(">") && compares(&s[..n - 2])) {
             return Some(ValuePosition::Expression);
+        }
+        if before.is(")") {
+            // After a cast (`(long) hi`) or a condition (`if (c) x = 1;`),
+            // where a following `(` or name still makes it a call or a type.
+            let open = matching_open(s, n - 2)?;
+            let condition = open > 0 && matches!(&*s[open - 1].text, "if" | "while" | "for");
+            return Some(if condition { ValuePosition::StatementStart } else { ValuePosition::Expression });
         }
         let open = match &*before.text {
             "(" => n - 2,
@@ -1085,6 +1101,22 @@ fn is_value_operator(op: &str) -> bool {
             | "<"
             | "<<"
     )
+}
+
+/// Whether a `>` after `s` compares rather than closes type arguments: no
+/// `<` before it could open type arguments, that is every `<` follows a
+/// lowercase name, a literal, `)` or `]` (`i < n && j > m`, not `List<T>`,
+/// `Map.<K, V>of`, `<T> void`).
+fn compares(s: &[Lexeme]) -> bool {
+    s.iter().enumerate().filter(|(_, l)| l.is("<")).all(|(k, _)| {
+        k > 0 && {
+            let b = &s[k - 1];
+            (b.kind == Kind::Word && b.text.as_bytes()[0].is_ascii_lowercase() && !is_keyword(&b.text))
+                || b.kind == Kind::Literal
+                || b.is(")")
+                || b.is("]")
+        }
+    })
 }
 
 /// Where a lowercase bare name stands, for the lexeme after it to judge
@@ -1244,6 +1276,10 @@ pub fn header_signature(s: &[Lexeme]) -> Option<String> {
         || parse_type(returns, 0).is_some_and(|(_, end)| end == returns.len());
     if !header_ok || s[open + 1..].iter().any(|l| l.is("(") || l.is("@")) {
         return None;
+    }
+    if returns.is_empty() {
+        // A constructor: a method may carry the class's name too.
+        sig.push_str("new ");
     }
     sig.push_str(&name.text);
     sig.push('(');

@@ -35,6 +35,9 @@ pub enum Restriction {
     NoDot,
     /// No `)` may follow (it would declare a method twice).
     NoClose,
+    /// No `()` may follow (the method name just written would declare a
+    /// method without parameters twice).
+    NoEmptyParams,
 }
 
 #[derive(Default)]
@@ -59,6 +62,7 @@ pub struct ScopeTables {
     dot_set: SimpleVob,
     /// Tokens `ws* )`.
     close_set: SimpleVob,
+    empty_params_set: SimpleVob,
     /// Ban sets of `Only` restrictions with an empty prefix, by key.
     only_cache: Mutex<HashMap<u64, Arc<SimpleVob>>>,
 }
@@ -86,6 +90,12 @@ fn is_close(bytes: &[u8]) -> bool {
     bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b')')
 }
 
+/// `(` and `)` with nothing but whitespace around and between them, then
+/// anything: a token that closes an empty parameter list.
+fn is_empty_params(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_start().strip_prefix(b"(").is_some_and(is_close)
+}
+
 impl ScopeTables {
     /// `tokens[i]` are token i's bytes; `eos` is never grouped.
     pub fn new(tokens: &[Vec<u8>], vocab_size: usize, eos: u32) -> ScopeTables {
@@ -98,6 +108,7 @@ impl ScopeTables {
             cont_set: SimpleVob::alloc(size),
             dot_set: SimpleVob::alloc(size),
             close_set: SimpleVob::alloc(size),
+            empty_params_set: SimpleVob::alloc(size),
             only_cache: Mutex::new(HashMap::new()),
         };
         for (id, bytes) in tokens.iter().enumerate() {
@@ -131,6 +142,9 @@ impl ScopeTables {
             if is_close(bytes) {
                 t.close_set.allow_token(id);
             }
+            if is_empty_params(bytes) {
+                t.empty_params_set.allow_token(id);
+            }
         }
         t
     }
@@ -145,6 +159,7 @@ impl ScopeTables {
             Restriction::None => return false,
             Restriction::NoDot => mask.sub(&self.dot_set),
             Restriction::NoClose => mask.sub(&self.close_set),
+            Restriction::NoEmptyParams => mask.sub(&self.empty_params_set),
             Restriction::Only { prefix, key, names } if prefix.is_empty() => {
                 let cached = self.only_cache.lock().expect("not poisoned").get(key).cloned();
                 let ban = match cached {
@@ -242,6 +257,7 @@ pub fn allows(restriction: &Restriction, bytes: &[u8]) -> bool {
         Restriction::None => true,
         Restriction::NoDot => !is_dot(bytes),
         Restriction::NoClose => !is_close(bytes),
+        Restriction::NoEmptyParams => !is_empty_params(bytes),
         Restriction::Only { prefix, names, .. } => match name(prefix) {
             None => true,
             Some((full, true)) => names.iter().any(|n| n.as_bytes() == full),

@@ -177,6 +177,9 @@ impl Scope {
                 Step::Done { lexeme, end } => {
                     let start = self.lex_pos;
                     self.lex_pos = end;
+                    if lexeme.is_none() && self.text[start] == b'/' && !self.analyzer.frame().stmt.is_empty() {
+                        self.analyzer.misplaced_comment = Some(start);
+                    }
                     if let Some(lexeme) = lexeme {
                         self.judge_pending_value_name(&lexeme);
                         self.analyzer.push(lexeme);
@@ -215,6 +218,39 @@ impl Scope {
         Some(self.token_ends.partition_point(|&end| end <= at))
     }
 
+    /// The index of the token where the latest comment begins that stands
+    /// inside an unfinished statement, declaration or expression (`a +
+    /// // why`, `Node<Node> // x`), the one being written included. Java
+    /// allows comments anywhere, so this is only a fault under the
+    /// assumption that comments stand between statements and members
+    /// (`comments_between_statements`): a model steered away from the
+    /// names it wanted tends to escape into comments halfway through an
+    /// expression and never come back to finish it.
+    pub fn misplaced_comment(&self) -> Option<usize> {
+        let tail = &self.text[self.lex_pos..];
+        let opening = (tail.starts_with(b"//") || tail.starts_with(b"/*")) && !self.analyzer.frame().stmt.is_empty();
+        let at = if opening { Some(self.lex_pos) } else { self.analyzer.misplaced_comment }?;
+        Some(self.token_ends.partition_point(|&end| end <= at))
+    }
+
+    /// Which tokens would open a misplaced comment (see
+    /// [`Scope::misplaced_comment`]) if they came next: `openers` are
+    /// tokens that start with `//` or `/*` after optional whitespace,
+    /// `continuations` tokens that start with `/` or `*` (after a pending
+    /// `/`). Inside a comment or a string nothing is.
+    pub fn comment_bans(&self) -> CommentBans {
+        let tail = &self.text[self.lex_pos..];
+        let in_statement = !self.analyzer.frame().stmt.is_empty();
+        match tail.first() {
+            None => CommentBans { openers: in_statement, continuations: false },
+            Some(b'/') if tail.len() == 1 => CommentBans { openers: in_statement, continuations: in_statement },
+            Some(b'/') if tail[1] == b'/' || tail[1] == b'*' => CommentBans::default(),
+            Some(b'"' | b'\'') => CommentBans::default(),
+            // A pending word, number or operator belongs to the statement.
+            Some(_) => CommentBans { openers: true, continuations: false },
+        }
+    }
+
     /// The lexeme after a pending bare name says how the name was used: a
     /// call, a type of a declaration, a lambda parameter, a method
     /// reference or a label leave it alone; anything else uses it as a
@@ -222,7 +258,7 @@ impl Scope {
     fn judge_pending_value_name(&mut self, next: &Lexeme) {
         let Some((at, position)) = self.analyzer.pending_value_name.take() else { return };
         let not_a_value = next.is("(")
-            || next.kind == Kind::Word
+            || (next.kind == Kind::Word && !next.is("instanceof"))
             || next.is("->")
             || next.is("::")
             || (position == ValuePosition::StatementStart && next.is(":"))
@@ -357,10 +393,19 @@ impl Scope {
                 if !prefix.is_empty() {
                     header.push(Lexeme { kind: Kind::Word, text: String::from_utf8_lossy(prefix).into() });
                 }
+                let signatures = &self.analyzer.classes[id].signatures;
                 if self.analyzer.frame().depth_is_one() {
                     if let Some(sig) = analyze::header_signature(&header) {
-                        if self.analyzer.classes[id].signatures.contains(&sig) {
+                        if signatures.contains(&sig) {
                             return Restriction::NoClose;
+                        }
+                    }
+                } else if self.analyzer.frame().depth_is_zero() {
+                    // The name just written, then `()` in one token.
+                    if header.last().is_some_and(|l| l.kind == Kind::Word) {
+                        header.push(Lexeme { kind: Kind::Punct, text: "(".into() });
+                        if analyze::header_signature(&header).is_some_and(|sig| signatures.contains(&sig)) {
+                            return Restriction::NoEmptyParams;
                         }
                     }
                 }
@@ -656,6 +701,13 @@ impl Scope {
     pub fn apply(&self, tables: &ScopeTables, mask: &mut toktrie::SimpleVob) -> bool {
         tables.apply(&self.restriction(), mask)
     }
+}
+
+/// See [`Scope::comment_bans`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommentBans {
+    pub openers: bool,
+    pub continuations: bool,
 }
 
 enum Resolved {
