@@ -57,6 +57,9 @@ fn rejections_at_the_exact_byte() {
     // A duplicate local: the name ends at the space.
     refuses_at(BODY, "int x = 1;\nif (x > 0) {\n  int x⟪ = 2;\n}");
     refuses_at(BODY, "for (int i = 0; i < 3; i++) {\n  String i⟪ = \"\";\n}");
+    // A duplicate parameter, of a method and of a constructor.
+    refuses_at(FILE, "class A {\n  int f(Object a, int a⟪) { return 0; }\n}");
+    refuses_at(FILE, "class A {\n  A(int n, java.util.List<String> xs, int... n⟪) { }\n}");
     // A name the receiver's class does not declare: a closed class of this file.
     refuses_at(
         FILE,
@@ -352,6 +355,12 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "class A { int f() { return (⟪nib == 0 ? 1 : 2); } }",
         "class A { void f(int[] a, int n) { int q; while ((⟪r = a[n]) == 0) { } } }",
         "class A { void f(int n) { g(n, (⟪k - 1)); } void g(int a, int b) { } }",
+        // Constants, and a type variable spelled like one, must be declared.
+        "class A { long f(long a) { return a & ⟪LONG_MASK; } }",
+        "class A { boolean f(int h, int l) { return h - l > ⟪MIN_MERGE; } }",
+        "class A<E> { void f() { java.util.List<⟪P_IN> xs = null; } }",
+        // A parameter of another method is not in scope.
+        "class A { void swap(int[] a, int i, int j) { } void sort(int[] a) { int t = a[⟪i]; } }",
         // After a comparing `>`, a cast, a condition; before `instanceof`.
         "class A { boolean f(int i) { return i > ⟪hi; } }",
         "class A { boolean f(int i, int n) { return i < n && i > ⟪lo; } }",
@@ -390,6 +399,12 @@ fn undeclared_values_are_found_at_their_first_byte() {
         "record P(int x, int y) { int sum() { return x + y; } }",
         // The enclosing method's locals inside a local class.
         "class A { void f() { int k = 1; class L { int g() { return k; } } } }",
+        // Constants declared above, inherited from a JDK type, imported; type variables declared.
+        "class A { static final long LONG_MASK = 0xffffffffL; long f(long a) { return a & LONG_MASK; } }",
+        "class A extends Thread { int f() { return MAX_PRIORITY - 1; } }",
+        "import static java.lang.Integer.MAX_VALUE; class A { int f() { return MAX_VALUE; } }",
+        "class A<P_IN, E_OUT> { java.util.List<P_IN> xs; E_OUT f(P_IN p) { return null; } }",
+        "enum E { NOT_SET, SET_ONCE; E next() { return NOT_SET; } }",
         // `>` closing type arguments, a cast to a type, `instanceof` after a declared name.
         "import java.util.*; class A { void f() { List<String> names = new ArrayList<>(); Map<String, List<Integer>> byName = null; } }",
         "import java.util.*; class A { <T> List<T> f() { return Collections.<T>emptyList(); } }",

@@ -418,6 +418,27 @@ fn split_params(s: &[Lexeme], from: usize, to: usize) -> Vec<&[Lexeme]> {
     out
 }
 
+/// Where a method or constructor parameter's name is being written (`void
+/// f(int a, int `, the statement so far): the names of the parameters
+/// before it, which it may not repeat (javac's "already defined").
+pub fn header_parameter_position(s: &[Lexeme]) -> Option<Vec<Box<str>>> {
+    let open = s.iter().position(|l| l.is("("))?;
+    header_signature(&s[..=open])?;
+    if s.last().is_some_and(|l| l.is("(") || l.is(",")) {
+        return None;
+    }
+    let pieces = split_params(s, open + 1, s.len());
+    let (current, earlier) = pieces.split_last()?;
+    let (_, mut end) = parse_type(current, skip_modifiers(current, 0)?)?;
+    if current.get(end).is_some_and(|l| l.is("...")) {
+        end += 1;
+    }
+    if end != current.len() {
+        return None;
+    }
+    earlier.iter().map(|p| parameter(p).map(|(name, _)| name)).collect()
+}
+
 /// A formal parameter `Mods Type [...] Name [dims]`.
 fn parameter(p: &[Lexeme]) -> Option<(Box<str>, TypeRef)> {
     let i = skip_modifiers(p, 0)?;
@@ -598,7 +619,11 @@ impl Analyzer {
     fn bind_loosely(&mut self, names: Vec<Box<str>>) {
         self.maybe_bound.extend(names.iter().cloned());
         let f = self.frame_mut();
-        if f.stmt.first().is_some_and(|l| l.is("for")) {
+        // In a class body the statement is the member: a header's
+        // parameters (`void swap(int i, int j)`) stay visible through its
+        // body and no further.
+        let member = matches!(f.kind, FrameKind::Class(_) | FrameKind::File);
+        if member || f.stmt.first().is_some_and(|l| l.is("for")) {
             f.stmt_loose.extend(names);
         } else {
             f.loose.extend(names);
@@ -965,7 +990,15 @@ impl Analyzer {
         let s = &f.stmt;
         let w = s.last()?;
         let first = w.text.as_bytes().first()?;
-        if w.kind != Kind::Word || !first.is_ascii_lowercase() || is_keyword(&w.text) || is_contextual(&w.text) {
+        // A constant's name in a member header is more likely a type
+        // variable of a list still being read (`<E_IN, E_OUT, S extends
+        // Base<E_OUT>>`): only code is judged.
+        let in_code = f.kind == FrameKind::Block || assigns(&f.stmt);
+        let value_shaped = first.is_ascii_lowercase() || (in_code && constant_shaped(&w.text));
+        if w.kind != Kind::Word || !value_shaped || is_keyword(&w.text) || is_contextual(&w.text) {
+            return None;
+        }
+        if self.declaring_type_parameter() {
             return None;
         }
         let n = s.len();
@@ -1101,6 +1134,18 @@ fn is_value_operator(op: &str) -> bool {
             | "<"
             | "<<"
     )
+}
+
+/// A name spelled like a constant (`MIN_VALUE`, `LONG_MASK`, `P_IN`):
+/// capitals, digits and at least one underscore. Such a name is a value
+/// (or a type variable like `P_IN`, which a declaration must introduce just
+/// the same), never a class.
+fn constant_shaped(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && b.contains(&b'_')
+        && b.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }
 
 /// Whether a `>` after `s` compares rather than closes type arguments: no

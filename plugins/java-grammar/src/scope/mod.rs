@@ -439,9 +439,13 @@ impl Scope {
         Restriction::None
     }
 
-    /// Where a new local's name is being written: the names it may not take.
+    /// Where a new local's or parameter's name is being written: the names
+    /// it may not take.
     fn declaration_position(&self) -> Option<Vec<Box<str>>> {
         let frame = self.analyzer.frame();
+        if let FrameKind::Class(_) = frame.kind {
+            return frame.depth_is_one().then(|| analyze::header_parameter_position(&frame.stmt)).flatten();
+        }
         if frame.kind != FrameKind::Block {
             return None;
         }
